@@ -1,0 +1,117 @@
+// Package power is the domain of powerbridge: PDUs and their outlets, machines
+// mapped onto outlets, and the on / off / cycle / status sequences MAAS asks for.
+//
+// It knows nothing of HTTP, SNMP or YAML. A vendor protocol plugs in as a Driver
+// (power/apc is the APC one); the rules every vendor must obey (one request at a
+// time per PDU, verify every switch, never retry a switch blindly, respect the
+// power-on delay) live here, once, so that a driver only has to speak its protocol.
+package power
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// State is the power state of an outlet or a machine.
+type State int
+
+const (
+	Unknown State = iota
+	On
+	Off
+)
+
+func (s State) String() string {
+	switch s {
+	case On:
+		return "on"
+	case Off:
+		return "off"
+	}
+	return "unknown"
+}
+
+// MarshalText makes a State read as its word in JSON and logs.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Driver speaks one vendor's protocol to one PDU.
+//
+// The PDU's worker calls a Driver from one goroutine at a time, so an
+// implementation need not be safe for concurrent use. Every call must honour
+// ctx's deadline.
+type Driver interface {
+	// Read returns every outlet of the PDU, and whatever meters it has, in as
+	// few requests as the protocol allows (one for APC).
+	Read(ctx context.Context) (Reading, error)
+
+	// Switch asks the PDU to turn one outlet on or off. It sends the request
+	// exactly once and never retries it: a retried switch can be executed
+	// twice by the device. The caller verifies the outcome by reading back.
+	//
+	// A definite refusal by the device (wrong community, read-only object,
+	// bad value) is wrapped with ErrRefused. Any other error, such as a timeout
+	// or an APC card's genErr, leaves the outcome open: the switch may well
+	// have happened.
+	Switch(ctx context.Context, outlet int, to State) error
+
+	// Close releases the driver's connection.
+	Close() error
+}
+
+// ErrRefused marks an error from Driver.Switch where the device definitely did
+// not carry out the request.
+var ErrRefused = errors.New("refused by the PDU")
+
+// Reading is one snapshot of a PDU.
+type Reading struct {
+	Info    Info
+	Outlets []Outlet // in outlet-number order
+	Meter   Meter
+}
+
+// Outlet returns the reading of outlet n.
+func (r Reading) Outlet(n int) (Outlet, bool) {
+	for _, o := range r.Outlets {
+		if o.Number == n {
+			return o, true
+		}
+	}
+	return Outlet{}, false
+}
+
+// Info describes the device behind a PDU, as far as it tells.
+type Info struct {
+	Model    string `json:"model,omitempty"`
+	Firmware string `json:"firmware,omitempty"`
+	Dialect  string `json:"dialect,omitempty"` // the protocol variant the driver chose, e.g. "rpdu2"
+}
+
+// Outlet is the reading of one outlet.
+type Outlet struct {
+	Number  int    `json:"number"`
+	Name    string `json:"name,omitempty"`
+	State   State  `json:"state"`
+	Pending bool   `json:"pending,omitempty"` // a command is still being carried out
+
+	// Metered PDUs only; nil where the device does not report them.
+	CurrentAmperes *float64 `json:"current_amperes,omitempty"`
+	PowerWatts     *float64 `json:"power_watts,omitempty"`
+}
+
+// Meter holds the PDU-wide readings of a metered PDU; nil fields are not
+// reported by the device. Values are in base units.
+type Meter struct {
+	// CurrentAmperes is the load per phase or bank, in the device's order.
+	CurrentAmperes []float64 `json:"current_amperes,omitempty"`
+	PowerWatts     *float64  `json:"power_watts,omitempty"`
+	EnergyJoules   *float64  `json:"energy_joules,omitempty"`
+}
+
+// OutletRef names one outlet of one PDU, written "pdu/N" in the config.
+type OutletRef struct {
+	PDU    string
+	Outlet int
+}
+
+func (r OutletRef) String() string { return fmt.Sprintf("%s/%d", r.PDU, r.Outlet) }
