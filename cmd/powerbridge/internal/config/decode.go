@@ -1,0 +1,221 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// checker decodes YAML nodes into the config types and collects problems with
+// their line and key path.
+//
+// It exists because yaml.v3's strict mode (KnownFields) is lost inside any
+// custom UnmarshalYAML and reports neither the key path nor more than the
+// problems of one kind; a config type here is plain data and the checker is
+// the one place that knows how YAML maps onto it.
+type checker struct {
+	file     string
+	problems Problems
+}
+
+func (c *checker) addf(n *yaml.Node, key, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	c.problems = append(c.problems, Problem{File: c.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+var (
+	durationType = reflect.TypeFor[Duration]()
+	secretType   = reflect.TypeFor[Secret]()
+	nodeType     = reflect.TypeFor[yaml.Node]()
+)
+
+// decode sets out (a pointer) from n. key is n's path, for messages.
+func (c *checker) decode(n *yaml.Node, out any, key string) {
+	c.value(n, reflect.ValueOf(out).Elem(), key)
+}
+
+func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // "key:" with nothing after it leaves the default
+	}
+	switch v.Type() {
+	case nodeType:
+		v.Set(reflect.ValueOf(*n))
+		return
+	case durationType:
+		if !c.scalar(n, key, "a duration such as 5s or 2m") {
+			return
+		}
+		d, err := time.ParseDuration(n.Value)
+		if err != nil || d < 0 {
+			c.addf(n, key, "%q is not a duration (use a number with a unit: 500ms, 5s, 2m)", n.Value)
+			return
+		}
+		v.Set(reflect.ValueOf(Duration(d)))
+		return
+	case secretType:
+		if c.scalar(n, key, "a string") {
+			v.Set(reflect.ValueOf(Secret(n.Value)))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		c.value(n, v.Elem(), key)
+	case reflect.Struct:
+		c.mapping(n, v, key)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			c.addf(n, key, "expected a list, found %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			c.value(item, s.Index(i), fmt.Sprintf("%s[%d]", key, i))
+		}
+		v.Set(s)
+	case reflect.String:
+		if c.scalar(n, key, "a string") {
+			v.SetString(n.Value)
+		}
+	case reflect.Int:
+		if !c.scalar(n, key, "a whole number") {
+			return
+		}
+		i, err := strconv.Atoi(n.Value)
+		if err != nil {
+			c.addf(n, key, "%q is not a whole number", n.Value)
+			return
+		}
+		v.SetInt(int64(i))
+	case reflect.Bool:
+		if !c.scalar(n, key, "true or false") {
+			return
+		}
+		switch strings.ToLower(n.Value) {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			c.addf(n, key, "%q is not true or false", n.Value)
+		}
+	default:
+		panic(fmt.Sprintf("config: no YAML mapping for %s", v.Type()))
+	}
+}
+
+func (c *checker) scalar(n *yaml.Node, key, want string) bool {
+	if n.Kind != yaml.ScalarNode {
+		c.addf(n, key, "expected %s, found %s", want, kindName(n))
+		return false
+	}
+	return true
+}
+
+func (c *checker) mapping(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		c.addf(n, key, "expected a mapping of keys to values, found %s", kindName(n))
+		return
+	}
+	fields := yamlFields(v.Type())
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		path := k.Value
+		if key != "" {
+			path = key + "." + k.Value
+		}
+		idx, ok := fields[k.Value]
+		if !ok {
+			c.addf(k, path, "unknown key (known keys: %s)", knownKeys(v.Type()))
+			continue
+		}
+		c.value(val, v.Field(idx), path)
+	}
+}
+
+// yamlFields maps each yaml tag name of struct type t to its field index.
+func yamlFields(t reflect.Type) map[string]int {
+	m := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			m[name] = i
+		}
+	}
+	return m
+}
+
+func knownKeys(t reflect.Type) string {
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// section is a place in the file, for validation messages.
+type section struct {
+	c    *checker
+	node *yaml.Node
+	key  string
+}
+
+func (c *checker) section(n *yaml.Node, key string) section { return section{c: c, node: n, key: key} }
+
+// field returns the section of key k inside s; its node is s's own when s has
+// no such key (a default), so that messages still point near the right place.
+func (s section) field(k string) section {
+	path := k
+	if s.key != "" {
+		path = s.key + "." + k
+	}
+	if s.node != nil && s.node.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(s.node.Content); i += 2 {
+			if s.node.Content[i].Value == k {
+				return section{c: s.c, node: s.node.Content[i+1], key: path}
+			}
+		}
+	}
+	return section{c: s.c, node: s.node, key: path}
+}
+
+func (s section) index(i int) section {
+	path := fmt.Sprintf("%s[%d]", s.key, i)
+	if s.node != nil && s.node.Kind == yaml.SequenceNode && i < len(s.node.Content) {
+		return section{c: s.c, node: s.node.Content[i], key: path}
+	}
+	return section{c: s.c, node: s.node, key: path}
+}
+
+func (s section) errorf(format string, args ...any) {
+	s.c.addf(s.node, s.key, format, args...)
+}

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is the whole configuration file.
+type File struct {
+	Listen   string    `yaml:"listen"`
+	TLS      *TLS      `yaml:"tls"`
+	Auth     Auth      `yaml:"auth"`
+	Timeouts Timeouts  `yaml:"timeouts"`
+	StateDir string    `yaml:"state_dir"`
+	PDUs     []PDU     `yaml:"pdus"`
+	Machines []Machine `yaml:"machines"`
+
+	// Gateway is the gateway helper's section, decoded by that helper with
+	// Decode; the service itself does not read it.
+	Gateway yaml.Node `yaml:"gateway"`
+}
+
+// TLS makes the server speak HTTPS.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Auth lists who may call the API. MAAS sends either a bearer token
+// (power_token) or Basic credentials (power_user / power_pass).
+type Auth struct {
+	Tokens []Token `yaml:"tokens"`
+	Users  []User  `yaml:"users"`
+	// InsecureNoAuth lets anyone switch power. Off unless set, and loudly named
+	// so that it cannot be switched on by accident.
+	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+}
+
+// Token is a bearer token; Name is the principal written to the log.
+type Token struct {
+	Name      string `yaml:"name"`
+	Token     Secret `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// User is a Basic-auth user.
+type User struct {
+	Name         string `yaml:"name"`
+	Password     Secret `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Timeouts bound how long the HTTP API takes to answer.
+type Timeouts struct {
+	// Status bounds a state query. MAAS's background poller waits forever on
+	// a query, so a silent PDU must turn into an error answer within this.
+	Status Duration `yaml:"status"`
+	// Action bounds on / off / cycle, graceful shutdown included. MAAS gives
+	// a power action five minutes in all; this must stay well inside that.
+	Action Duration `yaml:"action"`
+}
+
+// PDU is one power distribution unit.
+type PDU struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	// Simulate serves a simulated APC PDU on loopback instead of a real one:
+	// a built-in model ("ap7900", "ap8941") or a .snmprec recording's path.
+	Simulate string `yaml:"simulate"`
+	Dialect  string `yaml:"dialect"`
+	SNMP     SNMP   `yaml:"snmp"`
+	// PowerOnDelay is the least time an outlet stays off before it is
+	// switched on again, so that power supplies drain and the BIOS sees AC loss.
+	PowerOnDelay Duration `yaml:"power_on_delay"`
+	// SwitchTimeout bounds the read-back that verifies a switch.
+	SwitchTimeout Duration `yaml:"switch_timeout"`
+}
+
+// SNMP holds a PDU's SNMP credentials.
+type SNMP struct {
+	Version       string `yaml:"version"`
+	Community     Secret `yaml:"community"`
+	ReadCommunity Secret `yaml:"read_community"`
+
+	User               string   `yaml:"user"`
+	AuthProtocol       string   `yaml:"auth_protocol"`
+	AuthPassphrase     Secret   `yaml:"auth_passphrase"`
+	AuthPassphraseFile string   `yaml:"auth_passphrase_file"`
+	PrivProtocol       string   `yaml:"priv_protocol"`
+	PrivPassphrase     Secret   `yaml:"priv_passphrase"`
+	PrivPassphraseFile string   `yaml:"priv_passphrase_file"`
+	Timeout            Duration `yaml:"timeout"`
+	Retries            int      `yaml:"retries"`
+}
+
+// Machine is a MAAS machine and the outlets that feed it.
+type Machine struct {
+	Name    string   `yaml:"name"`
+	Outlets []string `yaml:"outlets"`
+}
+
+// Duration is a time.Duration written as "5s" in YAML.
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Secret is a string that never shows itself: in logs, errors, %v and JSON it
+// reads "<secret>". Reveal returns the value for the one place that needs it.
+type Secret string
+
+const redacted = "<secret>"
+
+func (s Secret) String() string               { return redacted }
+func (s Secret) GoString() string             { return redacted }
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (s Secret) MarshalYAML() (any, error)    { return redacted, nil }
+func (s Secret) Reveal() string               { return string(s) }

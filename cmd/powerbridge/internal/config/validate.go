@@ -1,0 +1,298 @@
+package config
+
+import (
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for keys a file leaves out.
+const (
+	DefaultListen        = "0.0.0.0:8080"
+	DefaultStateDir      = "/var/lib/powerbridge"
+	defaultStatusTimeout = 10 * time.Second
+	// 150 s leaves MAAS (5 minutes per attempt) room for its own queries
+	// after a slow graceful shutdown.
+	defaultActionTimeout = 150 * time.Second
+	maxActionTimeout     = 4*time.Minute + 30*time.Second
+	defaultPowerOnDelay  = 5 * time.Second
+	// fence_apc_snmp polls for 20 s after a switch; APC cards take seconds.
+	defaultSwitchTimeout = 20 * time.Second
+	defaultSNMPTimeout   = 2 * time.Second
+	defaultSNMPRetries   = 1
+	simulatedCommunity   = "private"
+)
+
+// Dialects are the values of a PDU's dialect key; "auto" probes the device.
+var Dialects = []string{"auto", "spdu", "rpdu", "rpdu2"}
+
+var (
+	authProtocols = []string{"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
+	privProtocols = []string{"DES", "AES", "AES192", "AES256"}
+	// A machine or PDU name is a path segment of the API and a MAAS hostname.
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+)
+
+func (f *File) validate(s section) {
+	if f.Listen == "" {
+		f.Listen = DefaultListen
+	} else if _, _, err := net.SplitHostPort(f.Listen); err != nil {
+		s.field("listen").errorf("%q is not host:port (e.g. 0.0.0.0:8080)", f.Listen)
+	}
+	if f.StateDir == "" {
+		f.StateDir = DefaultStateDir
+	}
+	if f.TLS != nil {
+		f.TLS.validate(s.field("tls"))
+	}
+	f.Auth.validate(s.field("auth"))
+	f.Timeouts.validate(s.field("timeouts"))
+
+	pdus := s.field("pdus")
+	seen := map[string]bool{}
+	for i := range f.PDUs {
+		p := &f.PDUs[i]
+		ps := pdus.index(i)
+		p.validate(ps)
+		if p.Name != "" && seen[p.Name] {
+			ps.field("name").errorf("PDU %q is defined twice", p.Name)
+		}
+		seen[p.Name] = true
+	}
+
+	machines := s.field("machines")
+	names := map[string]bool{}
+	owner := map[string]string{} // "pdu/N" → machine
+	for i := range f.Machines {
+		m := &f.Machines[i]
+		ms := machines.index(i)
+		if !nameRE.MatchString(m.Name) {
+			ms.field("name").errorf("%q is not a machine name (letters, digits, '.', '_', '-'; as its MAAS hostname)", m.Name)
+		} else if names[m.Name] {
+			ms.field("name").errorf("machine %q is defined twice", m.Name)
+		}
+		names[m.Name] = true
+		os := ms.field("outlets")
+		if len(m.Outlets) == 0 {
+			os.errorf("machine %q needs at least one outlet, as \"pdu/N\"", m.Name)
+		}
+		for j, ref := range m.Outlets {
+			rs := os.index(j)
+			pdu, n, ok := ParseOutlet(ref)
+			switch {
+			case !ok:
+				rs.errorf("%q is not an outlet; write \"pdu/N\" with N from 1", ref)
+				continue
+			case !seen[pdu]:
+				rs.errorf("no PDU is named %q", pdu)
+				continue
+			}
+			key := pdu + "/" + strconv.Itoa(n)
+			if other, dup := owner[key]; dup {
+				rs.errorf("outlet %s is already mapped to machine %q", key, other)
+				continue
+			}
+			owner[key] = m.Name
+		}
+	}
+}
+
+// ParseOutlet splits "pdu/N" into the PDU's name and the outlet number.
+func ParseOutlet(ref string) (pdu string, n int, ok bool) {
+	pdu, num, found := strings.Cut(ref, "/")
+	if !found || pdu == "" {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 {
+		return "", 0, false
+	}
+	return pdu, n, true
+}
+
+func (t *TLS) validate(s section) {
+	if t.CertFile == "" {
+		s.field("cert_file").errorf("required when tls is set")
+	}
+	if t.KeyFile == "" {
+		s.field("key_file").errorf("required when tls is set")
+	}
+}
+
+func (a *Auth) validate(s section) {
+	names := map[string]bool{}
+	checkName := func(ns section, name string) {
+		switch {
+		case name == "":
+			ns.errorf("required: the principal written to the log")
+		case names[name]:
+			ns.errorf("%q is used twice", name)
+		}
+		names[name] = true
+	}
+	for i := range a.Tokens {
+		t := &a.Tokens[i]
+		ts := s.field("tokens").index(i)
+		checkName(ts.field("name"), t.Name)
+		t.Token = readSecret(ts, "token", t.Token, t.TokenFile)
+	}
+	for i := range a.Users {
+		u := &a.Users[i]
+		us := s.field("users").index(i)
+		checkName(us.field("name"), u.Name)
+		if strings.Contains(u.Name, ":") {
+			us.field("name").errorf("a Basic-auth user name cannot contain ':'")
+		}
+		u.Password = readSecret(us, "password", u.Password, u.PasswordFile)
+	}
+	if len(a.Tokens)+len(a.Users) == 0 && !a.InsecureNoAuth {
+		s.errorf("no tokens or users: anyone could switch power; add auth.tokens (MAAS's power_token) or set auth.insecure_no_auth: true")
+	}
+}
+
+// readSecret resolves a secret given inline as key or in the file key+"_file":
+// exactly one of them, never empty. A trailing newline in the file is dropped.
+func readSecret(s section, key string, inline Secret, file string) Secret {
+	switch {
+	case inline != "" && file != "":
+		s.field(key).errorf("set either %s or %s_file, not both", key, key)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			s.field(key+"_file").errorf("%v", err)
+			return ""
+		}
+		v := strings.TrimRight(string(data), "\r\n")
+		if v == "" {
+			s.field(key+"_file").errorf("%s is empty", file)
+		}
+		return Secret(v)
+	case inline == "":
+		s.field(key).errorf("required (or %s_file)", key)
+	}
+	return inline
+}
+
+func (t *Timeouts) validate(s section) {
+	if t.Status == 0 {
+		t.Status = Duration(defaultStatusTimeout)
+	}
+	if t.Action == 0 {
+		t.Action = Duration(defaultActionTimeout)
+	}
+	if t.Action.Std() > maxActionTimeout {
+		s.field("action").errorf("%s is too long: MAAS gives up on a power action after 5 minutes; use at most %s", t.Action, maxActionTimeout)
+	}
+}
+
+func (p *PDU) validate(s section) {
+	if !nameRE.MatchString(p.Name) {
+		s.field("name").errorf("%q is not a PDU name (letters, digits, '.', '_', '-')", p.Name)
+	}
+	switch {
+	case p.Address == "" && p.Simulate == "":
+		s.field("address").errorf("required: the PDU's host or host:port")
+	case p.Address != "" && p.Simulate != "":
+		s.field("simulate").errorf("a PDU has either an address or simulate, not both")
+	case p.Address != "":
+		if !validAddress(p.Address) {
+			s.field("address").errorf("%q is not a host or host:port", p.Address)
+		}
+	}
+	if p.Dialect == "" {
+		p.Dialect = "auto"
+	} else if !slices.Contains(Dialects, p.Dialect) {
+		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(Dialects, ", "))
+	}
+	if p.PowerOnDelay == 0 {
+		p.PowerOnDelay = Duration(defaultPowerOnDelay)
+	}
+	if p.SwitchTimeout == 0 {
+		p.SwitchTimeout = Duration(defaultSwitchTimeout)
+	}
+	if p.Simulate != "" && p.SNMP.Version == "" && p.SNMP.Community == "" {
+		p.SNMP.Community = simulatedCommunity
+	}
+	p.SNMP.validate(s.field("snmp"))
+}
+
+// validAddress accepts host, host:port, [v6] and [v6]:port.
+func validAddress(a string) bool {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		host, port = strings.Trim(a, "[]"), "161"
+	}
+	if host == "" || strings.ContainsAny(host, " /") {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536
+}
+
+func (c *SNMP) validate(s section) {
+	if c.Version == "" {
+		c.Version = "1"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(defaultSNMPTimeout)
+	}
+	if c.Retries == 0 {
+		c.Retries = defaultSNMPRetries
+	} else if c.Retries < 0 {
+		s.field("retries").errorf("cannot be negative")
+	}
+	switch c.Version {
+	case "1", "2c":
+		if c.Community == "" {
+			s.field("community").errorf("required for SNMP v%s (APC's factory write community is \"private\")", c.Version)
+		}
+		if c.ReadCommunity == "" {
+			c.ReadCommunity = c.Community
+		}
+		for _, kv := range [][2]string{{"user", c.User}, {"auth_protocol", c.AuthProtocol}, {"priv_protocol", c.PrivProtocol}} {
+			if kv[1] != "" {
+				s.field(kv[0]).errorf("is for SNMP v3; this PDU uses v%s", c.Version)
+			}
+		}
+	case "3":
+		if c.User == "" {
+			s.field("user").errorf("required for SNMP v3")
+		}
+		if c.Community != "" || c.ReadCommunity != "" {
+			s.field("community").errorf("is for SNMP v1/v2c; this PDU uses v3")
+		}
+		c.AuthProtocol = strings.ToUpper(c.AuthProtocol)
+		c.PrivProtocol = strings.ToUpper(c.PrivProtocol)
+		if c.AuthProtocol != "" {
+			if !slices.Contains(authProtocols, c.AuthProtocol) {
+				s.field("auth_protocol").errorf("%q is not one of %s", c.AuthProtocol, strings.Join(authProtocols, ", "))
+			}
+			c.AuthPassphrase = readSecret(s, "auth_passphrase", c.AuthPassphrase, c.AuthPassphraseFile)
+			checkPassphrase(s.field("auth_passphrase"), c.AuthPassphrase)
+		}
+		if c.PrivProtocol != "" {
+			if c.AuthProtocol == "" {
+				s.field("priv_protocol").errorf("needs auth_protocol too: SNMP v3 has no privacy without authentication")
+			}
+			if !slices.Contains(privProtocols, c.PrivProtocol) {
+				s.field("priv_protocol").errorf("%q is not one of %s", c.PrivProtocol, strings.Join(privProtocols, ", "))
+			}
+			c.PrivPassphrase = readSecret(s, "priv_passphrase", c.PrivPassphrase, c.PrivPassphraseFile)
+			checkPassphrase(s.field("priv_passphrase"), c.PrivPassphrase)
+		}
+	default:
+		s.field("version").errorf("%q is not an SNMP version: use \"1\", \"2c\" or \"3\"", c.Version)
+	}
+}
+
+// USM (RFC 3414) derives keys from passphrases of at least 8 characters;
+// agents refuse shorter ones.
+func checkPassphrase(s section, p Secret) {
+	if p != "" && len(p) < 8 {
+		s.errorf("must be at least 8 characters (an SNMPv3 rule)")
+	}
+}
