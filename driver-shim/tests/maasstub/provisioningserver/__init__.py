@@ -1,0 +1,1 @@
+"""Stand-in for MAAS's provisioningserver package (tests only)."""
