@@ -1,0 +1,456 @@
+package power
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Machine is a MAAS machine and the outlets that feed it.
+type Machine struct {
+	Name    string
+	Outlets []OutletRef
+	// Graceful, when set, shuts the OS down before power is cut. Nil means
+	// "off" cuts power at once.
+	Graceful Graceful
+}
+
+// Graceful shuts a machine's operating system down cleanly and reports once
+// it is down (or why it is not). The machine's off sequence cuts power after it.
+type Graceful interface {
+	Shutdown(ctx context.Context) ShutdownReport
+}
+
+// ShutdownReport is how a graceful shutdown went.
+type ShutdownReport struct {
+	// Down is true when the OS was seen to go down.
+	Down bool
+	// Cut says whether power may be cut anyway when the OS was not seen to
+	// go down (policy "cut"); when false the off action fails instead.
+	Cut bool
+	// Reason says why it was not graceful, for the log and the answer.
+	Reason string
+	// Phases lists what happened, in order, for the log.
+	Phases []Phase
+}
+
+// Phase is one step of a shutdown and how long it took.
+type Phase struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"-"`
+	Seconds  float64       `json:"seconds"`
+	Outcome  string        `json:"outcome"`
+}
+
+// Action is something done to a machine.
+type Action string
+
+const (
+	ActionOn    Action = "on"
+	ActionOff   Action = "off"
+	ActionCycle Action = "cycle"
+)
+
+// Result is the outcome of a power action, as answered to the caller.
+type Result struct {
+	Machine string `json:"machine"`
+	Action  Action `json:"action"`
+	State   State  `json:"state"`
+	// Changed is false when the machine was already in the wanted state.
+	Changed bool `json:"changed"`
+	// Shutdown says how an "off" ended: "graceful", "cut" (power cut without
+	// a confirmed shutdown; Reason says why) or "" (no shutdown configured
+	// or nothing to do).
+	Shutdown string   `json:"shutdown,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	Seconds  float64  `json:"seconds"`
+}
+
+// ErrUnknownMachine is returned for a machine that is not configured.
+var ErrUnknownMachine = errors.New("no such machine")
+
+// ErrUnknownPDU is returned for a PDU that is not configured.
+var ErrUnknownPDU = errors.New("no such PDU")
+
+// Fleet is every configured PDU and machine.
+type Fleet struct {
+	pdus     map[string]*PDU
+	pduOrder []string
+	machines map[string]*machine
+	order    []string
+	timeout  time.Duration
+	log      *slog.Logger
+}
+
+type machine struct {
+	Machine
+	mu  sync.Mutex
+	cur *run // the action under way, if any
+}
+
+// run is one action on one machine; identical requests wait on it together.
+type run struct {
+	action Action
+	done   chan struct{}
+	result Result
+	err    error
+}
+
+// NewFleet builds a fleet. actionTimeout bounds every on / off / cycle.
+func NewFleet(pdus []*PDU, machines []Machine, actionTimeout time.Duration, log *slog.Logger) (*Fleet, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: actionTimeout, log: log}
+	for _, p := range pdus {
+		f.pdus[p.Name()] = p
+		f.pduOrder = append(f.pduOrder, p.Name())
+	}
+	for _, m := range machines {
+		for _, o := range m.Outlets {
+			if f.pdus[o.PDU] == nil {
+				return nil, fmt.Errorf("machine %s: outlet %s: %w", m.Name, o, ErrUnknownPDU)
+			}
+		}
+		f.machines[m.Name] = &machine{Machine: m}
+		f.order = append(f.order, m.Name)
+	}
+	return f, nil
+}
+
+// Close stops every PDU's worker.
+func (f *Fleet) Close() error {
+	var errs []error
+	for _, name := range f.pduOrder {
+		errs = append(errs, f.pdus[name].Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Machines lists the configured machines in config order.
+func (f *Fleet) Machines() []Machine {
+	out := make([]Machine, len(f.order))
+	for i, name := range f.order {
+		out[i] = f.machines[name].Machine
+	}
+	return out
+}
+
+// PDUs lists the configured PDUs in config order.
+func (f *Fleet) PDUs() []*PDU {
+	out := make([]*PDU, len(f.pduOrder))
+	for i, name := range f.pduOrder {
+		out[i] = f.pdus[name]
+	}
+	return out
+}
+
+// PDU returns the PDU with the given name.
+func (f *Fleet) PDU(name string) (*PDU, error) {
+	if p := f.pdus[name]; p != nil {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownPDU, name)
+}
+
+// MachineOf returns the machine an outlet feeds, if any.
+func (f *Fleet) MachineOf(ref OutletRef) (string, bool) {
+	for _, name := range f.order {
+		for _, o := range f.machines[name].Outlets {
+			if o == ref {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (f *Fleet) machine(name string) (*machine, error) {
+	if m := f.machines[name]; m != nil {
+		return m, nil
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownMachine, name)
+}
+
+// MachineStatus is a machine's state with the outlets it was read from.
+type MachineStatus struct {
+	Machine string         `json:"machine"`
+	State   State          `json:"state"`
+	Outlets []OutletStatus `json:"outlets"`
+	// ShuttingDown is true while a graceful shutdown is under way; the
+	// machine reads on until power is cut.
+	ShuttingDown bool `json:"shutting_down,omitempty"`
+}
+
+// OutletStatus is one outlet of a machine.
+type OutletStatus struct {
+	PDU    string `json:"pdu"`
+	Outlet int    `json:"outlet"`
+	Name   string `json:"name,omitempty"`
+	State  State  `json:"state"`
+}
+
+// Status reads a machine's power state: off when every outlet is off, on when
+// any is on, unknown otherwise. An unreadable PDU is an error, never "off".
+func (f *Fleet) Status(ctx context.Context, name string) (MachineStatus, error) {
+	m, err := f.machine(name)
+	if err != nil {
+		return MachineStatus{}, err
+	}
+	st, err := f.status(ctx, m)
+	if err != nil {
+		return st, err
+	}
+	m.mu.Lock()
+	if m.cur != nil && m.cur.action == ActionOff && st.State == On {
+		st.ShuttingDown = true
+	}
+	m.mu.Unlock()
+	return st, nil
+}
+
+func (f *Fleet) status(ctx context.Context, m *machine) (MachineStatus, error) {
+	st := MachineStatus{Machine: m.Name}
+	readings, err := f.readAll(ctx, m.Outlets)
+	if err != nil {
+		return st, err
+	}
+	anyOn, allOff := false, true
+	for _, ref := range m.Outlets {
+		o, ok := readings[ref.PDU].Outlet(ref.Outlet)
+		if !ok {
+			return st, fmt.Errorf("machine %s: PDU %s has no outlet %d", m.Name, ref.PDU, ref.Outlet)
+		}
+		st.Outlets = append(st.Outlets, OutletStatus{PDU: ref.PDU, Outlet: ref.Outlet, Name: o.Name, State: o.State})
+		anyOn = anyOn || o.State == On
+		allOff = allOff && o.State == Off
+	}
+	switch {
+	case anyOn:
+		st.State = On
+	case allOff:
+		st.State = Off
+	default:
+		st.State = Unknown
+	}
+	return st, nil
+}
+
+// readAll reads every PDU behind refs, the PDUs in parallel.
+func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (map[string]Reading, error) {
+	type answer struct {
+		pdu string
+		r   Reading
+		err error
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		if !seen[ref.PDU] {
+			seen[ref.PDU] = true
+			names = append(names, ref.PDU)
+		}
+	}
+	answers := make(chan answer, len(names))
+	for _, name := range names {
+		go func() {
+			r, err := f.pdus[name].Read(ctx)
+			answers <- answer{name, r, err}
+		}()
+	}
+	out := make(map[string]Reading, len(names))
+	var errs []error
+	for range names {
+		a := <-answers
+		if a.err != nil {
+			errs = append(errs, a.err)
+			continue
+		}
+		out[a.pdu] = a.r
+	}
+	return out, errors.Join(errs...)
+}
+
+// On powers a machine on. A machine already on is left alone.
+func (f *Fleet) On(ctx context.Context, name string) (Result, error) {
+	return f.act(ctx, name, ActionOn, f.on)
+}
+
+// Off powers a machine off, shutting its OS down first when configured.
+func (f *Fleet) Off(ctx context.Context, name string) (Result, error) {
+	return f.act(ctx, name, ActionOff, f.off)
+}
+
+// Cycle switches a machine's outlets off (no shutdown), waits the power-on
+// delay and switches them on.
+func (f *Fleet) Cycle(ctx context.Context, name string) (Result, error) {
+	return f.act(ctx, name, ActionCycle, f.cycle)
+}
+
+// act runs one action on a machine. Actions on one machine run one at a time;
+// a request for the action already under way joins it instead of starting
+// another (MAAS repeats a power POST up to seven times while it waits).
+//
+// The action runs under the fleet's action timeout, detached from ctx: if the
+// caller gives up, the action still finishes, and a repeated request joins it.
+func (f *Fleet) act(ctx context.Context, name string, action Action, do func(context.Context, *machine, *Result) error) (Result, error) {
+	m, err := f.machine(name)
+	if err != nil {
+		return Result{}, err
+	}
+	for {
+		m.mu.Lock()
+		cur := m.cur
+		if cur == nil {
+			r := &run{action: action, done: make(chan struct{})}
+			m.cur = r
+			m.mu.Unlock()
+			go f.execute(ctx, m, r, do)
+			return wait(ctx, r)
+		}
+		m.mu.Unlock()
+		if cur.action == action {
+			return wait(ctx, cur)
+		}
+		// Another action is under way: wait for it, then start ours.
+		select {
+		case <-cur.done:
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("%s %s: waiting for the %s under way: %w", action, name, cur.action, ctx.Err())
+		}
+	}
+}
+
+func wait(ctx context.Context, r *run) (Result, error) {
+	select {
+	case <-r.done:
+		return r.result, r.err
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("%s still under way: %w", r.action, ctx.Err())
+	}
+}
+
+func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context.Context, *machine, *Result) error) {
+	start := time.Now()
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+	defer cancel()
+	res := Result{Machine: m.Name, Action: r.action, State: Unknown}
+	err := do(actx, m, &res)
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w", r.action, m.Name, err)
+	}
+	res.Seconds = time.Since(start).Seconds()
+
+	attrs := []any{"principal", Principal(ctx), "machine", m.Name, "action", r.action,
+		"changed", res.Changed, "state", res.State, "duration", time.Since(start).Round(time.Millisecond)}
+	if res.Shutdown != "" {
+		attrs = append(attrs, "shutdown", res.Shutdown)
+	}
+	if res.Reason != "" {
+		attrs = append(attrs, "reason", res.Reason)
+	}
+	if err != nil {
+		f.log.Error("power action failed", append(attrs, "error", err.Error())...)
+	} else {
+		f.log.Info("power action", attrs...)
+	}
+
+	m.mu.Lock()
+	r.result, r.err = res, err
+	m.cur = nil
+	m.mu.Unlock()
+	close(r.done)
+}
+
+func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
+	st, err := f.status(ctx, m)
+	if err != nil {
+		return err
+	}
+	if st.State == On {
+		res.State = On
+		return nil
+	}
+	if err := f.switchAll(ctx, m, On, res); err != nil {
+		return err
+	}
+	res.State = On
+	return nil
+}
+
+func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
+	st, err := f.status(ctx, m)
+	if err != nil {
+		return err
+	}
+	if st.State == Off {
+		res.State = Off
+		return nil
+	}
+	if m.Graceful != nil && st.State == On {
+		rep := m.Graceful.Shutdown(ctx)
+		switch {
+		case rep.Down:
+			res.Shutdown = "graceful"
+		case rep.Cut:
+			res.Shutdown = "cut"
+			res.Reason = rep.Reason
+		default:
+			res.State = On
+			return fmt.Errorf("graceful shutdown failed and the machine's policy leaves power on: %s", rep.Reason)
+		}
+	}
+	if err := f.switchAll(ctx, m, Off, res); err != nil {
+		return err
+	}
+	res.State = Off
+	return nil
+}
+
+func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
+	if err := f.switchAll(ctx, m, Off, res); err != nil {
+		return err
+	}
+	if err := f.switchAll(ctx, m, On, res); err != nil {
+		return err
+	}
+	res.Changed = true
+	res.State = On
+	return nil
+}
+
+// switchAll switches every outlet of m, one after another: a machine with two
+// power supplies is on as soon as either is, and switching them in config
+// order keeps what happens predictable.
+func (f *Fleet) switchAll(ctx context.Context, m *machine, to State, res *Result) error {
+	for _, ref := range m.Outlets {
+		out, err := f.pdus[ref.PDU].Switch(ctx, ref.Outlet, to)
+		res.Changed = res.Changed || out.Changed
+		if out.Note != "" {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: %s", ref, out.Note))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type principalKey struct{}
+
+// WithPrincipal records who asked for an action, for the log.
+func WithPrincipal(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, principalKey{}, name)
+}
+
+// Principal returns who asked, or "-" when nobody said.
+func Principal(ctx context.Context) string {
+	if p, ok := ctx.Value(principalKey{}).(string); ok {
+		return p
+	}
+	return "-"
+}

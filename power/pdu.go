@@ -1,0 +1,328 @@
+package power
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// PDUConfig is how one PDU is driven.
+type PDUConfig struct {
+	Name   string
+	Driver Driver
+	// PowerOnDelay is the least time an outlet stays off before it is
+	// switched on again.
+	PowerOnDelay time.Duration
+	// SwitchTimeout bounds the read-back that verifies a switch.
+	SwitchTimeout time.Duration
+	// ReadTimeout bounds one read of the PDU, retries included.
+	ReadTimeout time.Duration
+	// CacheTTL is how long a reading answers queries before the PDU is asked
+	// again. MAAS queries after every action and polls in the background.
+	CacheTTL time.Duration
+	Logger   *slog.Logger
+}
+
+// PDU is one power distribution unit as the rest of the program sees it.
+//
+// All traffic to the device goes through one worker goroutine, one request at
+// a time: gosnmp's client is not safe for concurrent use, and APC management
+// cards serve one request at a time anyway. Reads are coalesced and cached,
+// and every switch is verified by reading the outlet back.
+type PDU struct {
+	cfg  PDUConfig
+	log  *slog.Logger
+	jobs chan func()
+	quit chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex
+	gen     uint64      // bumped by every switch: readings from before it are stale
+	cached  *readResult // last good reading of the current generation
+	flight  *readFlight // the read under way, if any
+	lastOff map[int]time.Time
+	wait    time.Duration // how long verification waits between read-backs
+}
+
+type readResult struct {
+	reading Reading
+	at      time.Time
+}
+
+type readFlight struct {
+	done    chan struct{}
+	reading Reading
+	err     error
+}
+
+// NewPDU starts the PDU's worker. Close stops it.
+func NewPDU(cfg PDUConfig) *PDU {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 5 * time.Second
+	}
+	if cfg.SwitchTimeout <= 0 {
+		cfg.SwitchTimeout = 20 * time.Second
+	}
+	p := &PDU{
+		cfg:     cfg,
+		log:     cfg.Logger.With("pdu", cfg.Name),
+		jobs:    make(chan func()),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		lastOff: map[int]time.Time{},
+		wait:    100 * time.Millisecond,
+	}
+	go p.work()
+	return p
+}
+
+// Name is the PDU's configured name.
+func (p *PDU) Name() string { return p.cfg.Name }
+
+// PowerOnDelay is the PDU's configured power-on delay.
+func (p *PDU) PowerOnDelay() time.Duration { return p.cfg.PowerOnDelay }
+
+func (p *PDU) work() {
+	defer close(p.done)
+	for {
+		select {
+		case job := <-p.jobs:
+			job()
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+// Close stops the worker and closes the driver.
+func (p *PDU) Close() error {
+	close(p.quit)
+	<-p.done
+	return p.cfg.Driver.Close()
+}
+
+// do runs fn on the worker and waits for it. If ctx ends while fn waits in
+// the queue, fn never runs.
+func (p *PDU) do(ctx context.Context, fn func()) error {
+	ran := make(chan struct{})
+	job := func() {
+		defer close(ran)
+		if ctx.Err() == nil {
+			fn()
+		}
+	}
+	select {
+	case p.jobs <- job:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.quit:
+		return errors.New("PDU is shutting down")
+	}
+	<-ran
+	return ctx.Err()
+}
+
+// Read returns a reading of every outlet, from the cache when it is younger
+// than the PDU's CacheTTL. Concurrent callers share one request to the device.
+func (p *PDU) Read(ctx context.Context) (Reading, error) {
+	return p.read(ctx, p.cfg.CacheTTL)
+}
+
+// ReadFresh asks the device, sharing only a request that is already under way.
+func (p *PDU) ReadFresh(ctx context.Context) (Reading, error) {
+	return p.read(ctx, 0)
+}
+
+func (p *PDU) read(ctx context.Context, maxAge time.Duration) (Reading, error) {
+	p.mu.Lock()
+	if c := p.cached; c != nil && maxAge > 0 && time.Since(c.at) < maxAge {
+		p.mu.Unlock()
+		return c.reading, nil
+	}
+	f := p.flight
+	if f == nil {
+		f = &readFlight{done: make(chan struct{})}
+		p.flight = f
+		go p.fly(f, p.gen)
+	}
+	p.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.reading, f.err
+	case <-ctx.Done():
+		return Reading{}, fmt.Errorf("reading PDU %s: %w", p.cfg.Name, ctx.Err())
+	}
+}
+
+// fly performs one read for everyone waiting on f. It runs under its own
+// deadline, not a caller's: the first caller giving up must not fail the rest.
+func (p *PDU) fly(f *readFlight, gen uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ReadTimeout)
+	defer cancel()
+	err := p.do(ctx, func() { f.reading, f.err = p.cfg.Driver.Read(ctx) })
+	if f.err == nil && err != nil {
+		f.err = err
+	}
+	if f.err != nil {
+		f.err = fmt.Errorf("reading PDU %s: %w", p.cfg.Name, f.err)
+	}
+	p.mu.Lock()
+	if p.flight == f {
+		p.flight = nil
+	}
+	if f.err == nil && p.gen == gen {
+		p.cached = &readResult{reading: f.reading, at: time.Now()}
+	}
+	p.mu.Unlock()
+	close(f.done)
+}
+
+// invalidate forgets the cached reading and detaches the read under way, so
+// that the next Read sees the device as it is after a switch.
+func (p *PDU) invalidate() {
+	p.mu.Lock()
+	p.gen++
+	p.cached = nil
+	p.flight = nil
+	p.mu.Unlock()
+}
+
+// SwitchOutcome tells how a switch went.
+type SwitchOutcome struct {
+	// Changed is false when the outlet was already in the wanted state and
+	// nothing was sent to the device.
+	Changed bool
+	// Note says what the device did that was odd but harmless, such as
+	// answering an error to a switch it carried out.
+	Note string
+}
+
+// Switch turns outlet n on or off and returns once a read-back shows it so.
+//
+// The request is sent once and never repeated. If the device answers with an
+// error or not at all, the outlet is read back anyway: some APC cards answer
+// genErr to a switch that worked, and a lost answer may hide one that did.
+// An outlet is never switched on sooner than PowerOnDelay after it went off.
+func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error) {
+	what := fmt.Sprintf("switching %s/%d %s", p.cfg.Name, n, to)
+	if to != On && to != Off {
+		return SwitchOutcome{}, fmt.Errorf("%s: can only switch on or off", what)
+	}
+	r, err := p.Read(ctx)
+	if err != nil {
+		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
+	}
+	o, ok := r.Outlet(n)
+	if !ok {
+		return SwitchOutcome{}, fmt.Errorf("%s: the PDU has no outlet %d (it has %d)", what, n, len(r.Outlets))
+	}
+	if o.State == to && !o.Pending {
+		return SwitchOutcome{}, nil
+	}
+	if to == On {
+		if err := p.waitPowerOnDelay(ctx, n); err != nil {
+			return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+
+	var sent error
+	if err := p.do(ctx, func() { sent = p.cfg.Driver.Switch(ctx, n, to) }); err != nil {
+		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
+	}
+	p.invalidate()
+	if to == Off {
+		p.markOff(n)
+	}
+	out := SwitchOutcome{Changed: true}
+	if err := p.verify(ctx, n, to, sent); err != nil {
+		return out, fmt.Errorf("%s: %w", what, err)
+	}
+	if sent != nil {
+		out.Note = fmt.Sprintf("the PDU answered %q but the outlet switched", sent)
+		p.log.Warn("switch answered with an error but verified", "outlet", n, "to", to, "answer", sent.Error())
+	}
+	return out, nil
+}
+
+// verify reads outlet n back until it shows state to, or the switch deadline
+// passes. sent is the device's answer to the switch request.
+func (p *PDU) verify(ctx context.Context, n int, to State, sent error) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.SwitchTimeout)
+	defer cancel()
+	wait := p.wait
+	var last Outlet
+	var lastErr error
+	for {
+		r, err := p.ReadFresh(ctx)
+		if err == nil {
+			last, _ = r.Outlet(n)
+			if last.State == to {
+				return nil
+			}
+		} else {
+			lastErr = err
+		}
+		// A definite refusal will not turn into a switch by waiting.
+		if errors.Is(sent, ErrRefused) && err == nil && !last.Pending {
+			return sent
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			switch {
+			case sent != nil:
+				return fmt.Errorf("%w; the outlet still reads %s after %s", sent, last.State, p.cfg.SwitchTimeout)
+			case lastErr != nil && last.State == Unknown:
+				return fmt.Errorf("could not read the outlet back: %w", lastErr)
+			}
+			return fmt.Errorf("the outlet still reads %s after %s", last.State, p.cfg.SwitchTimeout)
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+func (p *PDU) markOff(n int) {
+	p.mu.Lock()
+	p.lastOff[n] = time.Now()
+	p.mu.Unlock()
+}
+
+// waitPowerOnDelay waits until outlet n has been off for PowerOnDelay.
+func (p *PDU) waitPowerOnDelay(ctx context.Context, n int) error {
+	p.mu.Lock()
+	off, ok := p.lastOff[n]
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	left := time.Until(off.Add(p.cfg.PowerOnDelay))
+	if left <= 0 {
+		return nil
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting out the power-on delay: %w", ctx.Err())
+	}
+}
+
+// Cycle switches outlet n off, waits the power-on delay and switches it on,
+// each step verified. It never uses the PDU's own reboot command, whose
+// progress cannot be read back.
+func (p *PDU) Cycle(ctx context.Context, n int) error {
+	if _, err := p.Switch(ctx, n, Off); err != nil {
+		return err
+	}
+	_, err := p.Switch(ctx, n, On)
+	return err
+}
