@@ -1,4 +1,5 @@
 # powerbridge MAAS power driver (shim for MAAS 2.4 - 2.9.1).
+# powerbridge-shim: installed by driver-shim/install.py of powerbridge.
 #
 # MAAS releases before 2.9.2 have no `webhook` power type and no plugin
 # mechanism for power drivers. This file is copied into
