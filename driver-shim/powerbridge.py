@@ -299,19 +299,24 @@ class PowerbridgePowerDriver(PowerDriver):
                 status = response.status
                 body = response.read(MAX_BODY)
                 location = response.getheader("Location", "")
-            except (http.client.InvalidURL, UnicodeError, ValueError) as error:
-                raise PowerSettingError("Invalid URI %r: %s" % (uri, error))
             except socket.timeout:
                 raise PowerConnError(
                     "%s %s: no answer within %g s." % (method, uri, timeout)
                 )
-            except ssl.SSLError as error:
+            except (ssl.SSLError, ssl.CertificateError) as error:
+                # Before ValueError: certificate errors are ValueErrors too.
                 raise PowerConnError(
                     "%s %s: TLS failed: %s" % (method, uri, error)
                 )
+            except http.client.InvalidURL as error:
+                raise PowerSettingError("Invalid URI %r: %s" % (uri, error))
             except (OSError, http.client.HTTPException) as error:
                 # Refused, unreachable, name not resolved, reset, garbled.
                 raise PowerConnError("%s %s: %s" % (method, uri, error))
+            except ValueError as error:
+                # Non-ASCII request target, a header with a line break.
+                raise PowerSettingError("Invalid URI %r or setting: %s"
+                                        % (uri, error))
         finally:
             conn.close()
 
