@@ -1,0 +1,115 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/powerbridge/powerbridge/power"
+)
+
+// Credential is one way in: a bearer token or a Basic-auth user and password.
+// Name is the principal written to the log.
+type Credential struct {
+	Name     string
+	Token    string // bearer token; empty for a Basic-auth user
+	User     string
+	Password string
+}
+
+// Authenticator checks the Authorization header MAAS sends: `Bearer <token>`
+// when power_token is set, else Basic when power_user and power_pass are.
+type Authenticator struct {
+	creds []hashedCredential
+	// Open lets every request in as "anonymous". Only for a config that asks
+	// for it explicitly.
+	Open bool
+}
+
+// Secrets are compared as SHA-256 digests so that the comparison takes the
+// same time whatever their length and content.
+type hashedCredential struct {
+	name   string
+	bearer bool
+	user   [32]byte
+	secret [32]byte
+}
+
+// NewAuthenticator builds an Authenticator from the configured credentials.
+func NewAuthenticator(creds []Credential) Authenticator {
+	var a Authenticator
+	for _, c := range creds {
+		h := hashedCredential{name: c.Name, bearer: c.Token != ""}
+		if h.bearer {
+			h.secret = sha256.Sum256([]byte(c.Token))
+		} else {
+			h.user = sha256.Sum256([]byte(c.User))
+			h.secret = sha256.Sum256([]byte(c.Password))
+		}
+		a.creds = append(a.creds, h)
+	}
+	return a
+}
+
+// Check returns the principal the request authenticates as.
+func (a Authenticator) Check(r *http.Request) (string, bool) {
+	if a.Open {
+		return "anonymous", true
+	}
+	h := r.Header.Get("Authorization")
+	scheme, rest, _ := strings.Cut(h, " ")
+	var bearer bool
+	var user, secret [32]byte
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		bearer = true
+		secret = sha256.Sum256([]byte(strings.TrimSpace(rest)))
+	case strings.EqualFold(scheme, "Basic"):
+		u, p, ok := r.BasicAuth()
+		if !ok {
+			return "", false
+		}
+		user, secret = sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
+	default:
+		return "", false
+	}
+	// Compare against every credential, never stopping early.
+	found := ""
+	for _, c := range a.creds {
+		match := subtle.ConstantTimeCompare(c.secret[:], secret[:])
+		if !bearer {
+			match &= subtle.ConstantTimeCompare(c.user[:], user[:])
+		}
+		if match == 1 && c.bearer == bearer && found == "" {
+			found = c.name
+		}
+	}
+	return found, found != ""
+}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, ok := s.cfg.Auth.Check(r)
+		if !ok {
+			s.log.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path,
+				"scheme", authScheme(r))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="powerbridge", Basic realm="powerbridge"`)
+			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token> (MAAS power_token) or Basic credentials")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(power.WithPrincipal(r.Context(), who)))
+	})
+}
+
+// authScheme names the scheme a request tried, never its credentials.
+func authScheme(r *http.Request) string {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch strings.ToLower(scheme) {
+	case "":
+		return "none"
+	case "bearer", "basic":
+		return strings.ToLower(scheme)
+	}
+	return "other"
+}
