@@ -344,15 +344,26 @@ class Powerbridge:
 
 def python36():
     """A real Python 3.6 interpreter, or None."""
-    candidates = [shutil.which("python3.6")]
+    candidates = []
     pyenv = os.path.expanduser("~/.pyenv/versions")
     if os.path.isdir(pyenv):
         for name in sorted(os.listdir(pyenv)):
             if name.startswith("3.6."):
                 candidates.append(os.path.join(pyenv, name, "bin",
                                                "python3.6"))
+    candidates.append(shutil.which("python3.6"))
     for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
+        if not candidate or not os.access(candidate, os.X_OK):
+            continue
+        # pyenv's shims exist even where no 3.6 is selected: ask it.
+        try:
+            out = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                universal_newlines=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.strip() == "(3, 6)":
             return candidate
     return None
 
