@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every powerbridge test: formatting, vet, the Go suites with the race
+# detector (unit, integration against net-snmp and a real sshd, end-to-end
+# against the real binary), and the MAAS driver shim's Python tests.
+#
+# Debian packages the tests use are installed first when they are missing
+# (this needs root, as do the network-namespace tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command → Debian package that provides it
+declare -A need=(
+  [snmpget]=snmp
+  [snmpd]=snmpd
+  [sshd]=openssh-server
+  [ssh-keygen]=openssh-client
+  [netplan]=netplan.io
+  [nft]=nftables
+  [iptables]=iptables
+  [ip]=iproute2
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [python3]=python3
+  [systemd-analyze]=systemd
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: $pkgs; run this script as root to install them" >&2
+    exit 1
+  fi
+  echo "== installing $pkgs"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 ./...
+
+echo "== driver-shim (python3 unittest)"
+bin=$(mktemp -d)/powerbridge
+go build -o "$bin" ./cmd/powerbridge
+POWERBRIDGE_BIN="$bin" /usr/bin/python3 -m unittest discover -s driver-shim/tests -t driver-shim -v
