@@ -1,0 +1,171 @@
+// Package apc drives APC switched PDUs over SNMP: it implements power.Driver
+// for the PowerNet MIB's three outlet dialects (sPDU, rPDU, rPDU2), finds
+// which one a PDU speaks, reads all its outlets and meters in one request,
+// and switches one outlet with one SET.
+//
+// It knows SNMP and APC's firmware, and nothing of HTTP, config files or
+// machines: which outlet feeds what, how long to wait after a switch and
+// whether it took are power's business. A Driver is used by one goroutine
+// at a time (power's per-PDU worker), like the gosnmp session under it.
+package apc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/powerbridge/powerbridge/power"
+)
+
+// Driver speaks to one APC PDU. It does not talk to the PDU until the first
+// Read or Switch, so that a PDU that is down when the program starts does
+// not stop it; what it learns then (dialect, outlets, rows, meters) is kept
+// until the PDU stops answering that way.
+//
+// A Driver is not safe for concurrent use.
+type Driver struct {
+	cfg    Config
+	target string // host:port, for messages
+	snmp   snmpClient
+	bulk   bool       // GETBULK is there: SNMP v2c and v3
+	det    *detection // nil until the first detection succeeds
+	closed bool
+}
+
+var _ power.Driver = (*Driver)(nil)
+
+// New checks cfg and returns a Driver for it. It does no network I/O.
+func New(cfg Config) (*Driver, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("apc: %w", err)
+	}
+	return newDriver(cfg, newGosnmpClient(cfg)), nil
+}
+
+// newDriver returns a Driver over c for a checked config.
+func newDriver(cfg Config, c snmpClient) *Driver {
+	return &Driver{cfg: cfg, target: cfg.target(), snmp: c, bulk: cfg.Version != "1"}
+}
+
+// String describes the driver without its secrets.
+func (d *Driver) String() string { return "apc " + d.cfg.String() }
+
+// Read returns every outlet of the PDU and its meters.
+func (d *Driver) Read(ctx context.Context) (power.Reading, error) {
+	r, err := d.read(ctx)
+	if err != nil {
+		return power.Reading{}, fmt.Errorf("reading %s: %w", d.target, err)
+	}
+	return r, nil
+}
+
+func (d *Driver) read(ctx context.Context) (power.Reading, error) {
+	det, err := d.detection(ctx)
+	if err != nil {
+		return power.Reading{}, err
+	}
+	r, err := d.readWith(ctx, det)
+	if !errors.Is(err, errGone) {
+		return r, err
+	}
+	// The PDU no longer answers the way detection found it: new firmware,
+	// a changed daisy chain. Detect again, once.
+	d.det = nil
+	if det, err = d.detection(ctx); err != nil {
+		return power.Reading{}, err
+	}
+	return d.readWith(ctx, det)
+}
+
+func (d *Driver) readWith(ctx context.Context, det *detection) (power.Reading, error) {
+	got, err := d.fetch(ctx, det)
+	if err != nil {
+		return power.Reading{}, err
+	}
+	return det.reading(got)
+}
+
+// detection returns what is known of the PDU, detecting it if need be.
+func (d *Driver) detection(ctx context.Context) (*detection, error) {
+	if d.closed {
+		return nil, errors.New("the driver is closed")
+	}
+	if d.det != nil {
+		return d.det, nil
+	}
+	det, err := detect(ctx, d.snmp, d.bulk, d.cfg.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("detecting the PDU: %w", err)
+	}
+	d.det = det
+	return det, nil
+}
+
+// Switch asks the PDU to turn outlet n on or off, with exactly one SET that
+// is never retried. Only an answer that certainly means "not done" wraps
+// power.ErrRefused; after a timeout or a genErr the outlet may well have
+// switched, and the caller must read it back.
+func (d *Driver) Switch(ctx context.Context, n int, to power.State) error {
+	value := valueOn
+	switch to {
+	case power.On:
+	case power.Off:
+		value = valueOff
+	default:
+		return fmt.Errorf("switching outlet %d %v: only on and off can be asked for: %w", n, to, power.ErrRefused)
+	}
+	det, err := d.detection(ctx)
+	if err != nil {
+		return fmt.Errorf("switching outlet %d %v: %w", n, to, err)
+	}
+	o, ok := det.outlet(n)
+	if !ok {
+		return fmt.Errorf("switching outlet %d %v: the PDU has no such outlet (%s): %w", n, to, outletRange(det), power.ErrRefused)
+	}
+	in := det.dialect.control(o)
+	if err := d.snmp.Set(ctx, in.oid, value); err != nil {
+		return fmt.Errorf("switching outlet %d %v (%s): %w", n, to, in.name, d.setError(err))
+	}
+	return nil
+}
+
+// setError says what a failed SET means for the outlet.
+func (d *Driver) setError(err error) error {
+	var ae *agentError
+	switch {
+	case errors.As(err, &ae) && ae.status.refused():
+		hint := ""
+		switch ae.status {
+		case noAccess, authorizationError, readOnly, notWritable, noSuchName:
+			// SNMPv1 agents answer noSuchName where v2c says noAccess.
+			hint = "; is it the write community (or a v3 user with write access)? An APC \"Write\" community cannot SET while someone is logged in to the web UI; \"Write+\" can"
+		}
+		return fmt.Errorf("%w: %w%s", power.ErrRefused, err, hint)
+	case errors.As(err, &ae) && ae.status == genErr:
+		return fmt.Errorf("%w: some APC cards answer genErr to a SET they carried out; read the outlet back", err)
+	case errors.Is(err, errAuth):
+		return fmt.Errorf("%w: %w", power.ErrRefused, err)
+	case errors.Is(err, errTimeout):
+		return fmt.Errorf("%w; the outlet may have switched all the same", err)
+	}
+	return err
+}
+
+// outletRange describes the outlets of a PDU, for messages.
+func outletRange(det *detection) string {
+	os := det.layout.outlets
+	switch len(os) {
+	case 0:
+		return "it has none"
+	case 1:
+		return fmt.Sprintf("it has outlet %d", os[0].number)
+	}
+	return fmt.Sprintf("it has outlets %d to %d", os[0].number, os[len(os)-1].number)
+}
+
+// Close releases the driver's sockets.
+func (d *Driver) Close() error {
+	d.closed = true
+	return d.snmp.Close()
+}

@@ -1,0 +1,250 @@
+package apc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+)
+
+// gosnmpClient is the snmpClient that speaks to a real agent.
+//
+// It holds two gosnmp sessions: reads go through one with the read
+// community and the configured retries, SETs through one with the write
+// community and Retries = 0, under every SNMP version. gosnmp gives each
+// retry a new request id, so an agent that was slow to answer the first SET
+// carries out the retry as a new request: a retried reboot reboots twice.
+//
+// A *gosnmp.GoSNMP is not safe for concurrent use; neither is this, and its
+// callers (one worker per PDU) never need it to be. Sockets are opened on
+// first use, so that creating a client does no I/O.
+type gosnmpClient struct {
+	target  string // host:port, for messages
+	version string
+	timeout time.Duration
+	reader  *gosnmp.GoSNMP
+	writer  *gosnmp.GoSNMP
+}
+
+func newGosnmpClient(c Config) *gosnmpClient {
+	host, port, _ := splitAddress(c.Address) // checked by Config.withDefaults
+	session := func(community string, retries int) *gosnmp.GoSNMP {
+		g := &gosnmp.GoSNMP{
+			Target:    host,
+			Port:      port,
+			Transport: "udp",
+			Community: community,
+			Timeout:   c.Timeout,
+			Retries:   retries,
+			MaxOids:   maxVarbinds,
+		}
+		switch c.Version {
+		case "1":
+			g.Version = gosnmp.Version1
+		case "2c":
+			g.Version = gosnmp.Version2c
+		case "3":
+			g.Version = gosnmp.Version3
+			g.SecurityModel = gosnmp.UserSecurityModel
+			// Each session gets its own parameters: gosnmp keeps the
+			// discovered engine id and boots/time in them.
+			g.MsgFlags, g.SecurityParameters = usm(c)
+		}
+		return g
+	}
+	return &gosnmpClient{
+		target:  c.target(),
+		version: c.Version,
+		timeout: c.Timeout,
+		reader:  session(c.ReadCommunity, c.Retries),
+		writer:  session(c.Community, 0), // never retry a SET
+	}
+}
+
+// usm returns the SNMPv3 message flags and user security parameters of c.
+func usm(c Config) (gosnmp.SnmpV3MsgFlags, *gosnmp.UsmSecurityParameters) {
+	p := &gosnmp.UsmSecurityParameters{
+		UserName:                 c.User,
+		AuthenticationProtocol:   gosnmp.NoAuth,
+		AuthenticationPassphrase: c.AuthPassphrase,
+		PrivacyProtocol:          gosnmp.NoPriv,
+		PrivacyPassphrase:        c.PrivPassphrase,
+	}
+	flags := gosnmp.NoAuthNoPriv
+	switch c.AuthProtocol {
+	case "MD5":
+		p.AuthenticationProtocol = gosnmp.MD5
+	case "SHA":
+		p.AuthenticationProtocol = gosnmp.SHA
+	case "SHA224":
+		p.AuthenticationProtocol = gosnmp.SHA224
+	case "SHA256":
+		p.AuthenticationProtocol = gosnmp.SHA256
+	case "SHA384":
+		p.AuthenticationProtocol = gosnmp.SHA384
+	case "SHA512":
+		p.AuthenticationProtocol = gosnmp.SHA512
+	}
+	if c.AuthProtocol != "" {
+		flags = gosnmp.AuthNoPriv
+	}
+	// AES192 and AES256 are the Blumenthal key extension, as net-snmp
+	// does it, not gosnmp's AES192C/AES256C (Reeder, Cisco's).
+	switch c.PrivProtocol {
+	case "DES":
+		p.PrivacyProtocol = gosnmp.DES
+	case "AES":
+		p.PrivacyProtocol = gosnmp.AES
+	case "AES192":
+		p.PrivacyProtocol = gosnmp.AES192
+	case "AES256":
+		p.PrivacyProtocol = gosnmp.AES256
+	}
+	if c.PrivProtocol != "" {
+		flags = gosnmp.AuthPriv
+	}
+	return flags, p
+}
+
+// prepare points session g at ctx and opens its socket if need be. The
+// per-attempt timeout is capped by ctx's deadline; gosnmp also watches the
+// deadline between attempts through its Context field.
+func (c *gosnmpClient) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.Context = ctx
+	g.Timeout = c.timeout
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); left < g.Timeout {
+			g.Timeout = left
+		}
+	}
+	if g.Conn == nil {
+		if err := g.Connect(); err != nil {
+			g.Conn = nil
+			return fmt.Errorf("opening a socket to %s: %w", c.target, err)
+		}
+	}
+	return nil
+}
+
+func (c *gosnmpClient) Get(ctx context.Context, oids []string) ([]varbind, error) {
+	return c.request(ctx, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.Get(oids) })
+}
+
+func (c *gosnmpClient) GetNext(ctx context.Context, oids []string) ([]varbind, error) {
+	return c.request(ctx, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.GetNext(oids) })
+}
+
+func (c *gosnmpClient) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxRepetitions int) ([]varbind, error) {
+	if nonRepeaters < 0 || nonRepeaters > 255 || maxRepetitions < 0 {
+		return nil, fmt.Errorf("GETBULK with %d non-repeaters and %d repetitions", nonRepeaters, maxRepetitions)
+	}
+	return c.request(ctx, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
+		return g.GetBulk(oids, uint8(nonRepeaters), uint32(maxRepetitions))
+	})
+}
+
+func (c *gosnmpClient) request(ctx context.Context, oids []string, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]varbind, error) {
+	if err := c.prepare(ctx, c.reader); err != nil {
+		return nil, err
+	}
+	pkt, err := send(c.reader)
+	if err != nil {
+		return nil, c.wrap(ctx, err, c.reader.Timeout)
+	}
+	// gosnmp hands agent errors back in the packet with a nil error.
+	if err := agentErr(pkt, oids); err != nil {
+		return nil, err
+	}
+	vbs := make([]varbind, len(pkt.Variables))
+	for i, pdu := range pkt.Variables {
+		vbs[i] = fromPDU(pdu)
+	}
+	return vbs, nil
+}
+
+func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
+	if err := c.prepare(ctx, c.writer); err != nil {
+		return err
+	}
+	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: value}})
+	if err != nil {
+		return c.wrap(ctx, err, c.writer.Timeout)
+	}
+	return agentErr(pkt, []string{oid})
+}
+
+func (c *gosnmpClient) Close() error {
+	var errs []error
+	for _, g := range []*gosnmp.GoSNMP{c.reader, c.writer} {
+		if g.Conn != nil {
+			errs = append(errs, g.Conn.Close())
+			g.Conn = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wrap turns gosnmp's errors into this package's: timeouts into errTimeout
+// with a hint at the credentials, v3 security rejections into errAuth.
+func (c *gosnmpClient) wrap(ctx context.Context, err error, timeout time.Duration) error {
+	hint := "check the address and the community: an agent does not answer a wrong one"
+	if c.version == "3" {
+		hint = "check the address, the user and the passphrases: an agent may not answer wrong ones"
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		return fmt.Errorf("%w from %s before the deadline (%s): %w", errTimeout, c.target, hint, context.DeadlineExceeded)
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, gosnmp.ErrMaxRetriesExceeded):
+		return fmt.Errorf("%w from %s within %v (%s): %w", errTimeout, c.target, timeout, hint, err)
+	case errors.Is(err, gosnmp.ErrUnknownUsername),
+		errors.Is(err, gosnmp.ErrWrongDigest),
+		errors.Is(err, gosnmp.ErrDecryption),
+		errors.Is(err, gosnmp.ErrUnknownSecurityLevel),
+		errors.Is(err, gosnmp.ErrUnknownSecurityModels):
+		return fmt.Errorf("%w: %w", errAuth, err)
+	}
+	return fmt.Errorf("talking to %s: %w", c.target, err)
+}
+
+// agentErr returns the error-status of a response as an *agentError.
+func agentErr(pkt *gosnmp.SnmpPacket, oids []string) error {
+	if pkt == nil || pkt.Error == gosnmp.NoError {
+		return nil
+	}
+	e := &agentError{status: snmpStatus(pkt.Error), index: int(pkt.ErrorIndex)}
+	if e.index >= 1 && e.index <= len(oids) {
+		e.oid = oids[e.index-1]
+	}
+	return e
+}
+
+func fromPDU(p gosnmp.SnmpPDU) varbind {
+	v := varbind{oid: p.Name}
+	switch p.Type {
+	case gosnmp.Integer, gosnmp.Counter32, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Counter64, gosnmp.Uinteger32:
+		v.kind, v.num = kindInt, gosnmp.ToBigInt(p.Value).Int64()
+	case gosnmp.OctetString:
+		b, _ := p.Value.([]byte)
+		v.kind, v.str = kindString, string(b)
+	case gosnmp.IPAddress:
+		s, _ := p.Value.(string)
+		v.kind, v.str = kindString, s
+	case gosnmp.ObjectIdentifier:
+		s, _ := p.Value.(string)
+		v.kind, v.str = kindOID, s
+	case gosnmp.NoSuchObject:
+		v.kind = kindNoSuchObject
+	case gosnmp.NoSuchInstance:
+		v.kind = kindNoSuchInstance
+	case gosnmp.EndOfMibView:
+		v.kind = kindEndOfMibView
+	}
+	return v
+}

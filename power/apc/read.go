@@ -1,0 +1,237 @@
+package apc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/powerbridge/powerbridge/power"
+)
+
+// errGone marks a Read that found the outlet table other than detection
+// left it: an outlet or a whole tree no longer answers (new firmware, a
+// renumbered daisy chain). The driver then detects again.
+var errGone = errors.New("the outlet table no longer answers as it did")
+
+// want is one instance a Read asks for.
+type want struct {
+	oid  string
+	need bool // an outlet's state or pending: its absence means errGone
+}
+
+// wants lists what a Read fetches: the PDU-wide meters, then every column
+// for every outlet.
+func (d *detection) wants() []want {
+	var ws []want
+	for _, m := range d.meters {
+		ws = append(ws, want{oid: m.inst.oid})
+	}
+	for _, col := range d.layout.columns {
+		need := col.field == fieldState || col.field == fieldPending
+		for _, o := range d.layout.outlets {
+			if row, ok := col.at[o.number]; ok {
+				ws = append(ws, want{oid: at(col.obj.oid, row), need: need})
+			}
+		}
+	}
+	return ws
+}
+
+// fetch reads every outlet and meter of the PDU.
+//
+// What a Read costs, with m PDU-wide meters (at most 5 on any APC model), n
+// outlets and c per-outlet columns (2, state and pending; 4 on
+// metered-by-outlet models, with current and power):
+//   - SNMPv1, which has no GETBULK: one multi-OID GET per maxVarbinds (60)
+//     instances, ⌈(m + n·c) / 60⌉ requests. It asks only for instances
+//     detection found, because one missing OID fails a whole v1 GET.
+//   - v2c and v3: one GETBULK per ⌊(60 − m) / c⌋ rows, the meters riding
+//     along as non-repeaters.
+//
+// Either way that is one request for up to 27 switched outlets (24 with
+// all 5 meters), and two for a 24-outlet metered-by-outlet model.
+func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind, error) {
+	got := map[string]varbind{}
+	ws := det.wants()
+	if !d.bulk {
+		oids := make([]string, len(ws))
+		for i, w := range ws {
+			oids[i] = w.oid
+		}
+		if err := d.get(ctx, oids, got); err != nil {
+			return nil, err
+		}
+		return got, nil
+	}
+
+	// GETBULK. Each meter is read as a non-repeater (a GETNEXT of the OID
+	// just before it), each column as a repeater walking its rows from
+	// the first outlet's to the last outlet's; the rows of other units of
+	// a daisy chain in between come along and are dropped.
+	var nonRepeaters []string
+	for _, m := range det.meters {
+		nonRepeaters = append(nonRepeaters, before(m.inst.oid))
+	}
+	var spans [][]string // per column, the instances from its first to its last outlet
+	for _, col := range det.layout.columns {
+		first, last := -1, -1
+		for _, o := range det.layout.outlets {
+			if row, ok := col.at[o.number]; ok {
+				first = minRow(first, row)
+				last = max(last, row)
+			}
+		}
+		var span []string
+		for _, r := range col.rows {
+			if r >= first && r <= last {
+				span = append(span, at(col.obj.oid, r))
+			}
+		}
+		if len(span) > 0 {
+			spans = append(spans, span)
+		}
+	}
+	perPage := max(1, (maxVarbinds-len(nonRepeaters))/max(1, len(spans)))
+	for page := 0; ; page++ {
+		var oids []string
+		nonRep := 0
+		if page == 0 {
+			oids = append(oids, nonRepeaters...)
+			nonRep = len(nonRepeaters)
+		}
+		reps := 0
+		for _, span := range spans {
+			if lo := page * perPage; lo < len(span) {
+				hi := min(lo+perPage, len(span))
+				oids = append(oids, before(span[lo]))
+				reps = max(reps, hi-lo)
+			}
+		}
+		if reps == 0 && page > 0 {
+			break
+		}
+		vbs, err := d.snmp.GetBulk(ctx, oids, nonRep, reps)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vbs {
+			if !v.missing() {
+				got[v.oid] = v
+			}
+		}
+		if reps == 0 {
+			break
+		}
+	}
+
+	// An agent may answer a GETBULK with fewer repetitions than asked
+	// (RFC 3416 lets it stop when the answer grows too big). Ask for what
+	// is missing by name, in one more request, before calling it gone.
+	var missing []string
+	short := false
+	for _, w := range ws {
+		if _, ok := got[w.oid]; !ok {
+			missing = append(missing, w.oid)
+			short = short || w.need
+		}
+	}
+	if short {
+		if err := d.get(ctx, missing, got); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+// get GETs oids, at most maxVarbinds per request, into got.
+func (d *Driver) get(ctx context.Context, oids []string, got map[string]varbind) error {
+	for len(oids) > 0 {
+		n := min(len(oids), maxVarbinds)
+		vbs, err := d.snmp.Get(ctx, oids[:n])
+		if isStatus(err, noSuchName) {
+			// SNMPv1 fails the whole GET for one missing object.
+			return fmt.Errorf("%w: %w", errGone, err)
+		}
+		if err != nil {
+			return err
+		}
+		for _, v := range vbs {
+			if !v.missing() {
+				got[v.oid] = v
+			}
+		}
+		oids = oids[n:]
+	}
+	return nil
+}
+
+func minRow(a, b int) int {
+	if a < 0 || b < a {
+		return b
+	}
+	return a
+}
+
+// reading decodes what fetch got.
+func (det *detection) reading(got map[string]varbind) (power.Reading, error) {
+	r := power.Reading{Info: det.info}
+	for _, o := range det.layout.outlets {
+		out := power.Outlet{Number: o.number, Name: o.name}
+		for _, col := range det.layout.columns {
+			row, ok := col.at[o.number]
+			if !ok {
+				continue
+			}
+			in := col.obj.row(row)
+			v, ok := got[in.oid]
+			n, isInt := v.integer()
+			switch {
+			case !ok && (col.field == fieldState || col.field == fieldPending):
+				return power.Reading{}, fmt.Errorf("%w: no %s for outlet %d", errGone, in.name, o.number)
+			case !ok || !isInt:
+				// A meter that did not answer this time, or a value
+				// of the wrong type: no reading rather than a wrong one.
+				if col.field == fieldState {
+					out.State = power.Unknown
+				}
+			case col.field == fieldState:
+				out.State = det.dialect.state(n)
+			case col.field == fieldPending:
+				out.Pending = n == valuePending
+			case n == unsupported:
+			case col.field == fieldCurrent:
+				out.CurrentAmperes = ptr(col.convert(n))
+			case col.field == fieldPower:
+				out.PowerWatts = ptr(col.convert(n))
+			}
+		}
+		r.Outlets = append(r.Outlets, out)
+	}
+
+	var currents []float64
+	currentsOK := true
+	for _, m := range det.meters {
+		v, ok := got[m.inst.oid]
+		n, isInt := v.integer()
+		if !ok || !isInt || n == unsupported {
+			if m.quantity == phaseCurrent {
+				currentsOK = false // a gap would shift the phases
+			}
+			continue
+		}
+		switch m.quantity {
+		case phaseCurrent:
+			currents = append(currents, m.convert(n))
+		case totalPower:
+			r.Meter.PowerWatts = ptr(m.convert(n))
+		case totalEnergy:
+			r.Meter.EnergyJoules = ptr(m.convert(n))
+		}
+	}
+	if currentsOK {
+		r.Meter.CurrentAmperes = currents
+	}
+	return r, nil
+}
+
+func ptr(f float64) *float64 { return &f }
