@@ -933,7 +933,7 @@ func (s *Server) rangeJSON(ir *iprange) map[string]any {
 	return map[string]any{
 		"id": ir.id, "type": ir.typ, "start_ip": ir.start.String(), "end_ip": ir.end.String(),
 		"comment": ir.comment, "subnet": s.subnetJSON(s.subnets[ir.subnet]),
-		"user": map[string]any{"is_superuser": true, "username": "admin", "email": "admin@example.com", "is_local": true, "resource_uri": apiPrefix + "users/admin/"},
+		"user":         map[string]any{"is_superuser": true, "username": "admin", "email": "admin@example.com", "is_local": true, "resource_uri": apiPrefix + "users/admin/"},
 		"resource_uri": fmt.Sprintf("%sipranges/%d/", apiPrefix, ir.id),
 	}
 }
