@@ -210,16 +210,15 @@ func walkColumns(ctx context.Context, c snmpClient, bulk bool, cols ...string) (
 			if cursor[i] == "" {
 				continue
 			}
-			row, ok := rowOf(vb.oid, cols[i])
 			if vb.missing() || !strings.HasPrefix(vb.oid, cols[i]+".") {
-				cursor[i] = ""
+				cursor[i] = "" // past the end of the column
 				continue
 			}
 			if compareOIDs(vb.oid, cursor[i]) <= 0 {
 				return nil, fmt.Errorf("walking %s: agent answered %s after %s: OIDs not increasing", cols[i], vb.oid, cursor[i])
 			}
 			cursor[i] = vb.oid
-			if ok {
+			if row, ok := rowOf(vb.oid, cols[i]); ok {
 				out[i][row] = vb
 			}
 		}
