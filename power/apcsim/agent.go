@@ -1,0 +1,280 @@
+package apcsim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+)
+
+// maxMessageSize is the largest SNMP message that fits a UDP datagram.
+const maxMessageSize = 65507
+
+// Access says who may talk to an Agent.
+type Access struct {
+	Community      string // read-only community (v1/v2c); "" for none
+	WriteCommunity string // read-write community (v1/v2c); "" for none
+	Users          []User // SNMPv3 USM users, all with read-write access
+}
+
+// User is an SNMPv3 USM user. AuthProtocol is "" (none), MD5, SHA, SHA224,
+// SHA256, SHA384 or SHA512; PrivProtocol is "" (none), DES, AES, AES192,
+// AES256 (Blumenthal key extension, as net-snmp), AES192C or AES256C (Reeder,
+// as Cisco). Passphrases have at least 8 characters, as net-snmp requires.
+type User struct {
+	Name           string
+	AuthProtocol   string
+	AuthPassphrase string
+	PrivProtocol   string
+	PrivPassphrase string
+}
+
+// Stats counts the request PDUs an Agent has received and accepted (right
+// community, or an authenticated SNMPv3 user), answered or not.
+type Stats struct {
+	Requests int64 // all of them
+	Gets     int64
+	GetNexts int64
+	GetBulks int64
+	Sets     int64
+	// MaxInFlight is the most datagrams the agent has been handling at
+	// once, from receipt to answer (latency included).
+	MaxInFlight int64
+}
+
+// Agent serves a Device over SNMP on UDP. Each datagram is handled in its own
+// goroutine, so that a client sending requests in parallel shows in
+// MaxInFlight; the device serialises the requests themselves.
+type Agent struct {
+	dev    *Device
+	conn   *net.UDPConn
+	access Access
+	usm    *usm // nil when there are no SNMPv3 users
+
+	latency atomic.Int64 // time.Duration before each answer
+	silent  atomic.Bool
+
+	requests, gets, getNexts, getBulks, sets atomic.Int64
+	inFlight, maxInFlight                    atomic.Int64
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Listen starts an SNMP agent for d on the UDP address addr, such as
+// "127.0.0.1:0".
+func (d *Device) Listen(addr string, acc Access) (*Agent, error) {
+	var u *usm
+	if len(acc.Users) > 0 {
+		var err error
+		if u, err = newUSM(acc.Users); err != nil {
+			return nil, fmt.Errorf("apcsim: %w", err)
+		}
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("apcsim: %w", err)
+	}
+	conn, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("apcsim: %w", err)
+	}
+	a := &Agent{dev: d, conn: conn, access: acc, usm: u, done: make(chan struct{})}
+	a.wg.Add(1)
+	go a.serve()
+	return a, nil
+}
+
+// Addr returns the address the agent listens on, such as "127.0.0.1:40161".
+func (a *Agent) Addr() string { return a.conn.LocalAddr().String() }
+
+// Close stops the agent and waits for the requests in hand to finish; their
+// answers are dropped.
+func (a *Agent) Close() error {
+	a.closeOnce.Do(func() {
+		close(a.done)
+		a.closeErr = a.conn.Close()
+	})
+	a.wg.Wait()
+	return a.closeErr
+}
+
+// SetLatency makes the agent wait d before each answer, as slow APC cards
+// do. The request has been carried out by then: a client that gives up and
+// retries a SET gets it executed twice, as on a real card.
+func (a *Agent) SetLatency(d time.Duration) { a.latency.Store(int64(d)) }
+
+// SetSilent makes the agent answer nothing: requests are still received and
+// counted in Stats, but neither carried out nor answered, as by a hung card.
+func (a *Agent) SetSilent(silent bool) { a.silent.Store(silent) }
+
+// Stats returns the agent's counters.
+func (a *Agent) Stats() Stats {
+	return Stats{
+		Requests:    a.requests.Load(),
+		Gets:        a.gets.Load(),
+		GetNexts:    a.getNexts.Load(),
+		GetBulks:    a.getBulks.Load(),
+		Sets:        a.sets.Load(),
+		MaxInFlight: a.maxInFlight.Load(),
+	}
+}
+
+func (a *Agent) serve() {
+	defer a.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := a.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		a.wg.Add(1)
+		go a.handle(bytes.Clone(buf[:n]), from)
+	}
+}
+
+func (a *Agent) handle(msg []byte, from netip.AddrPort) {
+	defer a.wg.Done()
+	n := a.inFlight.Add(1)
+	defer a.inFlight.Add(-1)
+	for m := a.maxInFlight.Load(); n > m && !a.maxInFlight.CompareAndSwap(m, n); m = a.maxInFlight.Load() {
+	}
+
+	out := a.respond(msg)
+	if out == nil || a.silent.Load() {
+		return
+	}
+	if d := time.Duration(a.latency.Load()); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-a.done:
+			return
+		}
+	}
+	_, _ = a.conn.WriteToUDPAddrPort(out, from) // a lost answer is what UDP is for
+}
+
+// respond returns the answer to one datagram, or nil for silence.
+func (a *Agent) respond(msg []byte) []byte {
+	// gosnmp decodes v1/v2c fully here; a v3 message decodes fully only
+	// when unauthenticated, but its header is there either way.
+	pkt, err := (&gosnmp.GoSNMP{}).SnmpDecodePacket(bytes.Clone(msg))
+	if pkt == nil {
+		return nil
+	}
+	switch pkt.Version {
+	case gosnmp.Version1, gosnmp.Version2c:
+		if err != nil {
+			return nil
+		}
+		acc, ok := a.community(pkt.Community)
+		if !ok {
+			return nil // a wrong community gets silence, as from real agents
+		}
+		return a.execute(pkt, acc, (*gosnmp.SnmpPacket).MarshalMsg)
+	case gosnmp.Version3:
+		if a.usm == nil {
+			return nil
+		}
+		req, user, report := a.usm.open(msg, pkt, err)
+		if report != nil {
+			if a.silent.Load() {
+				return nil
+			}
+			return report
+		}
+		if req == nil {
+			return nil
+		}
+		acc := readWrite
+		if req.MsgFlags&gosnmp.AuthPriv < user.level {
+			acc = denied
+		}
+		return a.execute(req, acc, func(resp *gosnmp.SnmpPacket) ([]byte, error) {
+			return a.usm.seal(resp, req, user)
+		})
+	}
+	return nil
+}
+
+func (a *Agent) community(c string) (access, bool) {
+	switch {
+	case a.access.WriteCommunity != "" && c == a.access.WriteCommunity:
+		return readWrite, true
+	case a.access.Community != "" && c == a.access.Community:
+		return readOnly, true
+	}
+	return 0, false
+}
+
+// execute counts and carries out an accepted request PDU and encodes the
+// answer with seal. It returns nil for PDUs that are not requests.
+func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.SnmpPacket) ([]byte, error)) []byte {
+	switch req.PDUType {
+	case gosnmp.GetRequest:
+		a.gets.Add(1)
+	case gosnmp.GetNextRequest:
+		a.getNexts.Add(1)
+	case gosnmp.GetBulkRequest:
+		if req.Version == gosnmp.Version1 {
+			return nil // no GETBULK in v1: net-snmp drops it as unparsable
+		}
+		a.getBulks.Add(1)
+	case gosnmp.SetRequest:
+		a.sets.Add(1)
+	default:
+		return nil
+	}
+	a.requests.Add(1)
+	if a.silent.Load() {
+		return nil
+	}
+
+	res := a.dev.answer(req, acc)
+	resp := &gosnmp.SnmpPacket{
+		Version:    req.Version,
+		Community:  req.Community,
+		PDUType:    gosnmp.GetResponse,
+		RequestID:  req.RequestID,
+		Error:      res.status,
+		ErrorIndex: uint8(min(res.index, 255)),
+		Variables:  res.vars,
+	}
+	limit := maxMessageSize
+	if req.Version == gosnmp.Version3 && req.MsgMaxSize >= 484 { // 484: the least any SNMP engine must take
+		limit = min(limit, int(req.MsgMaxSize))
+	}
+	for {
+		out, err := seal(resp)
+		if err != nil {
+			return nil
+		}
+		if len(out) <= limit {
+			return out
+		}
+		// Too big for the client: a GETBULK answer is cut short (RFC 3416
+		// §4.2.3), anything else is refused with tooBig.
+		if req.PDUType == gosnmp.GetBulkRequest && len(resp.Variables) > 1 {
+			keep := len(resp.Variables) * limit / len(out)
+			resp.Variables = resp.Variables[:max(1, min(keep, len(resp.Variables)-1))]
+			continue
+		}
+		if resp.Error == gosnmp.TooBig {
+			return nil
+		}
+		resp.Error, resp.ErrorIndex, resp.Variables = gosnmp.TooBig, 0, nil
+	}
+}
