@@ -47,14 +47,18 @@ SSL_VERIFY_YES = "y"
 SSL_VERIFY_NO = "n"
 SSL_VERIFY_CHOICES = [[SSL_VERIFY_NO, "No"], [SSL_VERIFY_YES, "Yes"]]
 
-# Per-request socket timeouts, in seconds (connect, and each read).
+# Socket timeouts, in seconds. CONNECT_TIMEOUT bounds the TCP connect and
+# TLS handshake; the others bound each read of the answer.
 # MAAS 2.7 retries a failing query 7 times with 35 s of waits in between, and
 # the region gives up on a status check after 60 s: 7 x 3 s + 35 s stays
-# under that. On/off may take longer on the powerbridge side (power_on_delay,
-# switch verification, graceful shutdown); a POST that times out is retried by
-# MAAS's loop, and powerbridge joins a repeated POST to the action in flight.
+# under that. On/off take longer on the powerbridge side (an outlet stays off
+# for the PDU's power_on_delay, 5 s by default, and every switch is read
+# back); a POST that still times out is retried by MAAS's loop, and
+# powerbridge joins a repeated POST to the action in flight (a graceful
+# shutdown can outlast all of MAAS 2.x's retries: see README.md).
+CONNECT_TIMEOUT = 3.0
 QUERY_TIMEOUT = 3.0
-ACTION_TIMEOUT = 5.0
+ACTION_TIMEOUT = 10.0
 
 # A status body is a few bytes; never read more than this.
 MAX_BODY = 64 * 1024
@@ -95,6 +99,18 @@ def _user_agent():
             "%s (powerbridge-shim/%s)" % (agent, DRIVER_VERSION)
         )
     return _user_agent_cache[0]
+
+
+def _shown(uri):
+    """uri without any user:password@ part, for messages and logs."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "<invalid URI>"
+    if "@" not in parts.netloc:
+        return uri
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc="***@" + netloc).geturl()
 
 
 def _error_detail(body):
@@ -252,24 +268,29 @@ class PowerbridgePowerDriver(PowerDriver):
         return headers
 
     @staticmethod
-    def _connection(uri, context, timeout):
+    def _connection(uri, context):
         """Open an HTTP(S) connection for uri; return (conn, request target)."""
         try:
             parts = urlsplit(uri)
             port = parts.port
         except ValueError as error:
-            raise PowerSettingError("Invalid URI %r: %s" % (uri, error))
+            raise PowerSettingError(
+                "Invalid URI %s: %s" % (_shown(uri), error)
+            )
         scheme = parts.scheme.lower()
         host = parts.hostname
         if scheme not in ("http", "https") or not host:
             raise PowerSettingError(
-                "Invalid URI %r: need http:// or https:// and a host." % uri
+                "Invalid URI %s: need http:// or https:// and a host."
+                % _shown(uri)
             )
         target = parts.path or "/"
         if parts.query:
             target = "%s?%s" % (target, parts.query)
         if scheme == "http":
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            conn = http.client.HTTPConnection(
+                host, port, timeout=CONNECT_TIMEOUT
+            )
         else:
             # Same meaning as the webhook's power_verify_ssl: "y" checks the
             # certificate chain against the system CAs, but (as MAAS does)
@@ -279,15 +300,18 @@ class PowerbridgePowerDriver(PowerDriver):
             if context.get("power_verify_ssl") != SSL_VERIFY_YES:
                 ctx.verify_mode = ssl.CERT_NONE
             conn = http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=ctx
+                host, port, timeout=CONNECT_TIMEOUT, context=ctx
             )
         return conn, target
 
     def _request(self, method, uri, system_id, context, timeout):
         """Send one request; return the body of a 2xx answer, else raise."""
-        conn, target = self._connection(uri, context, timeout)
+        conn, target = self._connection(uri, context)
+        shown = _shown(uri)
         try:
             try:
+                conn.connect()
+                conn.sock.settimeout(timeout)
                 # skip_accept_encoding: send only the headers MAAS sends.
                 conn.putrequest(method, target, skip_accept_encoding=True)
                 for name, value in self._headers(system_id, context):
@@ -300,23 +324,33 @@ class PowerbridgePowerDriver(PowerDriver):
                 body = response.read(MAX_BODY)
                 location = response.getheader("Location", "")
             except socket.timeout:
+                if conn.sock is None:
+                    raise PowerConnError(
+                        "%s %s: could not connect within %g s."
+                        % (method, shown, CONNECT_TIMEOUT)
+                    )
                 raise PowerConnError(
-                    "%s %s: no answer within %g s." % (method, uri, timeout)
+                    "%s %s: no answer within %g s." % (method, shown, timeout)
                 )
             except (ssl.SSLError, ssl.CertificateError) as error:
                 # Before ValueError: certificate errors are ValueErrors too.
                 raise PowerConnError(
-                    "%s %s: TLS failed: %s" % (method, uri, error)
+                    "%s %s: TLS failed: %s" % (method, shown, error)
                 )
             except http.client.InvalidURL as error:
-                raise PowerSettingError("Invalid URI %r: %s" % (uri, error))
+                raise PowerSettingError("Invalid URI %s: %s" % (shown, error))
             except (OSError, http.client.HTTPException) as error:
                 # Refused, unreachable, name not resolved, reset, garbled.
-                raise PowerConnError("%s %s: %s" % (method, uri, error))
+                raise PowerConnError("%s %s: %s" % (method, shown, error))
             except ValueError as error:
-                # Non-ASCII request target, a header with a line break.
-                raise PowerSettingError("Invalid URI %r or setting: %s"
-                                        % (uri, error))
+                # A non-ASCII request target, or a line break or non-Latin-1
+                # character in a header value. The error's text may quote
+                # the token or password: do not pass it on.
+                raise PowerSettingError(
+                    "%s %s: the URI, power_user, power_pass or power_token "
+                    "holds characters HTTP cannot carry (%s)."
+                    % (method, shown, type(error).__name__)
+                )
         finally:
             conn.close()
 
@@ -324,7 +358,7 @@ class PowerbridgePowerDriver(PowerDriver):
             return body
         detail = _error_detail(body)
         message = "%s %s: HTTP %d%s" % (
-            method, uri, status, (": " + detail) if detail else "."
+            method, shown, status, (": " + detail) if detail else "."
         )
         if status in (401, 403):
             raise PowerAuthError(message)

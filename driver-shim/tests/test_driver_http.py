@@ -249,8 +249,35 @@ class TestErrors(StandInCase):
     def test_timeouts_are_short(self):
         # 7 failing queries must cost well under the 2.7 region's 60 s,
         # with 35 s of waits between them.
-        self.assertLessEqual(7 * self.pb.QUERY_TIMEOUT + 35, 60)
+        worst = self.pb.CONNECT_TIMEOUT + self.pb.QUERY_TIMEOUT
+        self.assertLess(7 * worst + 35, 80)
+        self.assertLess(7 * self.pb.QUERY_TIMEOUT + 35, 60)
+        self.assertLessEqual(self.pb.CONNECT_TIMEOUT, 3)
         self.assertLessEqual(self.pb.ACTION_TIMEOUT, 10)
+
+    def test_connect_timeout_is_a_conn_error(self):
+        # A listening socket whose backlog is full never completes a
+        # connect: fill it, then connect once more.
+        import socket
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(8):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        self.addCleanup(lambda: [f.close() for f in fillers])
+        old = self.pb.CONNECT_TIMEOUT
+        self.pb.CONNECT_TIMEOUT = 0.3
+        self.addCleanup(setattr, self.pb, "CONNECT_TIMEOUT", old)
+        uri = "http://127.0.0.1:%d/v1/machines/node1/status" % port
+        with self.assertRaises(self.errors.PowerConnError) as caught:
+            self.driver.power_query("abc123", self.ctx(power_query_uri=uri))
+        self.assertIn("could not connect within 0.3 s", str(caught.exception))
 
     def test_missing_uri_is_a_setting_error(self):
         with self.assertRaises(self.errors.PowerSettingError):
@@ -260,6 +287,27 @@ class TestErrors(StandInCase):
         with self.assertRaises(self.errors.PowerSettingError):
             self.driver.power_query("abc123", self.ctx(
                 power_query_uri="ftp://127.0.0.1/x"))
+
+    def test_token_with_a_line_break_is_a_setting_error_not_echoed(self):
+        with self.assertRaises(self.errors.PowerSettingError) as caught:
+            self.driver.power_on("abc123", self.ctx(
+                power_token="s3cret\r\nX-Injected: 1"))
+        self.assertNotIn("s3cret", str(caught.exception))
+        self.assertEqual([], self.server.requests)
+
+    def test_non_ascii_path_is_a_setting_error(self):
+        with self.assertRaises(self.errors.PowerSettingError):
+            self.driver.power_query("abc123", self.ctx(
+                power_query_uri=self.server.url("/v1/machines/nöde/status")))
+
+    def test_credentials_in_the_uri_are_not_echoed(self):
+        self.answers["/v1/machines/node1/on"] = (500, '{"error":"x"}')
+        uri = self.server.url("/v1/machines/node1/on").replace(
+            "http://", "http://admin:hunter2@")
+        with self.assertRaises(self.errors.PowerActionError) as caught:
+            self.driver.power_on("abc123", self.ctx(power_on_uri=uri))
+        self.assertNotIn("hunter2", str(caught.exception))
+        self.assertIn("***@127.0.0.1", str(caught.exception))
 
     def test_bad_port_is_a_setting_error(self):
         with self.assertRaises(self.errors.PowerSettingError):
