@@ -59,6 +59,10 @@ type Result struct {
 // go down, and the caller should decide at once.
 func (g Graceful) Run(ctx context.Context) Result {
 	var r Result
+	if g.SSH == nil {
+		r.Request = Phase{Ran: true, Err: errors.New("graceful shutdown without ssh settings")}
+		return r
+	}
 
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, orDefault(g.RequestTimeout, DefaultRequestTimeout))
