@@ -146,6 +146,7 @@ type meterSource struct {
 const unsupported = -1
 
 func tenths(v int64) float64 { return float64(v) / 10 }
+func units(v int64) float64  { return float64(v) }
 
 // walkOutlets walks the given columns of an outlet table whose first
 // column decides which rows exist, and returns them as maps from row to

@@ -39,17 +39,20 @@ func (d *detection) wants() []want {
 
 // fetch reads every outlet and meter of the PDU.
 //
-// What a Read costs, with m PDU-wide meters (at most 5 on any APC model), n
-// outlets and c per-outlet columns (2, state and pending; 4 on
+// What a Read costs, with m PDU-wide meters (a current per phase or bank,
+// power, energy: 2 on a single-phase AP7900, 5 on a three-phase rPDU2 unit),
+// n outlets and c per-outlet columns (2, state and pending; 4 on
 // metered-by-outlet models, with current and power):
 //   - SNMPv1, which has no GETBULK: one multi-OID GET per maxVarbinds (60)
 //     instances, ⌈(m + n·c) / 60⌉ requests. It asks only for instances
 //     detection found, because one missing OID fails a whole v1 GET.
 //   - v2c and v3: one GETBULK per ⌊(60 − m) / c⌋ rows, the meters riding
-//     along as non-repeaters.
+//     along as non-repeaters. (Rows of other units of a daisy chain that
+//     lie between the host's rows count too.)
 //
-// Either way that is one request for up to 27 switched outlets (24 with
-// all 5 meters), and two for a 24-outlet metered-by-outlet model.
+// Either way that is one request for up to 27 switched outlets with up to 6
+// meters, which covers every APC switched PDU but the metered-by-outlet
+// models with more than 13 outlets: those take two.
 func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind, error) {
 	got := map[string]varbind{}
 	ws := det.wants()

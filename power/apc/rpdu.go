@@ -67,6 +67,6 @@ func (rpdu) control(o outlet) instance { return rPDUOutletControlOutletCommand.r
 func (rpdu) meters() []meterSource {
 	return []meterSource{
 		{quantity: phaseCurrent, obj: rPDULoadStatusLoad, convert: tenths},
-		{quantity: totalPower, obj: rPDUIdentDevicePowerWatts, scalar: true, convert: func(w int64) float64 { return float64(w) }},
+		{quantity: totalPower, obj: rPDUIdentDevicePowerWatts, scalar: true, convert: units},
 	}
 }

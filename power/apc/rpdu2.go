@@ -98,7 +98,7 @@ func (rpdu2) discover(ctx context.Context, c snmpClient, bulk bool) (layout, err
 		l.columns = append(l.columns, column{field: fieldCurrent, obj: rPDU2OutletMeteredStatusCurrent, rows: metRows, at: metByNumber, convert: tenths})
 	}
 	if len(metByNumber) > 0 && len(met[3]) > 0 {
-		l.columns = append(l.columns, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: func(w int64) float64 { return float64(w) }})
+		l.columns = append(l.columns, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: units})
 	}
 	return l, nil
 }
