@@ -5,6 +5,7 @@ modules that need no Go toolchain under a real Python 3.6 when one exists.
 Every socket here is bound to, or connects to, 127.0.0.1.
 """
 
+import atexit
 import importlib
 import importlib.util
 import json
@@ -245,6 +246,7 @@ def powerbridge_binary():
         _built["error"] = "no `go` on PATH and $POWERBRIDGE_BIN is not set"
         raise BinaryUnavailable(_built["error"])
     directory = tempfile.mkdtemp(prefix="powerbridge-shim-bin.")
+    atexit.register(shutil.rmtree, directory, True)
     path = os.path.join(directory, "powerbridge")
     result = subprocess.run(
         [go, "build", "-o", path, "./cmd/powerbridge"], cwd=REPO,
