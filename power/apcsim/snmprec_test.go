@@ -1,0 +1,201 @@
+package apcsim
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/powerbridge/powerbridge/power"
+)
+
+// minimal is the least a recording needs to be a PDU: one sPDU outlet row.
+const minimal = "1.3.6.1.4.1.318.1.1.4.4.2.1.3.1|2|1\n"
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"two fields", "1.3.6.1.2.1.1.5.0|4\n", `apcsim: bad.snmprec:1: want OID|TYPE|VALUE, got "1.3.6.1.2.1.1.5.0|4"`},
+		{"bad OID", minimal + "\n1.3.6.x.1|2|1\n", `apcsim: bad.snmprec:3: OID "1.3.6.x.1": arc "x" is not a number`},
+		{"one-arc OID", "1|2|1\n", `apcsim: bad.snmprec:1: OID "1" has fewer than two arcs`},
+		{"unknown type", minimal + "1.3.6.1.2.1.1.5.0|99|x\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: unknown type "99" (want 2, 4, 4x, 5, 6, 64, 64x, 65, 66, 67, 68x or 70)`},
+		{"integer", "# comment\n1.3.6.1.2.1.1.7.0|2|seventy\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type 2: "seventy" is not a 32-bit integer`},
+		{"integer too big", "1.3.6.1.2.1.1.7.0|2|2147483648\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.7.0: type 2: "2147483648" is not a 32-bit integer`},
+		{"hex", "1.3.6.1.2.1.1.5.0|4x|4f7\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.5.0: type 4x: value "4f7" is not hex`},
+		{"hex integer", "1.3.6.1.2.1.1.7.0|2x|01\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.7.0: type 2x: only OCTET STRING (4), IpAddress (64) and Opaque (68) may be hex-encoded`},
+		{"gauge", "1.3.6.1.2.1.2.2.1.5.1|66|-1\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.2.2.1.5.1: type 66: "-1" is not an unsigned 32-bit number`},
+		{"IP address", "1.3.6.1.2.1.4.20.1.1.1|64|10.0.0\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.4.20.1.1.1: type 64: "10.0.0" is not an IPv4 address`},
+		{"IP address hex", "1.3.6.1.2.1.4.20.1.1.1|64x|0a00\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.4.20.1.1.1: type 64x: want 4 bytes, got 2`},
+		{"OID value", "1.3.6.1.2.1.1.2.0|6|enterprises.318\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.2.0: type 6: OID "enterprises.318": arc "enterprises" is not a number`},
+		{"duplicate", minimal + "1.3.6.1.2.1.1.5.0|4|a\n.1.3.6.1.2.1.1.5.0|4|b\n", `apcsim: bad.snmprec:3: OID .1.3.6.1.2.1.1.5.0 already given on line 2`},
+		{"empty", "\n# nothing\n", `apcsim: bad.snmprec: no objects`},
+		{"no outlet table", "1.3.6.1.2.1.1.5.0|4|a\n", `apcsim: bad.snmprec: no outlet table: want sPDUOutletCtl (.1.3.6.1.4.1.318.1.1.4.4.2.1.3), rPDUOutletStatusOutletState (.1.3.6.1.4.1.318.1.1.12.3.5.1.1.4) or rPDU2OutletSwitchedStatusState (.1.3.6.1.4.1.318.1.1.26.9.2.3.1.5) rows`},
+		{"outlet state", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.1|2|4\n", `apcsim: bad.snmprec: .1.3.6.1.4.1.318.1.1.4.4.2.1.3.1: outlet state 4 is neither on (1) nor off (2)`},
+		{"outlet number", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.9999|2|1\n", `apcsim: bad.snmprec: outlet number 9999 out of range 1-256`},
+		{"daisy chain", "1.3.6.1.4.1.318.1.1.26.9.2.3.1.2.1|2|2\n1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.1|2|2\n", `apcsim: bad.snmprec: rPDU2 outlet row 1 is on module 2: daisy-chained units are not simulated`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.text), "bad.snmprec", Options{})
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got  %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.snmprec")
+	_, err := Load(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Load of a missing file: %v", err)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	text := strings.Join([]string{
+		"1.3.6.1.4.1.318.1.1.4.4.2.1.3.2|2|2",
+		"1.3.6.1.2.1.1.1.0|4|APC | with a bar and a trailing space ",
+		"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.318.1.3.4.5",
+		"1.3.6.1.2.1.1.3.0|67|57320",
+		"1.3.6.1.2.1.2.2.1.6.2|4x|00C0b72a8288",
+		"1.3.6.1.2.1.2.2.1.6.1|4|",
+		"1.3.6.1.2.1.2.2.1.5.2|66|4294967295",
+		"1.3.6.1.2.1.2.2.1.10.2|65|103718",
+		"1.3.6.1.2.1.31.1.1.1.6.2|70|18446744073709551615",
+		"1.3.6.1.2.1.4.20.1.1.10.42.1.1|64|10.42.1.1",
+		"1.3.6.1.2.1.3.1.1.3.2.1.10.42.1.78|64x|0a2a014e",
+		"1.3.6.1.2.1.1.7.0|2|-72\r",
+	}, "\n")
+	d, err := Parse(strings.NewReader(text), "values.snmprec", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]value{
+		".1.3.6.1.2.1.1.1.0":                  {gosnmp.OctetString, []byte("APC | with a bar and a trailing space ")},
+		".1.3.6.1.2.1.1.2.0":                  {gosnmp.ObjectIdentifier, ".1.3.6.1.4.1.318.1.3.4.5"},
+		".1.3.6.1.2.1.2.2.1.6.2":              {gosnmp.OctetString, []byte{0x00, 0xc0, 0xb7, 0x2a, 0x82, 0x88}},
+		".1.3.6.1.2.1.2.2.1.6.1":              {gosnmp.OctetString, []byte{}},
+		".1.3.6.1.2.1.2.2.1.5.2":              {gosnmp.Gauge32, uint32(4294967295)},
+		".1.3.6.1.2.1.2.2.1.10.2":             {gosnmp.Counter32, uint32(103718)},
+		".1.3.6.1.2.1.31.1.1.1.6.2":           {gosnmp.Counter64, uint64(18446744073709551615)},
+		".1.3.6.1.2.1.4.20.1.1.10.42.1.1":     {gosnmp.IPAddress, []byte{10, 42, 1, 1}},
+		".1.3.6.1.2.1.3.1.1.3.2.1.10.42.1.78": {gosnmp.IPAddress, []byte{10, 42, 1, 78}},
+		".1.3.6.1.2.1.1.7.0":                  {gosnmp.Integer, -72},
+		".1.3.6.1.4.1.318.1.1.4.4.2.1.3.2":    {gosnmp.Integer, 2},
+	}
+	for name, w := range want {
+		x := d.store.byName[name]
+		if x == nil {
+			t.Errorf("%s: missing", name)
+			continue
+		}
+		got := x.read(d.now())
+		if gb, ok := got.v.([]byte); ok {
+			if wb, _ := w.v.([]byte); got.typ != w.typ || !bytes.Equal(gb, wb) {
+				t.Errorf("%s = %v %q, want %v %q", name, got.typ, gb, w.typ, wb)
+			}
+		} else if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s = %#v, want %#v", name, got, w)
+		}
+	}
+	if x := d.store.byName[sysUpTime.String()]; x.live == nil {
+		t.Error("sysUpTime is not live")
+	}
+	// One sPDU row, outlet 2: outlet 1 exists, off, because the table skips it.
+	if d.Outlets() != 2 || d.OutletState(2) != power.Off || d.OutletName(2) != "Outlet 2" {
+		t.Errorf("outlets: %d, outlet 2 %v %q", d.Outlets(), d.OutletState(2), d.OutletName(2))
+	}
+}
+
+// TestWalkOrder checks that the store is in SNMP order, arc by arc, not in
+// string order.
+func TestWalkOrder(t *testing.T) {
+	var objects []*object
+	for _, s := range []string{".1.3.6.1.2.1.2.2.1.10.1", ".1.3.6.1.2.1.2.2.1.9.2", ".1.3.6.1.2.1.2.2.1.9.10", ".1.3.6.1.2.1.2.2.1.1.1", ".1.3.6.1.2.1.2.2.1.9", ".1.3.6.1.2.1.2.2.1.9.2.1"} {
+		objects = append(objects, newObject(mustOID(s), integer(0)))
+	}
+	s, err := newStore(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for x := s.next(nil, nil); x != nil; x = s.next(x.oid, nil) {
+		got = append(got, x.name)
+	}
+	want := []string{".1.3.6.1.2.1.2.2.1.1.1", ".1.3.6.1.2.1.2.2.1.9", ".1.3.6.1.2.1.2.2.1.9.2", ".1.3.6.1.2.1.2.2.1.9.2.1", ".1.3.6.1.2.1.2.2.1.9.10", ".1.3.6.1.2.1.2.2.1.10.1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("walk order\n got %v\nwant %v", got, want)
+	}
+	if x := s.next(mustOID(".1.3.6.1.2.1.2.2.1.9.3"), nil); x == nil || x.name != ".1.3.6.1.2.1.2.2.1.9.10" {
+		t.Errorf("next after .9.3 = %v, want .9.10", x)
+	}
+}
+
+// TestRecordingsLoad loads both real recordings and checks what they make
+// live.
+func TestRecordingsLoad(t *testing.T) {
+	for _, tc := range []struct {
+		file        string
+		outlets     int
+		names       map[int]string
+		live, fixed []oid
+	}{
+		{
+			file: "apc-ap7900-aos374.snmprec", outlets: 8,
+			names: map[int]string{1: "Outlet 1", 8: "Outlet 8"},
+			live:  []oid{sPDUOutletCtl.child(3), sPDUOutletPending.child(3), rPDUOutletControlOutletCommand.child(3), rPDUOutletStatusOutletState.child(3), sPDUMasterState, sysUpTime},
+			// A recording's meters stay as recorded.
+			fixed: []oid{rPDULoadStatusLoad.child(1), rPDUIdentDevicePowerWatts},
+		},
+		{
+			file: "apc-ap7900b-aos682.snmprec", outlets: 8,
+			names: map[int]string{1: "NAS PSU", 2: "opnSense PSU", 3: "Switch PSU (L)", 6: "Outlet 6"},
+			live:  []oid{sPDUOutletCtl.child(3), sPDUOutletPending.child(3), sPDUOutletCtlName.child(3)},
+			fixed: []oid{rPDULoadStatusLoad.child(1), rPDU2PhaseStatusCurrent.child(1)},
+		},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			d, err := Load(recording(t, tc.file), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Outlets() != tc.outlets {
+				t.Errorf("%d outlets, want %d", d.Outlets(), tc.outlets)
+			}
+			for n, name := range tc.names {
+				if got := d.OutletName(n); got != name {
+					t.Errorf("outlet %d is named %q, want %q", n, got, name)
+				}
+				if d.OutletState(n) != power.On {
+					t.Errorf("outlet %d is %v, want on as recorded", n, d.OutletState(n))
+				}
+			}
+			for _, o := range tc.live {
+				if x := d.store.lookup(o); x == nil || x.live == nil {
+					t.Errorf("%s is not live", o)
+				}
+			}
+			for _, o := range tc.fixed {
+				if x := d.store.lookup(o); x == nil || x.live != nil {
+					t.Errorf("%s is missing or live", o)
+				}
+			}
+		})
+	}
+}
+
+// recording returns the path of a shared reference recording; the tests need
+// it, so its absence fails them.
+func recording(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "reference", "recordings", name)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the reference recordings live in shared/ beside the checkout: %v", err)
+	}
+	return path
+}
