@@ -76,6 +76,9 @@ var ErrUnknownMachine = errors.New("no such machine")
 // ErrUnknownPDU is returned for a PDU that is not configured.
 var ErrUnknownPDU = errors.New("no such PDU")
 
+// ErrUnknownOutlet is returned for an outlet number the PDU does not have.
+var ErrUnknownOutlet = errors.New("no outlet")
+
 // Fleet is every configured PDU and machine.
 type Fleet struct {
 	pdus     map[string]*PDU
@@ -84,6 +87,15 @@ type Fleet struct {
 	order    []string
 	timeout  time.Duration
 	log      *slog.Logger
+	obs      Observer
+}
+
+// FleetConfig is how a fleet behaves.
+type FleetConfig struct {
+	// ActionTimeout bounds every on / off / cycle, graceful shutdown included.
+	ActionTimeout time.Duration
+	Logger        *slog.Logger
+	Observer      Observer
 }
 
 type machine struct {
@@ -100,12 +112,15 @@ type run struct {
 	err    error
 }
 
-// NewFleet builds a fleet. actionTimeout bounds every on / off / cycle.
-func NewFleet(pdus []*PDU, machines []Machine, actionTimeout time.Duration, log *slog.Logger) (*Fleet, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// NewFleet builds a fleet of the given PDUs and the machines on them.
+func NewFleet(pdus []*PDU, machines []Machine, cfg FleetConfig) (*Fleet, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: actionTimeout, log: log}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: cfg.ActionTimeout, log: cfg.Logger, obs: cfg.Observer}
 	for _, p := range pdus {
 		f.pdus[p.Name()] = p
 		f.pduOrder = append(f.pduOrder, p.Name())
@@ -129,6 +144,13 @@ func (f *Fleet) Close() error {
 		errs = append(errs, f.pdus[name].Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Poll keeps every PDU's reading fresh until ctx ends (see PDU.Poll).
+func (f *Fleet) Poll(ctx context.Context, interval time.Duration) {
+	for _, p := range f.pdus {
+		go p.Poll(ctx, interval)
+	}
 }
 
 // Machines lists the configured machines in config order.
@@ -353,11 +375,14 @@ func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context
 	if res.Reason != "" {
 		attrs = append(attrs, "reason", res.Reason)
 	}
+	result := "ok"
 	if err != nil {
+		result = "error"
 		f.log.Error("power action failed", append(attrs, "error", err.Error())...)
 	} else {
 		f.log.Info("power action", attrs...)
 	}
+	f.obs.Action(m.Name, r.action, result, time.Since(start))
 
 	m.mu.Lock()
 	r.result, r.err = res, err
@@ -392,14 +417,18 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 		return nil
 	}
 	if m.Graceful != nil && st.State == On {
+		start := time.Now()
 		rep := m.Graceful.Shutdown(ctx)
 		switch {
 		case rep.Down:
 			res.Shutdown = "graceful"
 		case rep.Cut:
-			res.Shutdown = "cut"
-			res.Reason = rep.Reason
+			res.Shutdown, res.Reason = "cut", rep.Reason
 		default:
+			res.Shutdown, res.Reason = "refused", rep.Reason
+		}
+		f.obs.Shutdown(m.Name, res.Shutdown, res.Reason, time.Since(start))
+		if res.Shutdown == "refused" {
 			res.State = On
 			return fmt.Errorf("graceful shutdown failed and the machine's policy leaves power on: %s", rep.Reason)
 		}
@@ -453,4 +482,30 @@ func Principal(ctx context.Context) string {
 		return p
 	}
 	return "-"
+}
+
+// ReadPDU reads every outlet of the named PDU (through its cache).
+func (f *Fleet) ReadPDU(ctx context.Context, name string) (Reading, error) {
+	p, err := f.PDU(name)
+	if err != nil {
+		return Reading{}, err
+	}
+	return p.Read(ctx)
+}
+
+// SwitchOutlet switches or cycles one outlet directly, outside any machine.
+func (f *Fleet) SwitchOutlet(ctx context.Context, pdu string, n int, action Action) (SwitchOutcome, error) {
+	p, err := f.PDU(pdu)
+	if err != nil {
+		return SwitchOutcome{}, err
+	}
+	switch action {
+	case ActionOn:
+		return p.Switch(ctx, n, On)
+	case ActionOff:
+		return p.Switch(ctx, n, Off)
+	case ActionCycle:
+		return SwitchOutcome{Changed: true}, p.Cycle(ctx, n)
+	}
+	return SwitchOutcome{}, fmt.Errorf("unknown action %q", action)
 }

@@ -24,6 +24,7 @@ type PDUConfig struct {
 	// again. MAAS queries after every action and polls in the background.
 	CacheTTL time.Duration
 	Logger   *slog.Logger
+	Observer Observer
 }
 
 // PDU is one power distribution unit as the rest of the program sees it.
@@ -44,6 +45,7 @@ type PDU struct {
 	cached  *readResult // last good reading of the current generation
 	flight  *readFlight // the read under way, if any
 	lastOff map[int]time.Time
+	last    Poll          // the outcome of the latest read
 	wait    time.Duration // how long verification waits between read-backs
 }
 
@@ -62,6 +64,9 @@ type readFlight struct {
 func NewPDU(cfg PDUConfig) *PDU {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 5 * time.Second
@@ -166,19 +171,29 @@ func (p *PDU) read(ctx context.Context, maxAge time.Duration) (Reading, error) {
 func (p *PDU) fly(f *readFlight, gen uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ReadTimeout)
 	defer cancel()
-	err := p.do(ctx, func() { f.reading, f.err = p.cfg.Driver.Read(ctx) })
+	err := p.do(ctx, func() {
+		start := time.Now()
+		f.reading, f.err = p.cfg.Driver.Read(ctx)
+		p.cfg.Observer.DeviceCall(p.cfg.Name, "read", time.Since(start), f.err)
+	})
 	if f.err == nil && err != nil {
 		f.err = err
 	}
 	if f.err != nil {
 		f.err = fmt.Errorf("reading PDU %s: %w", p.cfg.Name, f.err)
 	}
+	now := time.Now()
 	p.mu.Lock()
 	if p.flight == f {
 		p.flight = nil
 	}
 	if f.err == nil && p.gen == gen {
-		p.cached = &readResult{reading: f.reading, at: time.Now()}
+		p.cached = &readResult{reading: f.reading, at: now}
+	}
+	if f.err == nil {
+		p.last = Poll{Reading: f.reading, At: now}
+	} else {
+		p.last.Err = f.err
 	}
 	p.mu.Unlock()
 	close(f.done)
@@ -221,7 +236,7 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 	}
 	o, ok := r.Outlet(n)
 	if !ok {
-		return SwitchOutcome{}, fmt.Errorf("%s: the PDU has no outlet %d (it has %d)", what, n, len(r.Outlets))
+		return SwitchOutcome{}, fmt.Errorf("%s: %w %d (the PDU has %d)", what, ErrUnknownOutlet, n, len(r.Outlets))
 	}
 	if o.State == to && !o.Pending {
 		return SwitchOutcome{}, nil
@@ -233,7 +248,11 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 	}
 
 	var sent error
-	if err := p.do(ctx, func() { sent = p.cfg.Driver.Switch(ctx, n, to) }); err != nil {
+	if err := p.do(ctx, func() {
+		start := time.Now()
+		sent = p.cfg.Driver.Switch(ctx, n, to)
+		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), sent)
+	}); err != nil {
 		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
 	}
 	p.invalidate()

@@ -24,7 +24,7 @@ func testPDU(t *testing.T, name string, d *fakeDriver, mod func(*PDUConfig)) *PD
 
 func testFleet(t *testing.T, pdus []*PDU, machines ...Machine) *Fleet {
 	t.Helper()
-	f, err := NewFleet(pdus, machines, 10*time.Second, nil)
+	f, err := NewFleet(pdus, machines, FleetConfig{ActionTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -201,7 +201,7 @@ func buildFleet(cfg *config.File, log *slog.Logger) (*power.Fleet, error) {
 		}
 		machines = append(machines, pm)
 	}
-	fleet, err := power.NewFleet(pdus, machines, cfg.Timeouts.Action.Std(), log)
+	fleet, err := power.NewFleet(pdus, machines, power.FleetConfig{ActionTimeout: cfg.Timeouts.Action.Std(), Logger: log})
 	if err != nil {
 		closeAll()
 		return nil, err

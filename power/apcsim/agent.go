@@ -147,7 +147,10 @@ func (a *Agent) serve() {
 func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 	defer a.wg.Done()
 	n := a.inFlight.Add(1)
-	defer a.inFlight.Add(-1)
+	// The request leaves the count before its answer is sent: a client
+	// that waits for each answer must never show two in flight.
+	leave := sync.OnceFunc(func() { a.inFlight.Add(-1) })
+	defer leave()
 	for m := a.maxInFlight.Load(); n > m && !a.maxInFlight.CompareAndSwap(m, n); m = a.maxInFlight.Load() {
 	}
 
@@ -164,6 +167,7 @@ func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 			return
 		}
 	}
+	leave()
 	_, _ = a.conn.WriteToUDPAddrPort(out, from) // a lost answer is what UDP is for
 }
 
