@@ -266,7 +266,7 @@ func TestOffWithGraceful(t *testing.T) {
 	}{
 		{"down", ShutdownReport{Down: true}, false, Off, "graceful"},
 		{"not down, cut", ShutdownReport{Cut: true, Reason: "ssh: connection refused"}, false, Off, "cut"},
-		{"not down, fail", ShutdownReport{Reason: "still up at the deadline"}, true, On, ""},
+		{"not down, fail", ShutdownReport{Reason: "still up at the deadline"}, true, On, "refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newFake(1)
