@@ -74,7 +74,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer sims.Close()
 
-	fleet, err := buildFleet(cfg, log)
+	fleet, err := buildFleet(cfg, log, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
 		return exitFail
@@ -168,8 +168,9 @@ func authenticator(a config.Auth) server.Authenticator {
 	return auth
 }
 
-// buildFleet turns the config's PDUs and machines into the power domain.
-func buildFleet(cfg *config.File, log *slog.Logger) (*power.Fleet, error) {
+// buildFleet turns the config's PDUs and machines into the power domain; obs
+// (which may be nil) is told what it does.
+func buildFleet(cfg *config.File, log *slog.Logger, obs power.Observer) (*power.Fleet, error) {
 	var pdus []*power.PDU
 	closeAll := func() {
 		for _, p := range pdus {
@@ -190,6 +191,7 @@ func buildFleet(cfg *config.File, log *slog.Logger) (*power.Fleet, error) {
 			ReadTimeout:   cfg.Timeouts.Status.Std(),
 			CacheTTL:      cacheTTL,
 			Logger:        log,
+			Observer:      obs,
 		}))
 	}
 	var machines []power.Machine
@@ -201,7 +203,7 @@ func buildFleet(cfg *config.File, log *slog.Logger) (*power.Fleet, error) {
 		}
 		machines = append(machines, pm)
 	}
-	fleet, err := power.NewFleet(pdus, machines, power.FleetConfig{ActionTimeout: cfg.Timeouts.Action.Std(), Logger: log})
+	fleet, err := power.NewFleet(pdus, machines, power.FleetConfig{ActionTimeout: cfg.Timeouts.Action.Std(), Logger: log, Observer: obs})
 	if err != nil {
 		closeAll()
 		return nil, err

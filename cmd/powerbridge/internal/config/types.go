@@ -35,6 +35,10 @@ type Auth struct {
 	// InsecureNoAuth lets anyone switch power. Off unless set, and loudly named
 	// so that it cannot be switched on by accident.
 	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+	// MetricsToken, when set, is the bearer token /metrics requires; without
+	// it /metrics is open, as Prometheus scrapes usually are.
+	MetricsToken     Secret `yaml:"metrics_token"`
+	MetricsTokenFile string `yaml:"metrics_token_file"`
 }
 
 // Token is a bearer token; Name is the principal written to the log.
@@ -75,6 +79,9 @@ type PDU struct {
 	PowerOnDelay Duration `yaml:"power_on_delay"`
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout Duration `yaml:"switch_timeout"`
+	// PollInterval is how often the PDU is read in the background, for
+	// metrics and so that MAAS's queries are answered from memory.
+	PollInterval Duration `yaml:"poll_interval"`
 }
 
 // SNMP holds a PDU's SNMP credentials.

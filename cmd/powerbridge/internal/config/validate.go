@@ -23,6 +23,7 @@ const (
 	// fence_apc_snmp polls for 20 s after a switch; APC cards take seconds.
 	defaultSwitchTimeout = 20 * time.Second
 	defaultSNMPTimeout   = 2 * time.Second
+	defaultPollInterval  = 15 * time.Second
 	defaultSNMPRetries   = 1
 	simulatedCommunity   = "private"
 )
@@ -149,6 +150,9 @@ func (a *Auth) validate(s section) {
 		}
 		u.Password = readSecret(us, "password", u.Password, u.PasswordFile)
 	}
+	if a.MetricsToken != "" || a.MetricsTokenFile != "" {
+		a.MetricsToken = readSecret(s, "metrics_token", a.MetricsToken, a.MetricsTokenFile)
+	}
 	if len(a.Tokens)+len(a.Users) == 0 && !a.InsecureNoAuth {
 		s.errorf("no tokens or users: anyone could switch power; add auth.tokens (MAAS's power_token) or set auth.insecure_no_auth: true")
 	}
@@ -213,6 +217,11 @@ func (p *PDU) validate(s section) {
 	}
 	if p.SwitchTimeout == 0 {
 		p.SwitchTimeout = Duration(defaultSwitchTimeout)
+	}
+	if p.PollInterval == 0 {
+		p.PollInterval = Duration(defaultPollInterval)
+	} else if p.PollInterval.Std() < time.Second {
+		s.field("poll_interval").errorf("%s is too often for an APC card; use 1s or more", p.PollInterval)
 	}
 	if p.Simulate != "" && p.SNMP.Version == "" && p.SNMP.Community == "" {
 		p.SNMP.Community = simulatedCommunity
