@@ -66,7 +66,7 @@ type plan struct {
 	ipForward bool
 	// what changes, for the live actions and check
 	netplanChanged, firewallChanged, unitChanged, sysctlChanged bool
-	otherBackendRemoved                                        bool
+	otherBackendRemoved                                         bool
 }
 
 func (p *plan) empty() bool {
