@@ -16,12 +16,39 @@ type Machine struct {
 	// Graceful, when set, shuts the OS down before power is cut. Nil means
 	// "off" cuts power at once.
 	Graceful Graceful
+	// Liveness, when set, lets the machine read "off" when its OS has halted
+	// with the outlets still live.
+	Liveness *Liveness
 }
 
 // Graceful shuts a machine's operating system down cleanly and reports once
 // it is down (or why it is not). The machine's off sequence cuts power after it.
 type Graceful interface {
 	Shutdown(ctx context.Context) ShutdownReport
+	// ForgetHostKey drops what was learnt of the machine's identity (a
+	// pinned ssh host key). MAAS gives a machine new host keys on every
+	// deployment, and a deployment starts with a power-on from off.
+	ForgetHostKey() error
+}
+
+// Liveness watches whether a machine's OS is up.
+//
+// After commissioning, MAAS makes a machine power itself off from inside
+// while its outlets stay live. Such a machine must read "off", and the next
+// power-on must cycle its outlets to bring it up.
+type Liveness struct {
+	Probe Prober
+	// BootGrace is how long a host may fail its probe before it counts as
+	// halted, and how long after a power-on it may fail at all: a booting
+	// machine (PXE, commissioning) has no sshd for minutes.
+	BootGrace time.Duration
+	// Interval is how often the probe runs in the background.
+	Interval time.Duration
+}
+
+// Prober tells whether a host is up; shutdown.TCPProbe is one.
+type Prober interface {
+	Alive(ctx context.Context) bool
 }
 
 // ShutdownReport is how a graceful shutdown went.
@@ -102,6 +129,34 @@ type machine struct {
 	Machine
 	mu  sync.Mutex
 	cur *run // the action under way, if any
+	// poweredOn is when powerbridge last switched the machine on.
+	poweredOn time.Time
+	// failingSince is when the current run of failed liveness probes began;
+	// zero while the host answers or before the first probe.
+	failingSince time.Time
+}
+
+// halted reports whether the OS is down though its outlets may be live: the
+// probe has failed for longer than the boot grace, and no power-on happened
+// within it. Called with m.mu held.
+func (m *machine) halted(now time.Time) bool {
+	if m.Liveness == nil || m.failingSince.IsZero() {
+		return false
+	}
+	grace := m.Liveness.BootGrace
+	return now.Sub(m.failingSince) > grace && now.Sub(m.poweredOn) > grace
+}
+
+// probed records the outcome of one liveness probe.
+func (m *machine) probed(alive bool, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case alive:
+		m.failingSince = time.Time{}
+	case m.failingSince.IsZero():
+		m.failingSince = now
+	}
 }
 
 // run is one action on one machine; identical requests wait on it together.
@@ -144,6 +199,41 @@ func (f *Fleet) Close() error {
 		errs = append(errs, f.pdus[name].Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Watch probes the liveness of every machine that has it, each at its own
+// interval, until ctx ends.
+func (f *Fleet) Watch(ctx context.Context) {
+	for _, name := range f.order {
+		m := f.machines[name]
+		if m.Liveness == nil {
+			continue
+		}
+		go func() {
+			t := time.NewTicker(m.Liveness.Interval)
+			defer t.Stop()
+			for {
+				m.probed(m.Liveness.Probe.Alive(ctx), time.Now())
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+}
+
+// ForgetHostKey forgets the pinned ssh host key of a machine.
+func (f *Fleet) ForgetHostKey(name string) error {
+	m, err := f.machine(name)
+	if err != nil {
+		return err
+	}
+	if m.Graceful == nil {
+		return fmt.Errorf("machine %s has no graceful shutdown configured, so no host key", name)
+	}
+	return m.Graceful.ForgetHostKey()
 }
 
 // Poll keeps every PDU's reading fresh until ctx ends (see PDU.Poll).
@@ -200,9 +290,14 @@ func (f *Fleet) machine(name string) (*machine, error) {
 
 // MachineStatus is a machine's state with the outlets it was read from.
 type MachineStatus struct {
-	Machine string         `json:"machine"`
-	State   State          `json:"state"`
+	Machine string `json:"machine"`
+	// State is what MAAS is told: Power, except that a halted OS reads off.
+	State State `json:"state"`
+	// Power is what the outlets say: on when any is on, off when all are.
+	Power   State          `json:"power"`
 	Outlets []OutletStatus `json:"outlets"`
+	// Halted is true when the outlets are live but the OS has halted.
+	Halted bool `json:"halted,omitempty"`
 	// ShuttingDown is true while a graceful shutdown is under way; the
 	// machine reads on until power is cut.
 	ShuttingDown bool `json:"shutting_down,omitempty"`
@@ -223,16 +318,7 @@ func (f *Fleet) Status(ctx context.Context, name string) (MachineStatus, error) 
 	if err != nil {
 		return MachineStatus{}, err
 	}
-	st, err := f.status(ctx, m)
-	if err != nil {
-		return st, err
-	}
-	m.mu.Lock()
-	if m.cur != nil && m.cur.action == ActionOff && st.State == On {
-		st.ShuttingDown = true
-	}
-	m.mu.Unlock()
-	return st, nil
+	return f.status(ctx, m)
 }
 
 func (f *Fleet) status(ctx context.Context, m *machine) (MachineStatus, error) {
@@ -253,11 +339,22 @@ func (f *Fleet) status(ctx context.Context, m *machine) (MachineStatus, error) {
 	}
 	switch {
 	case anyOn:
-		st.State = On
+		st.Power = On
 	case allOff:
-		st.State = Off
+		st.Power = Off
 	default:
-		st.State = Unknown
+		st.Power = Unknown
+	}
+	st.State = st.Power
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case st.Power != On:
+	case m.halted(time.Now()):
+		st.Halted, st.State = true, Off
+	case m.cur != nil && m.cur.action == ActionOff:
+		st.ShuttingDown = true
 	}
 	return st, nil
 }
@@ -400,7 +497,23 @@ func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
 		res.State = On
 		return nil
 	}
-	if err := f.switchAll(ctx, m, On, res); err != nil {
+	if st.Halted {
+		// The BIOS powers the machine up when AC returns.
+		res.Notes = append(res.Notes, "the OS had halted with power on: cycling the outlets")
+		if err := f.switchAll(ctx, m, Off, res); err != nil {
+			return err
+		}
+	}
+	if m.Graceful != nil {
+		if err := m.Graceful.ForgetHostKey(); err != nil {
+			f.log.Warn("forgetting the host key", "machine", m.Name, "error", err.Error())
+		}
+	}
+	err = f.switchAll(ctx, m, On, res)
+	m.mu.Lock()
+	m.poweredOn, m.failingSince = time.Now(), time.Time{}
+	m.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	res.State = On
@@ -412,11 +525,14 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 	if err != nil {
 		return err
 	}
-	if st.State == Off {
+	if st.Power == Off {
 		res.State = Off
 		return nil
 	}
-	if m.Graceful != nil && st.State == On {
+	if st.Halted {
+		// Nothing left to shut down; the outlets are only drawing standby.
+		res.Shutdown, res.Reason = "cut", "the OS had already halted"
+	} else if m.Graceful != nil && st.Power == On {
 		start := time.Now()
 		rep := m.Graceful.Shutdown(ctx)
 		switch {
@@ -444,7 +560,11 @@ func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
 	if err := f.switchAll(ctx, m, Off, res); err != nil {
 		return err
 	}
-	if err := f.switchAll(ctx, m, On, res); err != nil {
+	err := f.switchAll(ctx, m, On, res)
+	m.mu.Lock()
+	m.poweredOn, m.failingSince = time.Now(), time.Time{}
+	m.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	res.Changed = true

@@ -250,11 +250,13 @@ func TestOffWaitsForOnUnderWay(t *testing.T) {
 }
 
 type fakeGraceful struct {
-	calls int
-	rep   ShutdownReport
+	calls   int
+	forgets int
+	rep     ShutdownReport
 }
 
 func (g *fakeGraceful) Shutdown(context.Context) ShutdownReport { g.calls++; return g.rep }
+func (g *fakeGraceful) ForgetHostKey() error                    { g.forgets++; return nil }
 
 func TestOffWithGraceful(t *testing.T) {
 	for _, tc := range []struct {
@@ -316,5 +318,93 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+type fakeProbe struct{ alive bool }
+
+func (p *fakeProbe) Alive(context.Context) bool { return p.alive }
+
+// A machine whose OS halted with its outlet live (as MAAS makes it after
+// commissioning) reads off, and powering it on cycles the outlet.
+func TestHaltedMachine(t *testing.T) {
+	d := newFake(1)
+	d.set(1, On)
+	g := &fakeGraceful{rep: ShutdownReport{Down: true}}
+	f := testFleet(t, []*PDU{testPDU(t, "r", d, nil)}, Machine{
+		Name: "m", Outlets: []OutletRef{{"r", 1}}, Graceful: g,
+		Liveness: &Liveness{Probe: &fakeProbe{}, BootGrace: time.Minute, Interval: time.Second},
+	})
+	m := f.machines["m"]
+
+	st, err := f.Status(t.Context(), "m")
+	if err != nil || st.State != On {
+		t.Fatalf("before any probe: %s, %v; want on (no evidence of a halt)", st.State, err)
+	}
+	m.probed(false, time.Now().Add(-30*time.Second))
+	if st, _ := f.Status(t.Context(), "m"); st.State != On {
+		t.Errorf("failing for 30s of a 1m grace: %s, want on", st.State)
+	}
+	m.probed(false, time.Now()) // a run of failures keeps its start
+	m.failingSince = time.Now().Add(-2 * time.Minute)
+	st, _ = f.Status(t.Context(), "m")
+	if st.State != Off || !st.Halted || st.Power != On {
+		t.Errorf("failing past the grace: state %s halted %v power %s; want off, halted, power on", st.State, st.Halted, st.Power)
+	}
+
+	res, err := f.On(t.Context(), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := d.switchLog()
+	if len(log) != 2 || log[0].to != Off || log[1].to != On {
+		t.Errorf("switches = %+v, want off then on (a cycle)", log)
+	}
+	if !res.Changed || d.state(1) != On {
+		t.Errorf("result %+v, outlet %s", res, d.state(1))
+	}
+	if g.forgets != 1 {
+		t.Errorf("host key forgotten %d times on a power-on from halted, want 1", g.forgets)
+	}
+	// Just powered on: a failing probe is a machine booting, not halted.
+	m.probed(false, time.Now().Add(-2*time.Minute))
+	if st, _ := f.Status(t.Context(), "m"); st.State != On {
+		t.Errorf("right after power-on: %s, want on (boot grace)", st.State)
+	}
+	m.probed(true, time.Now())
+	if !m.failingSince.IsZero() {
+		t.Error("an answered probe did not end the run of failures")
+	}
+}
+
+func TestOnFromOffForgetsHostKeyOnOnOnly(t *testing.T) {
+	d := newFake(1)
+	g := &fakeGraceful{rep: ShutdownReport{Down: true}}
+	f := testFleet(t, []*PDU{testPDU(t, "r", d, nil)}, Machine{Name: "m", Outlets: []OutletRef{{"r", 1}}, Graceful: g})
+	for range 3 {
+		if _, err := f.On(t.Context(), "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.forgets != 1 {
+		t.Errorf("forgot the host key %d times for one power-on from off and two no-ops", g.forgets)
+	}
+}
+
+func TestHaltedMachineOffCutsWithoutShutdown(t *testing.T) {
+	d := newFake(1)
+	d.set(1, On)
+	g := &fakeGraceful{rep: ShutdownReport{Reason: "policy fail"}}
+	f := testFleet(t, []*PDU{testPDU(t, "r", d, nil)}, Machine{
+		Name: "m", Outlets: []OutletRef{{"r", 1}}, Graceful: g,
+		Liveness: &Liveness{Probe: &fakeProbe{}, BootGrace: time.Minute, Interval: time.Second},
+	})
+	f.machines["m"].failingSince = time.Now().Add(-time.Hour)
+	res, err := f.Off(t.Context(), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.calls != 0 || d.state(1) != Off || res.Shutdown != "cut" {
+		t.Errorf("shutdown calls %d, outlet %s, result %+v; want no ssh, outlet off, cut", g.calls, d.state(1), res)
 	}
 }
