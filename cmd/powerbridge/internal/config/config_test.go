@@ -78,6 +78,13 @@ func TestProblems(t *testing.T) {
 			`testdata/wrong-kind.yaml:2: machines[0].outlets: expected a list, found "rack1/1"`,
 		}},
 		{"action-timeout", []string{`testdata/action-timeout.yaml:2: timeouts.action: 6m0s is too long: MAAS gives up on a power action after 5 minutes; use at most 4m30s`}},
+		{"shutdown-bad", []string{
+			`testdata/shutdown-bad.yaml:9: machines[0].shutdown.ssh.key_file: required unless agent: true`,
+			`testdata/shutdown-bad.yaml:9: machines[0].shutdown.ssh.insecure_ignore_host_key: cannot be set with known_hosts`,
+			`testdata/shutdown-bad.yaml:10: machines[0].shutdown.timeout: 50s leaves too little of timeouts.action (1m0s) to switch the outlets off; use at most 40s`,
+			`testdata/shutdown-bad.yaml:11: machines[0].shutdown.on_failure: "shrug" is not cut or fail`,
+			`testdata/shutdown-bad.yaml:14: machines[1].liveness.tcp: required: host:port to probe (usually the machine's ssh port)`,
+		}},
 		{"syntax", []string{`testdata/syntax.yaml:1: did not find expected ',' or '}'`}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -91,6 +98,32 @@ func TestProblems(t *testing.T) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestShutdownDefaults(t *testing.T) {
+	f, err := Load("testdata/shutdown-good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, l := f.Machines[0].Shutdown, f.Machines[0].Liveness
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"command", sh.Command, "sudo systemctl poweroff"},
+		{"timeout", sh.Timeout.Std(), 120 * time.Second},
+		{"on_failure", sh.OnFailure, "cut"},
+		{"user", sh.SSH.User, "ubuntu"},
+		{"ssh addr", sh.SSH.Addr(), "m1.maas:22"},
+		{"liveness tcp from ssh", l.TCP, "m1.maas:22"},
+		{"failures", l.Failures, 3},
+		{"boot_grace", l.BootGrace.Std(), 10 * time.Minute},
+		{"power_below_watts", l.PowerBelowWatts, 12.5},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
 	}
 }
 

@@ -101,6 +101,16 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 			return
 		}
 		v.SetInt(int64(i))
+	case reflect.Float64:
+		if !c.scalar(n, key, "a number") {
+			return
+		}
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			c.addf(n, key, "%q is not a number", n.Value)
+			return
+		}
+		v.SetFloat(f)
 	case reflect.Bool:
 		if !c.scalar(n, key, "true or false") {
 			return

@@ -103,8 +103,59 @@ type SNMP struct {
 
 // Machine is a MAAS machine and the outlets that feed it.
 type Machine struct {
-	Name    string   `yaml:"name"`
-	Outlets []string `yaml:"outlets"`
+	Name     string    `yaml:"name"`
+	Outlets  []string  `yaml:"outlets"`
+	Shutdown *Shutdown `yaml:"shutdown"`
+	Liveness *Liveness `yaml:"liveness"`
+}
+
+// Shutdown shuts the machine's OS down over ssh before power is cut.
+type Shutdown struct {
+	SSH     SSH    `yaml:"ssh"`
+	Command string `yaml:"command"`
+	// Timeout bounds the whole graceful shutdown: login, command, and
+	// waiting for the host to go down.
+	Timeout Duration `yaml:"timeout"`
+	// OnFailure is what happens when the OS is not seen going down: "cut"
+	// power anyway, or "fail" and leave it on.
+	OnFailure string `yaml:"on_failure"`
+}
+
+// SSH is how to log in to a machine.
+type SSH struct {
+	Host              string `yaml:"host"` // host or host:port
+	Port              int    `yaml:"port"`
+	User              string `yaml:"user"`
+	KeyFile           string `yaml:"key_file"`
+	KeyPassphraseFile string `yaml:"key_passphrase_file"`
+	Agent             bool   `yaml:"agent"`
+	// KnownHosts, when set, is a known_hosts file that must list the
+	// machine's key. Without it the first key seen is pinned under state_dir.
+	KnownHosts string `yaml:"known_hosts"`
+	// InsecureIgnoreHostKey accepts any host key: anyone answering at the
+	// machine's address gets the login. Loudly named on purpose.
+	InsecureIgnoreHostKey bool     `yaml:"insecure_ignore_host_key"`
+	ConnectTimeout        Duration `yaml:"connect_timeout"`
+}
+
+// Liveness tells whether the machine's OS is up.
+type Liveness struct {
+	// TCP is host:port to connect to, usually sshd's; defaults to the
+	// shutdown ssh address.
+	TCP string `yaml:"tcp"`
+	// Failures in a row, Interval apart, mean the host is down during a
+	// shutdown; Settle is waited after that for disks to finish.
+	Failures int      `yaml:"failures"`
+	Interval Duration `yaml:"interval"`
+	Settle   Duration `yaml:"settle"`
+	// BootGrace is how long a host may fail its probe before it counts as
+	// halted, and how long after a power-on it may fail at all.
+	BootGrace Duration `yaml:"boot_grace"`
+	// PollInterval is how often the probe runs in the background.
+	PollInterval Duration `yaml:"poll_interval"`
+	// PowerBelowWatts, on a PDU that meters its outlets, counts the host
+	// as down once the machine's outlets draw less than this.
+	PowerBelowWatts float64 `yaml:"power_below_watts"`
 }
 
 // Duration is a time.Duration written as "5s" in YAML.

@@ -24,8 +24,20 @@ const (
 	defaultSwitchTimeout = 20 * time.Second
 	defaultSNMPTimeout   = 2 * time.Second
 	defaultPollInterval  = 15 * time.Second
-	defaultSNMPRetries   = 1
-	simulatedCommunity   = "private"
+
+	DefaultShutdownCommand = "sudo systemctl poweroff"
+	defaultShutdownTimeout = 120 * time.Second
+	defaultSSHUser         = "ubuntu" // what MAAS deploys Ubuntu with
+	defaultFailures        = 3
+	defaultProbeInterval   = time.Second
+	defaultSettle          = 5 * time.Second
+	defaultBootGrace       = 5 * time.Minute
+	defaultLivenessPoll    = 30 * time.Second
+	// A switch is verified after the shutdown; leave it this much of the
+	// action timeout.
+	switchReserve      = 20 * time.Second
+	defaultSNMPRetries = 1
+	simulatedCommunity = "private"
 )
 
 // Dialects are the values of a PDU's dialect key; "auto" probes the device.
@@ -99,6 +111,103 @@ func (f *File) validate(s section) {
 			}
 			owner[key] = m.Name
 		}
+		if m.Shutdown != nil {
+			m.Shutdown.validate(ms.field("shutdown"), f.Timeouts.Action.Std())
+		}
+		if m.Liveness != nil {
+			m.Liveness.validate(ms.field("liveness"), m.Shutdown)
+		}
+	}
+}
+
+func (sh *Shutdown) validate(s section, action time.Duration) {
+	sh.SSH.validate(s.field("ssh"))
+	if sh.Command == "" {
+		sh.Command = DefaultShutdownCommand
+	}
+	if sh.Timeout == 0 {
+		sh.Timeout = Duration(min(defaultShutdownTimeout, action-switchReserve))
+	}
+	if sh.Timeout.Std()+switchReserve > action {
+		s.field("timeout").errorf("%s leaves too little of timeouts.action (%s) to switch the outlets off; use at most %s", sh.Timeout, action, action-switchReserve)
+	}
+	switch sh.OnFailure {
+	case "":
+		sh.OnFailure = "cut"
+	case "cut", "fail":
+	default:
+		s.field("on_failure").errorf("%q is not cut or fail", sh.OnFailure)
+	}
+}
+
+func (c *SSH) validate(s section) {
+	if c.Host == "" {
+		s.field("host").errorf("required: the machine's address as powerbridge reaches it")
+	}
+	if c.Port == 0 {
+		c.Port = 22
+	} else if c.Port < 0 || c.Port > 65535 {
+		s.field("port").errorf("%d is not a port", c.Port)
+	}
+	if c.User == "" {
+		c.User = defaultSSHUser
+	}
+	if c.KeyFile == "" && !c.Agent {
+		s.field("key_file").errorf("required unless agent: true")
+	}
+	for _, f := range []struct{ key, path string }{{"key_file", c.KeyFile}, {"key_passphrase_file", c.KeyPassphraseFile}, {"known_hosts", c.KnownHosts}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			s.field(f.key).errorf("%v", err)
+		}
+	}
+	if c.KnownHosts != "" && c.InsecureIgnoreHostKey {
+		s.field("insecure_ignore_host_key").errorf("cannot be set with known_hosts")
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = Duration(10 * time.Second)
+	}
+}
+
+// Addr is the ssh address, host:port.
+func (c *SSH) Addr() string {
+	if _, _, err := net.SplitHostPort(c.Host); err == nil {
+		return c.Host
+	}
+	return net.JoinHostPort(strings.Trim(c.Host, "[]"), strconv.Itoa(c.Port))
+}
+
+func (l *Liveness) validate(s section, sh *Shutdown) {
+	if l.TCP == "" {
+		if sh == nil {
+			s.field("tcp").errorf("required: host:port to probe (usually the machine's ssh port)")
+		} else {
+			l.TCP = sh.SSH.Addr()
+		}
+	} else if _, _, err := net.SplitHostPort(l.TCP); err != nil {
+		s.field("tcp").errorf("%q is not host:port", l.TCP)
+	}
+	if l.Failures == 0 {
+		l.Failures = defaultFailures
+	} else if l.Failures < 1 {
+		s.field("failures").errorf("must be at least 1")
+	}
+	if l.Interval == 0 {
+		l.Interval = Duration(defaultProbeInterval)
+	}
+	if l.Settle == 0 {
+		l.Settle = Duration(defaultSettle)
+	}
+	if l.BootGrace == 0 {
+		l.BootGrace = Duration(defaultBootGrace)
+	}
+	if l.PollInterval == 0 {
+		l.PollInterval = Duration(defaultLivenessPoll)
+	}
+	if l.PowerBelowWatts < 0 {
+		s.field("power_below_watts").errorf("cannot be negative")
 	}
 }
 
