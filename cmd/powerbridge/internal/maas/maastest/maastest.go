@@ -490,6 +490,10 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, kind, idStr, op string) {
+	if kind == "machines" && op == "power_parameters" {
+		s.machinePowerParameters(w, r, idStr)
+		return
+	}
 	if op != "" {
 		writeStatus(w, http.StatusBadRequest, fmt.Sprintf("Unrecognised signature: method=%s op=%s", r.Method, op))
 		return
