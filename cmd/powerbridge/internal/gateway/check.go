@@ -29,8 +29,7 @@ func check(ctx context.Context, e *env, s *Spec) ([]finding, []string, error) {
 	for _, f := range p.files {
 		switch f.Op {
 		case opMoveAside:
-			add(fmt.Sprintf("%s also configures %s: %s", f.Path, strings.TrimPrefix(f.Why, "it defines "), "netplan merges it with ours"),
-				"powerbridge gateway apply (moves it to the backup)")
+			add(fmt.Sprintf("%s: %s", f.Path, f.Why), "powerbridge gateway apply (moves it to the backup)")
 		case opCreate:
 			add(fmt.Sprintf("%s is missing", f.Path), "powerbridge gateway apply")
 		case opUpdate:

@@ -336,12 +336,12 @@ func (m *MAAS) validate(p *problems, s *Spec, need bool) {
 			return false
 		}
 		if a := s.Cluster.Address; a.IsValid() && !a.Less(start) && !end.Less(a) {
-			p.add(key, "%s contains this host's cluster address %s (the nodes' gateway); MAAS refuses that", span2(start, end), a)
+			p.add(key, "%s contains this host's cluster address %s (the nodes' gateway); MAAS refuses that", spanAddr(start, end), a)
 			return false
 		}
 		for _, o := range spans {
 			if !o.end.Less(start) && !end.Less(o.start) {
-				p.add(key, "%s overlaps %s (%s)", span2(start, end), o.key, span2(o.start, o.end))
+				p.add(key, "%s overlaps %s (%s)", spanAddr(start, end), o.key, spanAddr(o.start, o.end))
 				return false
 			}
 		}
@@ -457,13 +457,7 @@ func ipv4List(p *problems, key string, list []string) []netip.Addr {
 	return out
 }
 
-// span2 writes a range, or its one address.
-func span2(start, end netip.Addr) string {
-	if start == end {
-		return start.String()
-	}
-	return start.String() + "-" + end.String()
-}
+func spanAddr(start, end netip.Addr) string { return span(start.String(), end.String()) }
 
 // lastAddr is an IPv4 prefix's broadcast address.
 func lastAddr(p netip.Prefix) netip.Addr {

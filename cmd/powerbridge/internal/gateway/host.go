@@ -166,11 +166,11 @@ func (liveHost) Run(ctx context.Context, argv ...string) error {
 }
 
 // netplanTryTimeout is how long netplan waits for the confirmation before
-// it reverts; readyTimeout how long we wait for the network to come up.
-const (
-	netplanTryTimeout = 120 * time.Second
-	readyTimeout      = 60 * time.Second
-)
+// it reverts; readyTimeout how long we wait for the network to come up
+// (a variable for tests).
+const netplanTryTimeout = 120 * time.Second
+
+var readyTimeout = 60 * time.Second
 
 // NetplanTry runs "netplan try" and confirms it (a newline on its stdin)
 // only once ready says so. netplan try needs an open stdin pipe: with

@@ -233,8 +233,8 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 		case named != nil:
 			id := named.ID
 			changes = append(changes, maasChange{
-				Desc:    fmt.Sprintf("%s: reserved range %q %s-%s → %s-%s", subj, r.Name, named.StartIP, named.EndIP, start, end),
-				Problem: fmt.Sprintf("MAAS reserves %s-%s for %q, not %s-%s", named.StartIP, named.EndIP, r.Name, start, end),
+				Desc:    fmt.Sprintf("%s: reserved range %q %s → %s", subj, r.Name, span(named.StartIP, named.EndIP), span(start, end)),
+				Problem: fmt.Sprintf("MAAS reserves %s for %q, not %s", span(named.StartIP, named.EndIP), r.Name, span(start, end)),
 				Fix:     "powerbridge gateway apply (moves the range)",
 				do: func(ctx context.Context, c *maas.Client) error {
 					_, err := c.UpdateIPRange(ctx, id, url.Values{"start_ip": {start}, "end_ip": {end}})
@@ -244,8 +244,8 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 		default:
 			name := r.Name
 			changes = append(changes, maasChange{
-				Desc:    fmt.Sprintf("%s: create reserved range %s-%s %q", subj, start, end, name),
-				Problem: fmt.Sprintf("MAAS does not reserve %s-%s (%s): its DHCP may lease the address to a node", start, end, name),
+				Desc:    fmt.Sprintf("%s: create reserved range %s %q", subj, span(start, end), name),
+				Problem: fmt.Sprintf("MAAS does not reserve %s (%s): its DHCP may lease it to a node", span(start, end), name),
 				Fix:     "powerbridge gateway apply (creates the reserved range)",
 				do: func(ctx context.Context, c *maas.Client) error {
 					_, err := c.CreateIPRange(ctx, maas.Reserved, start, end, name)
@@ -301,6 +301,9 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 	if v.Rack != nil && (!vl.DHCPOn || vl.PrimaryRack == "") {
 		form := url.Values{"dhcp_on": {maas.Bool(true)}}
 		desc := fmt.Sprintf("VLAN %s: dhcp_on %t → true", vl, vl.DHCPOn)
+		if vl.DHCPOn {
+			desc = fmt.Sprintf("VLAN %s: dhcp_on true", vl)
+		}
 		if vl.PrimaryRack == "" {
 			form.Set("primary_rack", v.Rack.SystemID)
 			desc += fmt.Sprintf(", primary_rack - → %s (%s)", v.Rack.SystemID, v.Rack.Hostname)
@@ -308,7 +311,7 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 		id := vl.ID
 		changes = append(changes, maasChange{
 			Desc:    desc,
-			Problem: fmt.Sprintf("DHCP is off on VLAN %s (subnet %s): nodes cannot PXE boot or get an address", vl, sn.CIDR),
+			Problem: fmt.Sprintf("DHCP is off on VLAN %s, subnet %s: nodes cannot PXE boot or get an address", vl, sn.CIDR),
 			Fix:     "powerbridge gateway apply (turns MAAS DHCP on, served by " + v.Rack.Hostname + ")",
 			do: func(ctx context.Context, c *maas.Client) error {
 				_, err := c.UpdateVLAN(ctx, id, form)
@@ -326,7 +329,7 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 		value := strings.Join(upWant, " ")
 		changes = append(changes, maasChange{
 			Desc:    fmt.Sprintf("MAAS setting upstream_dns %s → %s", listOrDash(have), value),
-			Problem: fmt.Sprintf("MAAS forwards DNS to %s, not to %s: names outside .maas may not resolve, for the nodes or this host", listOrDash(have), value),
+			Problem: fmt.Sprintf("MAAS forwards DNS to %s, not to %s: names outside .maas may not resolve, for the nodes or this host", listOr(have, "no upstream server"), value),
 			Fix:     "powerbridge gateway apply (sets upstream_dns)",
 			do: func(ctx context.Context, c *maas.Client) error {
 				return c.SetConfig(ctx, "upstream_dns", value)
@@ -342,6 +345,21 @@ func addrStrings(as []netip.Addr) []string {
 		out[i] = a.String()
 	}
 	return out
+}
+
+// span writes a range, or its one address.
+func span(start, end string) string {
+	if start == end {
+		return start
+	}
+	return start + "-" + end
+}
+
+func listOr(l []string, none string) string {
+	if len(l) == 0 {
+		return none
+	}
+	return strings.Join(l, " ")
 }
 
 func orDash(s string) string {

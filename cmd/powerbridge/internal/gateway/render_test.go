@@ -89,6 +89,7 @@ func need(t *testing.T, tools ...string) {
 // file with nothing at all on stderr (its exit status alone hides errors
 // such as conflicting default routes), and renders both NICs.
 func TestRenderedNetplanPassesNetplanGenerate(t *testing.T) {
+	t.Parallel()
 	need(t, "netplan")
 	for _, c := range renderCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -128,6 +129,7 @@ func TestRenderedNetplanPassesNetplanGenerate(t *testing.T) {
 // iptables-restore --test for iptables ones (each in a scratch network
 // namespace), and systemd-analyze verify for the units.
 func TestRenderedRulesPassTheirTools(t *testing.T) {
+	t.Parallel()
 	for _, c := range renderCases {
 		t.Run(c.name, func(t *testing.T) {
 			s := specFor(t, c.config, c.firewall)
@@ -151,6 +153,7 @@ func TestRenderedRulesPassTheirTools(t *testing.T) {
 // TestValidatorsCatchBrokenFiles: the checks fail on bad input, with the
 // tool's message, so that a passing check means something.
 func TestValidatorsCatchBrokenFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	v := &validator{strict: true}
 
