@@ -72,6 +72,11 @@ type Agent struct {
 // Listen starts an SNMP agent for d on the UDP address addr, such as
 // "127.0.0.1:0".
 func (d *Device) Listen(addr string, acc Access) (*Agent, error) {
+	for _, c := range []string{acc.Community, acc.WriteCommunity} {
+		if len(c) > 127 { // gosnmp encodes the community's length in one byte
+			return nil, fmt.Errorf("apcsim: a community has at most 127 characters")
+		}
+	}
 	var u *usm
 	if len(acc.Users) > 0 {
 		var err error
@@ -151,7 +156,10 @@ func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 	// that waits for each answer must never show two in flight.
 	leave := sync.OnceFunc(func() { a.inFlight.Add(-1) })
 	defer leave()
-	for m := a.maxInFlight.Load(); n > m && !a.maxInFlight.CompareAndSwap(m, n); m = a.maxInFlight.Load() {
+	for m := a.maxInFlight.Load(); n > m; m = a.maxInFlight.Load() {
+		if a.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
 	}
 
 	out := a.respond(msg)
@@ -175,7 +183,7 @@ func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 func (a *Agent) respond(msg []byte) []byte {
 	// gosnmp decodes v1/v2c fully here; a v3 message decodes fully only
 	// when unauthenticated, but its header is there either way.
-	pkt, err := (&gosnmp.GoSNMP{}).SnmpDecodePacket(bytes.Clone(msg))
+	pkt, err := decode(&gosnmp.GoSNMP{}, msg)
 	if pkt == nil {
 		return nil
 	}
@@ -212,6 +220,18 @@ func (a *Agent) respond(msg []byte) []byte {
 		})
 	}
 	return nil
+}
+
+// decode is gosnmp's decoder on a copy of msg (it decrypts in place). A
+// datagram that makes gosnmp panic is an error like any other unparsable
+// one: the agent drops it rather than die, as a real agent would.
+func decode(x *gosnmp.GoSNMP, msg []byte) (pkt *gosnmp.SnmpPacket, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pkt, err = nil, fmt.Errorf("gosnmp panicked decoding a datagram: %v", r)
+		}
+	}()
+	return x.SnmpDecodePacket(bytes.Clone(msg))
 }
 
 func (a *Agent) community(c string) (access, bool) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -316,7 +317,7 @@ func TestListenErrors(t *testing.T) {
 		{User{Name: "u", AuthProtocol: "SHA", AuthPassphrase: authPass, PrivProtocol: "3DES", PrivPassphrase: privPass}, `apcsim: SNMPv3 user "u": unknown privacy protocol "3DES" (want DES, AES, AES192, AES256, AES192C or AES256C)`},
 		{User{Name: "u", AuthProtocol: "SHA", AuthPassphrase: "short"}, `apcsim: SNMPv3 user "u": the auth passphrase needs at least 8 characters`},
 		{User{Name: "u", PrivProtocol: "AES", PrivPassphrase: privPass}, `apcsim: SNMPv3 user "u": privacy needs authentication`},
-		{User{}, `apcsim: SNMPv3 user "": no name`},
+		{User{}, `apcsim: SNMPv3 user "": a user name has 1 to 32 characters`},
 	} {
 		if _, err := d.Listen("127.0.0.1:0", Access{Users: []User{tc.user}}); err == nil || err.Error() != tc.want {
 			t.Errorf("got  %v\nwant %s", err, tc.want)
@@ -351,4 +352,66 @@ func TestCloseWhileAnswering(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+}
+
+// FuzzRespond feeds the agent arbitrary datagrams: it may drop them, but
+// must never panic or answer with something gosnmp cannot read.
+func FuzzRespond(f *testing.F) {
+	d, err := New("ap7900", Options{SwitchDelay: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	a, err := d.Listen("127.0.0.1:0", Access{Community: readCommunity, WriteCommunity: writeCommunity,
+		Users: append([]User{{Name: "plain"}}, testUsers...)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { a.Close() })
+	vars := []gosnmp.SnmpPDU{{Name: sPDUOutletCtl.child(1).String(), Type: gosnmp.Integer, Value: 1}}
+	seeds := []*gosnmp.SnmpPacket{
+		{Version: gosnmp.Version1, Community: readCommunity, PDUType: gosnmp.GetRequest, RequestID: 1, Variables: vars},
+		{Version: gosnmp.Version2c, Community: writeCommunity, PDUType: gosnmp.SetRequest, RequestID: 2, Variables: vars},
+		{Version: gosnmp.Version2c, Community: readCommunity, PDUType: gosnmp.GetBulkRequest, RequestID: 3, MaxRepetitions: 20, Variables: vars},
+		{Version: gosnmp.Version3, MsgFlags: gosnmp.Reportable, SecurityModel: gosnmp.UserSecurityModel, MsgID: 4,
+			SecurityParameters: &gosnmp.UsmSecurityParameters{}, PDUType: gosnmp.GetRequest, RequestID: 4},
+		{Version: gosnmp.Version3, MsgFlags: gosnmp.Reportable, SecurityModel: gosnmp.UserSecurityModel, MsgID: 5,
+			SecurityParameters: &gosnmp.UsmSecurityParameters{AuthoritativeEngineID: a.usm.engineID, UserName: "plain"},
+			ContextEngineID:    a.usm.engineID, PDUType: gosnmp.GetNextRequest, RequestID: 5, Variables: vars},
+	}
+	for _, u := range testUsers[:3] {
+		sp := &gosnmp.UsmSecurityParameters{
+			AuthoritativeEngineID: a.usm.engineID, AuthoritativeEngineBoots: 1, UserName: u.Name,
+			AuthenticationProtocol: authProtocols[u.AuthProtocol], AuthenticationPassphrase: u.AuthPassphrase,
+			PrivacyProtocol: privProtocols[u.PrivProtocol], PrivacyPassphrase: u.PrivPassphrase,
+		}
+		if err := sp.InitSecurityKeys(); err != nil {
+			f.Fatal(err)
+		}
+		p := &gosnmp.SnmpPacket{Version: gosnmp.Version3, MsgFlags: gosnmp.Reportable | gosnmp.AuthPriv,
+			SecurityModel: gosnmp.UserSecurityModel, MsgID: 6, SecurityParameters: sp,
+			ContextEngineID: a.usm.engineID, PDUType: gosnmp.SetRequest, RequestID: 6, Variables: vars}
+		if err := sp.InitPacket(p); err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, p)
+	}
+	for i, p := range seeds {
+		msg, err := p.MarshalMsg()
+		if err != nil {
+			f.Fatal(err)
+		}
+		if i >= 5 && a.respond(msg) == nil { // the authPriv seeds must work, or the fuzzer starts from nothing
+			f.Fatalf("seed %d got no answer", i)
+		}
+		f.Add(msg)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		out := a.respond(msg)
+		if out == nil {
+			return
+		}
+		if _, err := (&gosnmp.GoSNMP{}).SnmpDecodePacket(out); err != nil && !strings.Contains(err.Error(), "authentication") {
+			t.Fatalf("unreadable answer to %x: %v", msg, err)
+		}
+	})
 }

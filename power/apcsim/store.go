@@ -17,15 +17,19 @@ type value struct {
 	v   any
 }
 
-func integer(n int) value        { return value{gosnmp.Integer, n} }
-func octets(s string) value      { return value{gosnmp.OctetString, []byte(s)} }
-func objectID(o string) value    { return value{gosnmp.ObjectIdentifier, mustOID(o).String()} }
-func gauge32(n uint32) value     { return value{gosnmp.Gauge32, n} }
-func timeTicks(n uint32) value   { return value{gosnmp.TimeTicks, n} }
-func counter32(n uint32) value   { return value{gosnmp.Counter32, n} }
-func ipAddress(b [4]byte) value  { return value{gosnmp.IPAddress, b[:]} }
-func counter64(n uint64) value   { return value{gosnmp.Counter64, n} }
-func (v value) int() (int, bool) { n, ok := v.v.(int); return n, ok && v.typ == gosnmp.Integer }
+func integer(n int) value       { return value{gosnmp.Integer, n} }
+func octets(s string) value     { return value{gosnmp.OctetString, []byte(s)} }
+func objectID(o string) value   { return value{gosnmp.ObjectIdentifier, mustOID(o).String()} }
+func gauge32(n uint32) value    { return value{gosnmp.Gauge32, n} }
+func timeTicks(n uint32) value  { return value{gosnmp.TimeTicks, n} }
+func ipAddress(b [4]byte) value { return value{gosnmp.IPAddress, b[:]} }
+func counter64(n uint64) value  { return value{gosnmp.Counter64, n} }
+
+// int returns an INTEGER's number.
+func (v value) int() (int, bool) {
+	n, ok := v.v.(int)
+	return n, ok && v.typ == gosnmp.Integer
+}
 
 // object is one instance in the store.
 type object struct {

@@ -20,6 +20,10 @@ const (
 	usmStatsWrongDigests         = ".1.3.6.1.6.3.15.1.1.5.0"
 )
 
+// maxUserName is the longest msgUserName (RFC 3414 §2.4: SnmpAdminString
+// of 1 to 32 octets).
+const maxUserName = 32
+
 // privWithoutAuth is the msgFlags level no message may have.
 const privWithoutAuth = gosnmp.AuthPriv &^ gosnmp.AuthNoPriv
 
@@ -79,8 +83,8 @@ func newUSM(users []User) (*usm, error) {
 }
 
 func (u *usm) newUser(user User) (*usmUser, error) {
-	if user.Name == "" {
-		return nil, errors.New("no name")
+	if user.Name == "" || len(user.Name) > maxUserName {
+		return nil, fmt.Errorf("a user name has 1 to %d characters", maxUserName)
 	}
 	if u.users[user.Name] != nil {
 		return nil, errors.New("given twice")
@@ -140,6 +144,9 @@ func (u *usm) open(msg []byte, hdr *gosnmp.SnmpPacket, hdrErr error) (*gosnmp.Sn
 	if level == privWithoutAuth || (level == gosnmp.NoAuthNoPriv && hdrErr != nil) {
 		return nil, nil, nil // an invalid msgFlags (RFC 3412 §7.2 step 5), or garbage
 	}
+	if len(sp.UserName) > maxUserName {
+		return nil, nil, nil // not a USM message; gosnmp could not even echo the name in a Report
+	}
 	// Engine discovery (RFC 3414 §4) lands here too: an empty engine ID.
 	if sp.AuthoritativeEngineID != u.engineID {
 		return nil, nil, u.report(hdr, &u.unknownEngineIDs, usmStatsUnknownEngineIDs)
@@ -157,9 +164,9 @@ func (u *usm) open(msg []byte, hdr *gosnmp.SnmpPacket, hdrErr error) (*gosnmp.Sn
 	if !authentic(msg, sp.AuthenticationParameters, user.params) {
 		return nil, nil, u.report(hdr, &u.wrongDigests, usmStatsWrongDigests)
 	}
-	// gosnmp decrypts in place; the keys it uses are user.params', since
-	// the message names this agent's engine ID.
-	req, err := (&gosnmp.GoSNMP{SecurityParameters: user.params}).SnmpDecodePacket(bytes.Clone(msg))
+	// The keys gosnmp uses are user.params', localised to this engine:
+	// gosnmp would localise afresh only for another engine ID.
+	req, err := decode(&gosnmp.GoSNMP{SecurityParameters: user.params}, msg)
 	if err != nil {
 		// A wrong privacy key decrypts to garbage; net-snmp drops it.
 		return nil, nil, nil
