@@ -155,9 +155,11 @@ func (d *Device) attachOutlets() error {
 	}
 	d.outlets = make([]*outlet, count)
 	for n := 1; n <= count; n++ {
-		if d.outlets[n-1] = seeds[n]; seeds[n] == nil {
-			d.outlets[n-1] = &outlet{state: power.Off, name: fmt.Sprintf("Outlet %d", n)}
+		o := seeds[n]
+		if o == nil { // a gap in the recorded rows: an outlet no tree serves
+			o = &outlet{state: power.Off, name: fmt.Sprintf("Outlet %d", n)}
 		}
+		d.outlets[n-1] = o
 	}
 
 	for _, x := range spdu {
@@ -232,37 +234,6 @@ func (d *Device) bindRPDU2(row uint32, n int) {
 	d.bind(rPDU2OutletSwitchedControlName.child(row), d.readName(n), nil)
 	d.bind(rPDU2OutletSwitchedConfigName.child(row), d.readName(n), d.nameSetter(n))
 	d.bind(rPDU2OutletSwitchedControlCommand.child(row), d.readState(n, 1, 2), d.commandSetter(n, rPDU2Commands))
-}
-
-// attachClock makes sysUpTime tick from the recorded value.
-func (d *Device) attachClock() {
-	x := d.store.lookup(sysUpTime)
-	if x == nil || x.value.typ != gosnmp.TimeTicks {
-		return
-	}
-	base := x.value.v.(uint32)
-	d.bind(sysUpTime, func(now time.Time) value {
-		return timeTicks(base + uint32(now.Sub(d.start)/(10*time.Millisecond)))
-	}, nil)
-}
-
-// meter is how a built-in model's meters follow its outlets: each outlet
-// that is on draws the same current.
-type meter struct {
-	milliampsPerOutlet int
-	volts              int
-}
-
-// attachMeter makes the load, current and power objects follow the outlets,
-// so that switching an outlet off shows on the meters as on a real PDU.
-func (d *Device) attachMeter(m *meter) {
-	milliamps := func(now time.Time) int { return d.onCount(now) * m.milliampsPerOutlet }
-	watts := func(now time.Time) int { return milliamps(now) * m.volts / 1000 }
-	tenthsOfAmps := func(now time.Time) int { return (milliamps(now) + 50) / 100 }
-	d.bind(rPDULoadStatusLoad.child(1), func(now time.Time) value { return gauge32(uint32(tenthsOfAmps(now))) }, nil)
-	d.bind(rPDUIdentDevicePowerWatts, func(now time.Time) value { return integer(watts(now)) }, nil)
-	d.bind(rPDU2PhaseStatusCurrent.child(1), func(now time.Time) value { return integer(tenthsOfAmps(now)) }, nil)
-	d.bind(rPDU2DeviceStatusPower.child(1), func(now time.Time) value { return integer((watts(now) + 5) / 10) }, nil) // hundredths of kW
 }
 
 // bind makes the instance o live, if the store has it: a tree serves only
