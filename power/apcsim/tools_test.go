@@ -145,7 +145,7 @@ func TestToolsWalk(t *testing.T) {
 // pending first, then the new state.
 func TestToolsSwitch(t *testing.T) {
 	// Long enough that the read right after the SET lands while pending.
-	const delay = 700 * time.Millisecond
+	const delay = time.Second
 	d := newDevice(t, "ap8941", Options{SwitchDelay: delay, RebootDuration: delay})
 	a := listen(t, d, testAccess)
 	row := func(n int) int { return int(rPDU2Row(n, 24)) }
