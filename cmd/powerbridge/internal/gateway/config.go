@@ -190,10 +190,10 @@ func lineOf(n *yaml.Node, path string) int {
 
 var ifnameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,14}$`)
 
-// Validate checks c and resolves defaults. file names the config in
+// validate checks c and resolves defaults. file names the config in
 // messages and node is its gateway: section (for line numbers). needMAAS is
 // false with --skip-maas, when the maas: keys may be absent.
-func (c *Config) Validate(file string, node *yaml.Node, flags overrides, needMAAS bool) (*Spec, error) {
+func (c *Config) validate(file string, node *yaml.Node, flags overrides, needMAAS bool) (*Spec, error) {
 	p := &problems{file: file, root: node, flags: flags}
 	s := &Spec{}
 

@@ -132,8 +132,10 @@ func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, 
 		return 2
 	}
 	live := root == "/"
-	if live && (cmd == "apply" || cmd == "rollback") && os.Geteuid() != 0 {
-		fmt.Fprintf(stderr, "powerbridge gateway %s: changes the live system: run it as root (or with --root DIR to write the files elsewhere)\n", cmd)
+	if live && os.Geteuid() != 0 {
+		// netplan files are root's (0600), and reading nft or iptables
+		// rules needs CAP_NET_ADMIN: as anyone else the answers would be wrong.
+		fmt.Fprintf(stderr, "powerbridge gateway %s: reads and changes the live system: run it as root (or with --root DIR to work on a copy)\n", cmd)
 		return 1
 	}
 
@@ -193,13 +195,13 @@ func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, 
 			return 1
 		}
 	case "check":
-		fs, notes, err := check(ctx, e, s)
+		findings, notes, err := check(ctx, e, s)
 		if err != nil {
 			fmt.Fprintf(stderr, "powerbridge gateway check: %v\n", err)
 			return 1
 		}
-		printFindings(stdout, fs, notes)
-		if len(fs) > 0 {
+		printFindings(stdout, findings, notes)
+		if len(findings) > 0 {
 			return 1
 		}
 	}
@@ -264,7 +266,7 @@ func loadSpec(cfg *config.File, cfgPath string, o *options) (*Spec, error) {
 	}
 	nicFlag("corp", "corp-nic", o.corpNIC, &c.Corp.Name, &c.Corp.MAC)
 	nicFlag("cluster", "cluster-nic", o.clusterNIC, &c.Cluster.Name, &c.Cluster.MAC)
-	return c.Validate(name, node, flags, !o.skipMAAS)
+	return c.validate(name, node, flags, !o.skipMAAS)
 }
 
 // problemText puts each config problem on a line of its own.
