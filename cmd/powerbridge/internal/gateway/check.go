@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -68,11 +69,17 @@ func check(ctx context.Context, e *env, s *Spec) ([]finding, []string, error) {
 					"iptables -I DOCKER-USER -i %[1]s -o %[2]s -j ACCEPT; iptables -I DOCKER-USER -i %[2]s -o %[1]s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT "+
 					"(without Docker, FORWARD instead of DOCKER-USER; with ufw: ufw route allow in on %[1]s out on %[2]s)", s.Cluster.Name, s.Corp.Name))
 		}
-		if rs, err := h.Resolvers(); err != nil {
+		rs, perLink, err := h.Resolvers()
+		if err != nil {
 			return nil, nil, err
-		} else if len(rs) > 0 && !isMAASDNS(rs[0], s) {
+		}
+		switch {
+		case perLink && !slices.ContainsFunc(rs, func(ns string) bool { return isMAASDNS(ns, s) }):
+			add(fmt.Sprintf("this host's resolver (systemd-resolved) does not ask MAAS (%s) at all, only %s: .maas names do not resolve here", s.Cluster.Address, strings.Join(rs, ", ")),
+				"powerbridge gateway apply (the netplan file gives "+s.Cluster.Name+" MAAS as its DNS), then netplan try; resolvectl dns shows each link's servers")
+		case !perLink && len(rs) > 0 && !isMAASDNS(rs[0], s):
 			add(fmt.Sprintf("this host's resolver asks %s first, not MAAS (%s): .maas names fail or depend on that server", rs[0], s.Cluster.Address),
-				"powerbridge gateway apply (the netplan file lists MAAS first), then netplan try; resolvectl dns shows the order")
+				"list "+s.Cluster.Address.String()+" first in /etc/resolv.conf (or use systemd-resolved, which the netplan file configures)")
 		}
 		if ok, _ := h.HasAddress(ctx, s.Corp.Address); !ok {
 			add(fmt.Sprintf("no interface has the corp address %s", s.Corp.Address), "powerbridge gateway apply (netplan try brings it up)")

@@ -28,7 +28,9 @@ type Host interface {
 	// when iptables is not installed.
 	ForwardPolicy(ctx context.Context) (string, error)
 	// Resolvers lists the nameservers the host's resolver asks, in order.
-	Resolvers() ([]string, error)
+	// perLink is true for systemd-resolved, which asks every link's
+	// servers at once: there, order across links means nothing.
+	Resolvers() (servers []string, perLink bool, err error)
 	// HasAddress tells whether an interface has the address.
 	HasAddress(ctx context.Context, p netip.Prefix) (bool, error)
 	// Run runs a command, failing with its output.
@@ -98,19 +100,19 @@ func (liveHost) ForwardPolicy(ctx context.Context) (string, error) {
 
 // Resolvers reads systemd-resolved's list of upstream servers when it runs
 // (/etc/resolv.conf then only names its stub, 127.0.0.53), else resolv.conf.
-func (liveHost) Resolvers() ([]string, error) {
-	for _, p := range []string{"/run/systemd/resolve/resolv.conf", "/etc/resolv.conf"} {
+func (liveHost) Resolvers() ([]string, bool, error) {
+	for i, p := range []string{"/run/systemd/resolve/resolv.conf", "/etc/resolv.conf"} {
 		f, err := os.Open(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		defer f.Close()
-		return parseResolvConf(f), nil
+		return parseResolvConf(f), i == 0, nil
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 func parseResolvConf(r io.Reader) []string {

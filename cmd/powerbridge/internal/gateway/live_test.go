@@ -23,6 +23,7 @@ type fakeHost struct {
 	enabled   bool
 	policy    string
 	resolvers []string
+	perLink   bool
 	addrs     map[netip.Prefix]bool
 	ran       []string
 	tries     int
@@ -44,7 +45,7 @@ func (h *fakeHost) UnitEnabled(context.Context) (bool, error) {
 	return h.enabled, nil
 }
 func (h *fakeHost) ForwardPolicy(context.Context) (string, error) { return h.policy, nil }
-func (h *fakeHost) Resolvers() ([]string, error)                  { return h.resolvers, nil }
+func (h *fakeHost) Resolvers() ([]string, bool, error)            { return h.resolvers, h.perLink, nil }
 func (h *fakeHost) HasAddress(_ context.Context, p netip.Prefix) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -157,13 +158,19 @@ func TestLiveCheckAndApply(t *testing.T) {
 		t.Errorf("second apply ran %q, netplan try %d times:\n%s", h.ran, h.tries, out)
 	}
 
-	// What apply cannot change: Docker's policy; MAAS first in the resolver
-	// comes with the network.
-	h.resolvers = []string{"192.168.23.1", "192.168.1.1"}
+	// What apply cannot change: Docker's policy. MAAS in the resolver comes
+	// with the network (systemd-resolved asks every link's servers at once).
+	h.resolvers, h.perLink = []string{"192.168.1.1", "192.168.23.1"}, true
 	fs, _, _ = check(ctx, e, s)
 	if len(fs) != 1 || !strings.Contains(fs[0].Problem, "FORWARD policy is DROP") {
 		t.Errorf("after apply, check found:\n%s", findingsText(fs))
 	}
+	h.resolvers = []string{"192.168.1.1"}
+	fs, _, _ = check(ctx, e, s)
+	if got := findingsText(fs); !strings.Contains(got, "(systemd-resolved) does not ask MAAS (192.168.23.1) at all") {
+		t.Errorf("resolved without MAAS: check found:\n%s", got)
+	}
+	h.resolvers = []string{"192.168.1.1", "192.168.23.1"}
 	// With the iptables backend our rules sit in FORWARD itself: no problem.
 	s.Firewall = IPTables
 	if err := apply(ctx, e, s); err != nil {
