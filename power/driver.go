@@ -35,6 +35,21 @@ func (s State) String() string {
 // MarshalText makes a State read as its word in JSON and logs.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a State's word back, for clients of the JSON API.
+func (s *State) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "on":
+		*s = On
+	case "off":
+		*s = Off
+	case "unknown":
+		*s = Unknown
+	default:
+		return fmt.Errorf("%q is not a power state (on, off, unknown)", b)
+	}
+	return nil
+}
+
 // Driver speaks one vendor's protocol to one PDU.
 //
 // The PDU's worker calls a Driver from one goroutine at a time, so an

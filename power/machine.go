@@ -93,6 +93,7 @@ type Result struct {
 	// or nothing to do).
 	Shutdown string   `json:"shutdown,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
+	Phases   []Phase  `json:"phases,omitempty"`
 	Notes    []string `json:"notes,omitempty"`
 	Seconds  float64  `json:"seconds"`
 }
@@ -222,6 +223,27 @@ func (f *Fleet) Watch(ctx context.Context) {
 			}
 		}()
 	}
+}
+
+// MachineWatts is the power a machine's outlets draw, from a fresh reading.
+// metered is false when the PDU does not meter every one of its outlets.
+func (f *Fleet) MachineWatts(ctx context.Context, name string) (watts float64, metered bool, err error) {
+	m, err := f.machine(name)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, ref := range m.Outlets {
+		r, err := f.pdus[ref.PDU].ReadFresh(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		o, ok := r.Outlet(ref.Outlet)
+		if !ok || o.PowerWatts == nil {
+			return 0, false, nil
+		}
+		watts += *o.PowerWatts
+	}
+	return watts, true, nil
 }
 
 // ForgetHostKey forgets the pinned ssh host key of a machine.
@@ -535,6 +557,7 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 	} else if m.Graceful != nil && st.Power == On {
 		start := time.Now()
 		rep := m.Graceful.Shutdown(ctx)
+		res.Phases = rep.Phases
 		switch {
 		case rep.Down:
 			res.Shutdown = "graceful"

@@ -194,8 +194,9 @@ func TestRepeatedPOSTSwitchesOnce(t *testing.T) {
 // timeout, never a hang: MAAS's background query has no timeout of its own.
 func TestSilentPDU(t *testing.T) {
 	_, agent, pdu := simPDU(t, "ap7900")
-	b := startBridge(t, maasConfig(pdu))
+	// Silent from the start, so that no reading of it is cached.
 	agent.SetSilent(true)
+	b := startBridge(t, maasConfig(pdu))
 	const bound = 2 * time.Second // timeouts.status in maasConfig
 	start := time.Now()
 	code, body := b.maas(t, maasCall{method: http.MethodGet, path: "/v1/machines/node1/status", auth: bearer(maasToken)})
