@@ -43,6 +43,12 @@ type Config struct {
 	Logger        *slog.Logger
 	// Metrics, when set, is served at /metrics.
 	Metrics http.Handler
+	// MetricsToken, when set, is the bearer token /metrics requires;
+	// without it /metrics is open, as Prometheus scrapes usually are.
+	MetricsToken string
+	// Instrument, when set, wraps every request, outside the router, so
+	// that it sees the matched route pattern (see Metrics.Instrument).
+	Instrument func(http.Handler) http.Handler
 }
 
 // Server routes HTTP requests to the fleet.
@@ -60,6 +66,9 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger}
 
 	r := chi.NewRouter()
+	if cfg.Instrument != nil {
+		r.Use(cfg.Instrument)
+	}
 	// MAAS fails a POST that is redirected, and chi would redirect
 	// ".../on/" to ".../on": route the slash away instead.
 	r.Use(middleware.StripSlashes)
@@ -78,7 +87,7 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	})
 	r.Get("/readyz", s.ready)
 	if cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", cfg.Metrics)
+		r.Method(http.MethodGet, "/metrics", s.metricsAuth(cfg.Metrics))
 	}
 
 	r.Group(func(r chi.Router) {
