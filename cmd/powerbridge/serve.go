@@ -74,18 +74,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer sims.Close()
 
-	fleet, err := buildFleet(cfg, log, nil)
+	metrics := server.NewMetrics(buildVersion())
+	fleet, err := buildFleet(cfg, log, metrics)
 	if err != nil {
 		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
 		return exitFail
 	}
 	defer fleet.Close()
+	stopPolling, err := observeFleet(ctx, cfg, fleet, metrics)
+	if err != nil {
+		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
+		return exitFail
+	}
+	defer stopPolling()
 
 	handler := server.New(fleet, server.Config{
 		Auth:          authenticator(cfg.Auth),
 		StatusTimeout: cfg.Timeouts.Status.Std(),
 		ActionTimeout: cfg.Timeouts.Action.Std(),
 		Logger:        log,
+		Metrics:       metrics.Handler(),
+		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
+		Instrument:    metrics.Instrument,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
