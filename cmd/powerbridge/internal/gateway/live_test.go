@@ -91,7 +91,7 @@ func liveEnv(t *testing.T, h Host) (*env, *Spec, *bytes.Buffer) {
 	}
 	// Live runs validate strictly: skip where the firewall check cannot run.
 	files, _ := Render(s)
-	if err := (&validator{strict: true}).firewall(context.Background(), s.Firewall, files[2]); errors.Is(err, errUnavailable) {
+	if err := (&validator{strict: true}).firewall(context.Background(), s.Firewall, fileAt(files, s.firewallFile())); errors.Is(err, errUnavailable) {
 		t.Skip(err)
 	}
 	var out bytes.Buffer

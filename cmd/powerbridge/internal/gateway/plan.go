@@ -86,29 +86,21 @@ func makePlan(ctx context.Context, e *env, s *Spec) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Other files defining our NICs go last, after ours is written: a crash
+	// in between leaves two definitions on disk rather than none.
 	moved := map[string]bool{}
+	var moves []fileChange
 	cloudInit := false
 	for _, f := range foreigners {
 		moved[f.Path] = true
 		cloudInit = cloudInit || f.CloudInit
-		p.files = append(p.files, fileChange{
+		moves = append(moves, fileChange{
 			Op: opMoveAside, Path: f.Path, OldMode: f.Mode, Old: f.Data,
 			Why: "it defines " + strings.Join(f.Ours, ", ") + ", and netplan would merge it with ours (its DHCP and addresses stay on)",
 		})
 	}
 	if cloudInit && isDir(e.path("/etc/cloud")) {
 		files = append(files, cloudInitDisable())
-	}
-
-	other := IPTablesFile
-	if s.Firewall == IPTables {
-		other = NFTFile
-	}
-	if data, mode, err := readFile(e.path(other)); err != nil {
-		return nil, err
-	} else if data != nil {
-		p.otherBackendRemoved = true
-		p.files = append(p.files, fileChange{Op: opRemove, Path: other, OldMode: mode, Old: data, Why: "the firewall is now " + s.Firewall})
 	}
 
 	for _, f := range files {
@@ -137,18 +129,29 @@ func makePlan(ctx context.Context, e *env, s *Spec) (*plan, error) {
 			p.sysctlChanged = true
 		}
 	}
-	p.netplanChanged = p.netplanChanged || len(foreigners) > 0
+	other := IPTablesFile
+	if s.firewallFile() == IPTablesFile {
+		other = NFTFile
+	}
+	if data, mode, err := readFile(e.path(other)); err != nil {
+		return nil, err
+	} else if data != nil {
+		p.otherBackendRemoved = true
+		p.files = append(p.files, fileChange{Op: opRemove, Path: other, OldMode: mode, Old: data, Why: "the firewall is now " + s.Firewall})
+	}
+	p.files = append(p.files, moves...)
+	p.netplanChanged = p.netplanChanged || len(moves) > 0
 
 	// Everything is validated, changed or not: a file that is already in
 	// place and now fails (a new netplan file beside it, say) is news too.
 	v := &validator{strict: e.host != nil}
-	if err := v.netplan(ctx, e.root, files[0], moved); err != nil {
+	if err := v.netplan(ctx, e.root, fileAt(files, NetplanFile), moved); err != nil {
 		return nil, err
 	}
-	if err := v.firewall(ctx, s.Firewall, files[2]); err != nil {
+	if err := v.firewall(ctx, s.Firewall, fileAt(files, s.firewallFile())); err != nil {
 		return nil, err
 	}
-	if err := v.unit(ctx, files[3]); err != nil {
+	if err := v.unit(ctx, fileAt(files, UnitFile)); err != nil {
 		return nil, err
 	}
 	p.validated, p.notes = v.ran, append(p.notes, v.notes...)

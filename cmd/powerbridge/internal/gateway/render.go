@@ -51,11 +51,10 @@ type view struct {
 func Render(s *Spec) ([]File, error) {
 	v := view{Spec: s, Unit: UnitName, NFTTable: NFTTable, IPTForward: IPTForward, IPTPostrouting: IPTPostrouting}
 	fwTmpl, unitTmpl := "gateway.nft.tmpl", "gateway-nftables.service.tmpl"
-	v.FirewallFile = NFTFile
 	if s.Firewall == IPTables {
 		fwTmpl, unitTmpl = "gateway.iptables.tmpl", "gateway-iptables.service.tmpl"
-		v.FirewallFile = IPTablesFile
 	}
+	v.FirewallFile = s.firewallFile()
 	files := []struct {
 		path, tmpl string
 		mode       fs.FileMode
@@ -75,6 +74,24 @@ func Render(s *Spec) ([]File, error) {
 		out = append(out, File{Path: f.path, Mode: f.mode, Data: b.Bytes()})
 	}
 	return out, nil
+}
+
+// firewallFile is where the rules of s's backend go.
+func (s *Spec) firewallFile() string {
+	if s.Firewall == IPTables {
+		return IPTablesFile
+	}
+	return NFTFile
+}
+
+// fileAt returns the file with path p from files.
+func fileAt(files []File, p string) File {
+	for _, f := range files {
+		if f.Path == p {
+			return f
+		}
+	}
+	panic("gateway: no rendered " + p) // Render always makes them
 }
 
 // cloudInitDisable is the drop-in that stops cloud-init from writing the

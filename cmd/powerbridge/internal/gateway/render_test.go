@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -76,6 +78,33 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGoldenCloudInitDisable pins the drop-in that stops cloud-init from
+// writing its netplan file again, and checks it says what cloud-init reads.
+func TestGoldenCloudInitDisable(t *testing.T) {
+	f := cloudInitDisable()
+	golden := "testdata/golden/cloud-init/" + filepath.Base(f.Path)
+	if *update {
+		if err := writePlain(golden, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if d := unifiedDiff(golden, "rendered", want, f.Data); d != "" {
+		t.Errorf("differs from its golden file:\n%s", d)
+	}
+	var doc struct {
+		Network struct {
+			Config string `yaml:"config"`
+		} `yaml:"network"`
+	}
+	if err := yaml.Unmarshal(f.Data, &doc); err != nil || doc.Network.Config != "disabled" {
+		t.Errorf("network.config = %q, %v; cloud-init wants disabled", doc.Network.Config, err)
+	}
+}
+
 func need(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
@@ -96,7 +125,7 @@ func TestRenderedNetplanPassesNetplanGenerate(t *testing.T) {
 			s := specFor(t, c.config, c.firewall)
 			files, _ := Render(s)
 			root := t.TempDir()
-			if err := writePlain(filepath.Join(root, NetplanFile), files[0].Data, files[0].Mode); err != nil {
+			if err := writePlain(filepath.Join(root, NetplanFile), fileAt(files, NetplanFile).Data, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cmd := exec.Command("netplan", "generate", "--root-dir", root)
@@ -135,14 +164,14 @@ func TestRenderedRulesPassTheirTools(t *testing.T) {
 			s := specFor(t, c.config, c.firewall)
 			files, _ := Render(s)
 			v := &validator{strict: true}
-			err := v.firewall(context.Background(), s.Firewall, files[2])
+			err := v.firewall(context.Background(), s.Firewall, fileAt(files, s.firewallFile()))
 			if errors.Is(err, errUnavailable) {
 				t.Skipf("cannot run the firewall check here: %v", err)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := v.unit(context.Background(), files[3]); err != nil {
+			if err := v.unit(context.Background(), fileAt(files, UnitFile)); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("ran: %v; notes: %v", v.ran, v.notes)
@@ -166,7 +195,7 @@ func TestValidatorsCatchBrokenFiles(t *testing.T) {
 		writePlain(filepath.Join(root, "etc/netplan/70-other.yaml"), []byte(other), 0o600)
 		s := specFor(t, exampleConfig, "")
 		files, _ := Render(s)
-		err := v.netplan(ctx, root, files[0], nil)
+		err := v.netplan(ctx, root, fileAt(files, NetplanFile), nil)
 		if err == nil || !strings.Contains(err.Error(), "Conflicting default route") {
 			t.Fatalf("err = %v, want netplan's complaint about the default routes", err)
 		}
