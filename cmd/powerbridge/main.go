@@ -42,6 +42,9 @@ func commands() map[string]command {
 		"serve":        {"run the service", serve},
 		"check-config": {"check a config file and print every problem", checkConfig},
 		"version":      {"print the version", printVersion},
+		"healthcheck":  {"exit 0 when a running powerbridge answers /healthz", healthcheck},
+		"power":        {"on, off, cycle or status of a machine, through a running powerbridge", powerCmd},
+		"maas":         {"maas sync: point MAAS's machines at powerbridge", maasCmd},
 	}
 }
 
