@@ -33,7 +33,8 @@ import (
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/maas"
 )
 
-const usage = `Usage: powerbridge [--config FILE] gateway <command> [flags]
+// usage is the help text; the flags' own lines follow it.
+var usage = fmt.Sprintf(`Usage: powerbridge gateway <command> --config FILE [flags]
 
 Makes this MAAS host the gateway of the cluster network, from the gateway:
 section of the config file (see deploy/gateway.example.yaml).
@@ -48,19 +49,22 @@ Commands:
             not undone)
 
 Files it owns:
-  ` + NetplanFile + `     the corp and cluster NICs (mode 0600)
-  ` + SysctlFile + `   net.ipv4.ip_forward = 1
-  ` + NFTFile + `              NAT, table inet ` + NFTTable + ` (firewall: nftables)
-  ` + IPTablesFile + `         NAT, chains ` + IPTForward + `/` + IPTPostrouting + ` (firewall: iptables)
-  ` + UnitFile + `
-  ` + CloudInitDisable + ` (when cloud-init wrote the old netplan file)
+  %-57s the corp and cluster NICs (mode 0600)
+  %-57s net.ipv4.ip_forward = 1
+  %-57s NAT: table inet %s (firewall: nftables)
+  %-57s NAT: chains %s, %s (firewall: iptables)
+  %-57s loads the NAT rules at boot
+  %-57s when cloud-init wrote the old netplan file
 Other netplan files that define our NICs are moved to the backup.
 
+Exit status: 0 done (check: no problems), 1 problems found or failed, 2 usage.
+
 Flags:
-`
+`, NetplanFile, SysctlFile, NFTFile, NFTTable, IPTablesFile, IPTForward, IPTPostrouting, UnitFile, CloudInitDisable)
 
 // options are the command-line flags.
 type options struct {
+	config     string
 	root       string
 	skipMAAS   bool
 	firewall   string
@@ -71,7 +75,8 @@ type options struct {
 	backup     string
 }
 
-func (o *options) flags(fs *flag.FlagSet) {
+func (o *options) flags(fs *flag.FlagSet, cfgPath string) {
+	fs.StringVar(&o.config, "config", cfgPath, "the config `file` holding the gateway: section (see deploy/gateway.example.yaml)")
 	fs.StringVar(&o.root, "root", "/", "write the files under `DIR` instead of /, and change nothing live (for review and tests)")
 	fs.BoolVar(&o.skipMAAS, "skip-maas", false, "leave MAAS alone: files and live system only")
 	fs.StringVar(&o.firewall, "firewall", "", "override gateway.firewall: `nftables` or iptables")
@@ -85,26 +90,25 @@ func (o *options) flags(fs *flag.FlagSet) {
 // Main runs "powerbridge gateway ARGS" and returns the exit status: 0 done
 // (check: no problems), 1 problems found or a failure, 2 a usage error.
 //
-// cfg is the loaded configuration when the caller has one; when it is nil,
-// Main reads only the gateway: section of cfgPath, so that the helper also
-// works from a file with nothing else in it (deploy/gateway.example.yaml),
-// before the service's keys are set up.
+// The config file is cfgPath unless --config names another. cfg is that file
+// loaded, when the caller has it; when it is nil, Main reads only the
+// gateway: section of the file, so that the helper also works from a file
+// with nothing else in it (deploy/gateway.example.yaml), before the
+// service's keys are set up.
 func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("powerbridge gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o.flags(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
+	o.flags(fs, cfgPath)
+	// The flag package calls Usage on every parse error; the full text is
+	// printed by helpOrUsage, to stdout when it was asked for.
+	fs.Usage = func() {}
 	// Flags may come before or after the command.
 	if err := fs.Parse(args); err != nil {
 		return helpOrUsage(err, fs, stdout)
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "powerbridge gateway: which command? plan, apply, check or rollback")
-		fs.Usage()
+		fmt.Fprintln(stderr, "powerbridge gateway: which command? plan, apply, check or rollback (--help explains them)")
 		return 2
 	}
 	cmd := fs.Arg(0)
@@ -118,8 +122,7 @@ func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, 
 	switch cmd {
 	case "plan", "apply", "check", "rollback":
 	case "help":
-		fs.SetOutput(stdout)
-		fs.Usage()
+		printUsage(fs, stdout)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "powerbridge gateway: unknown command %q (plan, apply, check or rollback)\n", cmd)
@@ -156,7 +159,10 @@ func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, 
 		return 0
 	}
 
-	s, err := loadSpec(cfg, cfgPath, &o)
+	if o.config != cfgPath {
+		cfg = nil // --config named another file than the one loaded
+	}
+	s, err := loadSpec(cfg, o.config, &o)
 	if err != nil {
 		fmt.Fprintf(stderr, "powerbridge gateway %s: %s\n", cmd, problemText(err))
 		return 1
@@ -210,11 +216,20 @@ func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, 
 
 func helpOrUsage(err error, fs *flag.FlagSet, stdout io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		fs.Usage()
+		printUsage(fs, stdout)
 		return 0
 	}
-	return 2 // the flag package has printed the error and the usage
+	// The flag package has printed the error.
+	fmt.Fprintln(fs.Output(), "powerbridge gateway --help lists the commands and flags")
+	return 2
+}
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	out := fs.Output()
+	fmt.Fprint(w, usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
 }
 
 // loadSpec decodes and validates the gateway: section, flags applied.
@@ -225,7 +240,7 @@ func loadSpec(cfg *config.File, cfgPath string, o *options) (*Spec, error) {
 	case cfg != nil:
 		node = &cfg.Gateway
 	case cfgPath == "":
-		return nil, errors.New("no config file: give one with powerbridge --config FILE gateway ...")
+		return nil, errors.New("no config file: give one with --config FILE (deploy/gateway.example.yaml shows the gateway: section)")
 	default:
 		data, err := os.ReadFile(cfgPath)
 		if err != nil {

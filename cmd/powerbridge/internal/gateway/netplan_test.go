@@ -178,3 +178,19 @@ gateway:
 		t.Errorf("no section: exit %d\n%s", code, e.String())
 	}
 }
+
+// TestConfigFlag: main may pass no path and leave --config to the helper.
+func TestConfigFlag(t *testing.T) {
+	t.Parallel()
+	need(t, "netplan")
+	var o, e bytes.Buffer
+	code := Main(context.Background(), []string{"plan", "--config", "testdata/doclab.yaml", "--skip-maas", "--root", t.TempDir()}, nil, "", &o, &e)
+	if code != 0 || !strings.Contains(o.String(), "198.51.100.0/24") {
+		t.Errorf("exit %d\n%s%s", code, o.String(), e.String())
+	}
+	o.Reset()
+	e.Reset()
+	if code := Main(context.Background(), []string{"plan", "--skip-maas", "--root", t.TempDir()}, nil, "", &o, &e); code != 1 || !strings.Contains(e.String(), "no config file: give one with --config FILE") {
+		t.Errorf("no config: exit %d\n%s", code, e.String())
+	}
+}
