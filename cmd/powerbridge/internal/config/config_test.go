@@ -84,6 +84,7 @@ func TestProblems(t *testing.T) {
 			`testdata/shutdown-bad.yaml:10: machines[0].shutdown.timeout: 50s leaves too little of timeouts.action (1m0s) to switch the outlets off; use at most 40s`,
 			`testdata/shutdown-bad.yaml:11: machines[0].shutdown.on_failure: "shrug" is not cut or fail`,
 			`testdata/shutdown-bad.yaml:14: machines[1].liveness.tcp: required: host:port to probe (usually the machine's ssh port)`,
+			`testdata/shutdown-bad.yaml:14: machines[1].liveness.failures: must be at least 1`,
 		}},
 		{"syntax", []string{`testdata/syntax.yaml:1: did not find expected ',' or '}'`}},
 	} {
@@ -124,6 +125,21 @@ func TestShutdownDefaults(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
+	}
+}
+
+// A key given as zero stays zero; only a key left out takes its default.
+func TestZeroIsNotUnset(t *testing.T) {
+	f, err := Load("testdata/zero.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.PDUs[0]
+	if p.PowerOnDelay != 0 || p.SNMP.Retries != 0 || f.Machines[0].Liveness.Settle != 0 {
+		t.Errorf("power_on_delay %s, retries %d, settle %s; want all 0 as written", p.PowerOnDelay, p.SNMP.Retries, f.Machines[0].Liveness.Settle)
+	}
+	if p.SwitchTimeout.Std() != 20*time.Second || f.Machines[0].Liveness.Failures != 3 {
+		t.Errorf("defaults of keys left out: switch_timeout %s, failures %d", p.SwitchTimeout, f.Machines[0].Liveness.Failures)
 	}
 }
 

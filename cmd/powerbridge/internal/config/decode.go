@@ -141,6 +141,9 @@ func (c *checker) mapping(n *yaml.Node, v reflect.Value, key string) {
 		c.addf(n, key, "expected a mapping of keys to values, found %s", kindName(n))
 		return
 	}
+	if d, ok := v.Addr().Interface().(defaulter); ok {
+		d.defaults()
+	}
 	fields := yamlFields(v.Type())
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]

@@ -51,13 +51,8 @@ var (
 )
 
 func (f *File) validate(s section) {
-	if f.Listen == "" {
-		f.Listen = DefaultListen
-	} else if _, _, err := net.SplitHostPort(f.Listen); err != nil {
+	if _, _, err := net.SplitHostPort(f.Listen); err != nil {
 		s.field("listen").errorf("%q is not host:port (e.g. 0.0.0.0:8080)", f.Listen)
-	}
-	if f.StateDir == "" {
-		f.StateDir = DefaultStateDir
 	}
 	if f.TLS != nil {
 		f.TLS.validate(s.field("tls"))
@@ -122,18 +117,13 @@ func (f *File) validate(s section) {
 
 func (sh *Shutdown) validate(s section, action time.Duration) {
 	sh.SSH.validate(s.field("ssh"))
-	if sh.Command == "" {
-		sh.Command = DefaultShutdownCommand
-	}
-	if sh.Timeout == 0 {
+	if sh.Timeout == 0 { // its default depends on timeouts.action
 		sh.Timeout = Duration(min(defaultShutdownTimeout, action-switchReserve))
 	}
 	if sh.Timeout.Std()+switchReserve > action {
 		s.field("timeout").errorf("%s leaves too little of timeouts.action (%s) to switch the outlets off; use at most %s", sh.Timeout, action, action-switchReserve)
 	}
 	switch sh.OnFailure {
-	case "":
-		sh.OnFailure = "cut"
 	case "cut", "fail":
 	default:
 		s.field("on_failure").errorf("%q is not cut or fail", sh.OnFailure)
@@ -144,13 +134,11 @@ func (c *SSH) validate(s section) {
 	if c.Host == "" {
 		s.field("host").errorf("required: the machine's address as powerbridge reaches it")
 	}
-	if c.Port == 0 {
-		c.Port = 22
-	} else if c.Port < 0 || c.Port > 65535 {
+	if c.Port < 1 || c.Port > 65535 {
 		s.field("port").errorf("%d is not a port", c.Port)
 	}
 	if c.User == "" {
-		c.User = defaultSSHUser
+		s.field("user").errorf("required")
 	}
 	if c.KeyFile == "" && !c.Agent {
 		s.field("key_file").errorf("required unless agent: true")
@@ -166,9 +154,7 @@ func (c *SSH) validate(s section) {
 	if c.KnownHosts != "" && c.InsecureIgnoreHostKey {
 		s.field("insecure_ignore_host_key").errorf("cannot be set with known_hosts")
 	}
-	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = Duration(10 * time.Second)
-	}
+	positive(s.field("connect_timeout"), c.ConnectTimeout)
 }
 
 // Addr is the ssh address, host:port.
@@ -189,25 +175,20 @@ func (l *Liveness) validate(s section, sh *Shutdown) {
 	} else if _, _, err := net.SplitHostPort(l.TCP); err != nil {
 		s.field("tcp").errorf("%q is not host:port", l.TCP)
 	}
-	if l.Failures == 0 {
-		l.Failures = defaultFailures
-	} else if l.Failures < 1 {
+	if l.Failures < 1 {
 		s.field("failures").errorf("must be at least 1")
 	}
-	if l.Interval == 0 {
-		l.Interval = Duration(defaultProbeInterval)
-	}
-	if l.Settle == 0 {
-		l.Settle = Duration(defaultSettle)
-	}
-	if l.BootGrace == 0 {
-		l.BootGrace = Duration(defaultBootGrace)
-	}
-	if l.PollInterval == 0 {
-		l.PollInterval = Duration(defaultLivenessPoll)
-	}
+	positive(s.field("interval"), l.Interval)
+	positive(s.field("boot_grace"), l.BootGrace)
+	positive(s.field("poll_interval"), l.PollInterval)
 	if l.PowerBelowWatts < 0 {
 		s.field("power_below_watts").errorf("cannot be negative")
+	}
+}
+
+func positive(s section, d Duration) {
+	if d <= 0 {
+		s.errorf("must be more than 0")
 	}
 }
 
@@ -291,12 +272,8 @@ func readSecret(s section, key string, inline Secret, file string) Secret {
 }
 
 func (t *Timeouts) validate(s section) {
-	if t.Status == 0 {
-		t.Status = Duration(defaultStatusTimeout)
-	}
-	if t.Action == 0 {
-		t.Action = Duration(defaultActionTimeout)
-	}
+	positive(s.field("status"), t.Status)
+	positive(s.field("action"), t.Action)
 	if t.Action.Std() > maxActionTimeout {
 		s.field("action").errorf("%s is too long: MAAS gives up on a power action after 5 minutes; use at most %s", t.Action, maxActionTimeout)
 	}
@@ -316,23 +293,14 @@ func (p *PDU) validate(s section) {
 			s.field("address").errorf("%q is not a host or host:port", p.Address)
 		}
 	}
-	if p.Dialect == "" {
-		p.Dialect = "auto"
-	} else if !slices.Contains(Dialects, p.Dialect) {
+	if !slices.Contains(Dialects, p.Dialect) {
 		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(Dialects, ", "))
 	}
-	if p.PowerOnDelay == 0 {
-		p.PowerOnDelay = Duration(defaultPowerOnDelay)
-	}
-	if p.SwitchTimeout == 0 {
-		p.SwitchTimeout = Duration(defaultSwitchTimeout)
-	}
-	if p.PollInterval == 0 {
-		p.PollInterval = Duration(defaultPollInterval)
-	} else if p.PollInterval.Std() < time.Second {
+	positive(s.field("switch_timeout"), p.SwitchTimeout)
+	if p.PollInterval.Std() < time.Second {
 		s.field("poll_interval").errorf("%s is too often for an APC card; use 1s or more", p.PollInterval)
 	}
-	if p.Simulate != "" && p.SNMP.Version == "" && p.SNMP.Community == "" {
+	if p.Simulate != "" && p.SNMP.Community == "" && p.SNMP.User == "" {
 		p.SNMP.Community = simulatedCommunity
 	}
 	p.SNMP.validate(s.field("snmp"))
@@ -352,15 +320,8 @@ func validAddress(a string) bool {
 }
 
 func (c *SNMP) validate(s section) {
-	if c.Version == "" {
-		c.Version = "1"
-	}
-	if c.Timeout == 0 {
-		c.Timeout = Duration(defaultSNMPTimeout)
-	}
-	if c.Retries == 0 {
-		c.Retries = defaultSNMPRetries
-	} else if c.Retries < 0 {
+	positive(s.field("timeout"), c.Timeout)
+	if c.Retries < 0 {
 		s.field("retries").errorf("cannot be negative")
 	}
 	switch c.Version {
