@@ -32,6 +32,7 @@ type Fleet interface {
 	ReadPDU(ctx context.Context, pdu string) (power.Reading, error)
 	SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.SwitchOutcome, error)
 	MachineOf(ref power.OutletRef) (string, bool)
+	ForgetHostKey(machine string) error
 }
 
 // Config is how the server behaves.
@@ -98,6 +99,7 @@ func New(fleet Fleet, cfg Config) http.Handler {
 		r.Post("/v1/machines/{name}/on", s.action(power.ActionOn))
 		r.Post("/v1/machines/{name}/off", s.action(power.ActionOff))
 		r.Post("/v1/machines/{name}/cycle", s.action(power.ActionCycle))
+		r.Post("/v1/machines/{name}/forget-host-key", s.forgetHostKey)
 		r.Get("/v1/pdus", s.listPDUs)
 		r.Get("/v1/pdus/{pdu}/outlets", s.outlets)
 		r.Post("/v1/pdus/{pdu}/outlets/{n}/{action:on|off|cycle}", s.switchOutlet)
@@ -150,6 +152,22 @@ func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// forgetHostKey drops a machine's pinned ssh host key, for when it was
+// redeployed by other means than a power-on through powerbridge.
+func (s *Server) forgetHostKey(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if err := s.fleet.ForgetHostKey(name); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, power.ErrUnknownMachine) {
+			code = http.StatusBadRequest
+		}
+		writeError(w, code, err.Error())
+		return
+	}
+	s.log.Info("forgot host key", "principal", power.Principal(r.Context()), "machine", name)
+	writeJSON(w, http.StatusOK, map[string]any{"machine": name, "forgot_host_key": true})
 }
 
 type pduJSON struct {

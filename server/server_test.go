@@ -68,6 +68,7 @@ func (f *fakeFleet) SwitchOutlet(context.Context, string, int, power.Action) (po
 	return power.SwitchOutcome{}, power.ErrUnknownPDU
 }
 func (f *fakeFleet) MachineOf(power.OutletRef) (string, bool) { return "", false }
+func (f *fakeFleet) ForgetHostKey(string) error               { return nil }
 
 const token = "t0ken"
 

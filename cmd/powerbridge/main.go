@@ -39,12 +39,14 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":        {"run the service", serve},
-		"check-config": {"check a config file and print every problem", checkConfig},
-		"version":      {"print the version", printVersion},
-		"healthcheck":  {"exit 0 when a running powerbridge answers /healthz", healthcheck},
-		"power":        {"on, off, cycle or status of a machine, through a running powerbridge", powerCmd},
-		"maas":         {"maas sync: point MAAS's machines at powerbridge", maasCmd},
+		"serve":           {"run the service", serve},
+		"check-config":    {"check a config file and print every problem", checkConfig},
+		"version":         {"print the version", printVersion},
+		"forget-host-key": {"forget a machine's pinned ssh host key (after a redeploy)", forgetHostKey},
+		"healthcheck":     {"exit 0 when a running powerbridge answers /healthz", healthcheck},
+		"power":           {"on, off, cycle or status of a machine, through a running powerbridge", powerCmd},
+		"maas":            {"maas sync: point MAAS's machines at powerbridge", maasCmd},
+		"gateway":         {"plan, apply, check or roll back this MAAS host as the cluster's gateway", gatewayCmd},
 	}
 }
 
@@ -77,7 +79,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", name, cmds[name].summary)
+		fmt.Fprintf(w, "  %-16s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nTry it without hardware: powerbridge serve --simulate")
 }

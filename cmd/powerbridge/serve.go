@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	defer stopPolling()
+	fleet.Watch(ctx)
 
 	handler := server.New(fleet, server.Config{
 		Auth:          authenticator(cfg.Auth),
@@ -204,12 +205,27 @@ func buildFleet(cfg *config.File, log *slog.Logger, obs power.Observer) (*power.
 			Observer:      obs,
 		}))
 	}
+	// The fleet is built last, but a graceful shutdown watching metered power
+	// needs to read it.
+	var fleet *power.Fleet
 	var machines []power.Machine
 	for _, m := range cfg.Machines {
-		pm := power.Machine{Name: m.Name}
+		pm := power.Machine{Name: m.Name, Liveness: livenessFor(m)}
 		for _, ref := range m.Outlets {
 			pdu, n, _ := config.ParseOutlet(ref) // validated by the loader
 			pm.Outlets = append(pm.Outlets, power.OutletRef{PDU: pdu, Outlet: n})
+		}
+		below := func(ctx context.Context) (bool, error) {
+			watts, metered, err := fleet.MachineWatts(ctx, m.Name)
+			return metered && watts < m.Liveness.PowerBelowWatts, err
+		}
+		g, err := gracefulFor(m, cfg.StateDir, log, below)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if g != nil {
+			pm.Graceful = g
 		}
 		machines = append(machines, pm)
 	}
