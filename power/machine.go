@@ -116,6 +116,7 @@ type Fleet struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	obs      Observer
+	audit    Auditor
 }
 
 // FleetConfig is how a fleet behaves.
@@ -124,10 +125,22 @@ type FleetConfig struct {
 	ActionTimeout time.Duration
 	Logger        *slog.Logger
 	Observer      Observer
+	// Audit, when set, is given one record per power action.
+	Audit Auditor
+	// Previous is the fleet this one replaces on a config reload. A machine
+	// of the same name keeps its state: an action under way on the old fleet
+	// still holds off a new one, and liveness history carries over.
+	Previous *Fleet
 }
 
+// machine is a configured machine and its state. The state is shared with
+// the machine of the same name in the fleet that replaces this one.
 type machine struct {
 	Machine
+	*machineState
+}
+
+type machineState struct {
 	mu  sync.Mutex
 	cur *run // the action under way, if any
 	// poweredOn is when powerbridge last switched the machine on.
@@ -176,7 +189,10 @@ func NewFleet(pdus []*PDU, machines []Machine, cfg FleetConfig) (*Fleet, error) 
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: cfg.ActionTimeout, log: cfg.Logger, obs: cfg.Observer}
+	if cfg.Audit == nil {
+		cfg.Audit = nopAuditor{}
+	}
+	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: cfg.ActionTimeout, log: cfg.Logger, obs: cfg.Observer, audit: cfg.Audit}
 	for _, p := range pdus {
 		f.pdus[p.Name()] = p
 		f.pduOrder = append(f.pduOrder, p.Name())
@@ -187,17 +203,29 @@ func NewFleet(pdus []*PDU, machines []Machine, cfg FleetConfig) (*Fleet, error) 
 				return nil, fmt.Errorf("machine %s: outlet %s: %w", m.Name, o, ErrUnknownPDU)
 			}
 		}
-		f.machines[m.Name] = &machine{Machine: m}
+		state := &machineState{}
+		if prev := cfg.Previous; prev != nil && prev.machines[m.Name] != nil {
+			state = prev.machines[m.Name].machineState
+		}
+		f.machines[m.Name] = &machine{Machine: m, machineState: state}
 		f.order = append(f.order, m.Name)
 	}
 	return f, nil
 }
 
 // Close stops every PDU's worker.
-func (f *Fleet) Close() error {
+func (f *Fleet) Close() error { return f.Retire(nil) }
+
+// Retire closes the PDUs of f that next does not use, once f has been
+// replaced by next on a reload (next may be nil: close them all).
+func (f *Fleet) Retire(next *Fleet) error {
 	var errs []error
 	for _, name := range f.pduOrder {
-		errs = append(errs, f.pdus[name].Close())
+		p := f.pdus[name]
+		if next != nil && next.pdus[name] == p {
+			continue
+		}
+		errs = append(errs, p.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -494,6 +522,10 @@ func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context
 	if res.Reason != "" {
 		attrs = append(attrs, "reason", res.Reason)
 	}
+	f.audit.Record(AuditRecord{
+		Principal: Principal(ctx), Machine: m.Name, Action: r.action, Changed: res.Changed, State: res.State,
+		Shutdown: res.Shutdown, Reason: res.Reason, Duration: time.Since(start), Err: err,
+	})
 	result := "ok"
 	if err != nil {
 		result = "error"
@@ -642,13 +674,19 @@ func (f *Fleet) SwitchOutlet(ctx context.Context, pdu string, n int, action Acti
 	if err != nil {
 		return SwitchOutcome{}, err
 	}
+	start := time.Now()
+	var out SwitchOutcome
 	switch action {
 	case ActionOn:
-		return p.Switch(ctx, n, On)
+		out, err = p.Switch(ctx, n, On)
 	case ActionOff:
-		return p.Switch(ctx, n, Off)
+		out, err = p.Switch(ctx, n, Off)
 	case ActionCycle:
-		return SwitchOutcome{Changed: true}, p.Cycle(ctx, n)
+		out, err = SwitchOutcome{Changed: true}, p.Cycle(ctx, n)
+	default:
+		return SwitchOutcome{}, fmt.Errorf("unknown action %q", action)
 	}
-	return SwitchOutcome{}, fmt.Errorf("unknown action %q", action)
+	ref := OutletRef{PDU: pdu, Outlet: n}
+	f.audit.Record(AuditRecord{Principal: Principal(ctx), Outlet: ref.String(), Action: action, Changed: out.Changed, Duration: time.Since(start), Err: err})
+	return out, err
 }

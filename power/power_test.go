@@ -408,3 +408,64 @@ func TestHaltedMachineOffCutsWithoutShutdown(t *testing.T) {
 		t.Errorf("shutdown calls %d, outlet %s, result %+v; want no ssh, outlet off, cut", g.calls, d.state(1), res)
 	}
 }
+
+// A fleet built on a reload shares each machine's state with the one it
+// replaces: the same action joins the one under way on the old fleet.
+func TestReloadedFleetSharesMachineState(t *testing.T) {
+	d := newFake(1)
+	d.lag = 3
+	p := testPDU(t, "r", d, nil)
+	m := Machine{Name: "m", Outlets: []OutletRef{{"r", 1}}}
+	old := testFleet(t, []*PDU{p}, m)
+	next, err := NewFleet([]*PDU{p}, []Machine{m}, FleetConfig{ActionTimeout: 10 * time.Second, Previous: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, f := range []*Fleet{old, next, old, next} {
+		wg.Go(func() {
+			if _, err := f.On(t.Context(), "m"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(d.switchLog()); n != 1 {
+		t.Errorf("%d switches across the old and new fleet, want 1", n)
+	}
+	if err := old.Retire(next); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := next.Status(t.Context(), "m"); err != nil {
+		t.Errorf("the new fleet's PDU was closed by retiring the old fleet: %v", err)
+	}
+}
+
+type auditLog struct {
+	mu   sync.Mutex
+	recs []AuditRecord
+}
+
+func (a *auditLog) Record(r AuditRecord) { a.mu.Lock(); a.recs = append(a.recs, r); a.mu.Unlock() }
+
+func TestAuditRecords(t *testing.T) {
+	d := newFake(2)
+	a := &auditLog{}
+	f, err := NewFleet([]*PDU{testPDU(t, "r", d, nil)}, []Machine{{Name: "m", Outlets: []OutletRef{{"r", 1}}}},
+		FleetConfig{ActionTimeout: 10 * time.Second, Audit: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := WithPrincipal(t.Context(), "maas")
+	f.On(ctx, "m")
+	f.SwitchOutlet(ctx, "r", 2, ActionOn)
+	if len(a.recs) != 2 {
+		t.Fatalf("%d audit records, want 2: %+v", len(a.recs), a.recs)
+	}
+	if r := a.recs[0]; r.Principal != "maas" || r.Machine != "m" || r.Action != ActionOn || !r.Changed || r.State != On {
+		t.Errorf("machine record %+v", r)
+	}
+	if r := a.recs[1]; r.Outlet != "r/2" || r.Action != ActionOn || !r.Changed {
+		t.Errorf("outlet record %+v", r)
+	}
+}
