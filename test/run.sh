@@ -22,6 +22,7 @@ declare -A need=(
   [promtool]=prometheus
   [python3]=python3
   [systemd-analyze]=systemd
+  [systemd-sysusers]=systemd
 )
 missing=()
 for cmd in "${!need[@]}"; do
