@@ -40,6 +40,9 @@ type PDU struct {
 	quit chan struct{}
 	done chan struct{}
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu      sync.Mutex
 	gen     uint64      // bumped by every switch: readings from before it are stale
 	cached  *readResult // last good reading of the current generation
@@ -105,11 +108,14 @@ func (p *PDU) work() {
 	}
 }
 
-// Close stops the worker and closes the driver.
+// Close stops the worker and closes the driver. Later calls do nothing.
 func (p *PDU) Close() error {
-	close(p.quit)
-	<-p.done
-	return p.cfg.Driver.Close()
+	p.closeOnce.Do(func() {
+		close(p.quit)
+		<-p.done
+		p.closeErr = p.cfg.Driver.Close()
+	})
+	return p.closeErr
 }
 
 // do runs fn on the worker and waits for it. If ctx ends while fn waits in

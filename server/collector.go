@@ -17,13 +17,15 @@ type PolledFleet interface {
 	MachineOf(ref power.OutletRef) (string, bool)
 }
 
-// CollectFleet adds the fleet's live readings to the registry and starts the
-// fleet's counters at zero, so that rate() and increase() see their first
-// event. Call it once, after the fleet is built with m as its observer.
+// CollectFleet adds the fleet's live readings to the registry. Call it once;
+// f may be a fleet that is swapped on a reload.
 func (m *Metrics) CollectFleet(f PolledFleet) error {
-	if err := m.reg.Register(fleetCollector{f}); err != nil {
-		return err
-	}
+	return m.reg.Register(fleetCollector{f})
+}
+
+// StartCounters starts the counters of a (re)built fleet's PDUs and machines
+// at zero, so that rate() and increase() see their first event.
+func (m *Metrics) StartCounters(f PolledFleet) {
 	for _, p := range f.PDUs() {
 		for _, op := range []string{"read", "switch"} {
 			m.snmpErrors.WithLabelValues(p.Name(), op)
@@ -45,7 +47,6 @@ func (m *Metrics) CollectFleet(f PolledFleet) error {
 			m.refused.WithLabelValues(mc.Name, reason)
 		}
 	}
-	return nil
 }
 
 // The live readings. Outlet and machine state are 1 (on) or 0 (off) and

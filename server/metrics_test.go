@@ -98,6 +98,7 @@ func testFleet(t *testing.T, m *Metrics) (*power.Fleet, map[string]*stubDriver) 
 	if err := m.CollectFleet(f); err != nil {
 		t.Fatal(err)
 	}
+	m.StartCounters(f)
 	return f, drivers
 }
 
@@ -314,7 +315,7 @@ powerbridge_refused_shutdowns_total{machine="node1",reason="auth"} 1
 
 // Counters of the fleet start at zero, so that the first forced cut or
 // failed read is an increase() an alert can see.
-func TestCollectFleetStartsCountersAtZero(t *testing.T) {
+func TestStartCountersAtZero(t *testing.T) {
 	m := NewMetrics("test")
 	pdu := power.NewPDU(power.PDUConfig{Name: "rack1", Driver: &stubDriver{}})
 	f, err := power.NewFleet([]*power.PDU{pdu}, []power.Machine{
@@ -328,6 +329,7 @@ func TestCollectFleetStartsCountersAtZero(t *testing.T) {
 	if err := m.CollectFleet(f); err != nil {
 		t.Fatal(err)
 	}
+	m.StartCounters(f)
 	for _, tc := range []struct {
 		name   string
 		labels map[string]string

@@ -37,7 +37,13 @@ type Fleet interface {
 
 // Config is how the server behaves.
 type Config struct {
-	Auth Authenticator
+	// Auth decides who a request is; an Authenticator, or one that can be
+	// swapped on a config reload.
+	Auth interface {
+		Check(r *http.Request) (principal string, ok bool)
+	}
+	// Reload, when set, re-reads the config; POST /-/reload calls it.
+	Reload func(ctx context.Context) error
 	// StatusTimeout bounds a state query; ActionTimeout an on / off / cycle.
 	StatusTimeout time.Duration
 	ActionTimeout time.Duration
@@ -103,6 +109,9 @@ func New(fleet Fleet, cfg Config) http.Handler {
 		r.Get("/v1/pdus", s.listPDUs)
 		r.Get("/v1/pdus/{pdu}/outlets", s.outlets)
 		r.Post("/v1/pdus/{pdu}/outlets/{n}/{action:on|off|cycle}", s.switchOutlet)
+		if cfg.Reload != nil {
+			r.Post("/-/reload", s.reload)
+		}
 	})
 	return r
 }
@@ -168,6 +177,16 @@ func (s *Server) forgetHostKey(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("forgot host key", "principal", power.Principal(r.Context()), "machine", name)
 	writeJSON(w, http.StatusOK, map[string]any{"machine": name, "forgot_host_key": true})
+}
+
+// reload re-reads the config file. A bad file is refused with its problems
+// and the config in force stays.
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Reload(r.Context()); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reloaded": true})
 }
 
 type pduJSON struct {

@@ -45,6 +45,8 @@ type bridge struct {
 	URL  string
 	cmd  *exec.Cmd
 	logs *syncBuffer
+	// Config is the config file's path, for tests that rewrite it.
+	Config string
 }
 
 // startBridge writes config (with the listen address filled in) and starts
@@ -57,7 +59,9 @@ func startBridge(t *testing.T, config string) *bridge {
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startProcess(t, "http://"+addr, "serve", "--config", path, "--log-level", "debug")
+	b := startProcess(t, "http://"+addr, "serve", "--config", path, "--log-level", "debug")
+	b.Config = path
+	return b
 }
 
 func startProcess(t *testing.T, url string, args ...string) *bridge {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/server"
 )
 
 // startPolling reads every PDU in the background at its own poll_interval
@@ -25,16 +23,4 @@ func startPolling(ctx context.Context, cfg *config.File, fleet *power.Fleet) {
 			go p.Poll(ctx, d)
 		}
 	}
-}
-
-// observeFleet makes metrics collect the fleet's live readings and starts
-// the pollers. stop ends the pollers; call it before the fleet is closed, so
-// that no poll is started on a closed PDU.
-func observeFleet(ctx context.Context, cfg *config.File, fleet *power.Fleet, metrics *server.Metrics) (stop func(), err error) {
-	if err := metrics.CollectFleet(fleet); err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	ctx, stop = context.WithCancel(ctx)
-	startPolling(ctx, cfg, fleet)
-	return stop, nil
 }

@@ -9,12 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
-	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apc"
 	"github.com/powerbridge/powerbridge/server"
 )
 
@@ -63,40 +64,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitFail
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
 
-	sims, err := startSimulators(cfg, log)
-	if err != nil {
+	svc := &service{
+		path:    *cfgPath,
+		listen:  *listen,
+		log:     log,
+		metrics: server.NewMetrics(buildVersion()),
+		audit:   &auditFile{log: log},
+		runCtx:  ctx,
+	}
+	if err := svc.start(cfg); err != nil {
 		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
 		return exitFail
 	}
-	defer sims.Close()
-
-	metrics := server.NewMetrics(buildVersion())
-	fleet, err := buildFleet(cfg, log, metrics)
-	if err != nil {
-		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
+	defer svc.close()
+	if err := svc.metrics.CollectFleet(svc); err != nil {
+		fmt.Fprintf(stderr, "powerbridge serve: metrics: %v\n", err)
 		return exitFail
 	}
-	defer fleet.Close()
-	stopPolling, err := observeFleet(ctx, cfg, fleet, metrics)
-	if err != nil {
-		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
-		return exitFail
-	}
-	defer stopPolling()
-	fleet.Watch(ctx)
 
-	handler := server.New(fleet, server.Config{
-		Auth:          authenticator(cfg.Auth),
+	handler := server.New(svc, server.Config{
+		Auth:          svc,
+		Reload:        svc.reload,
 		StatusTimeout: cfg.Timeouts.Status.Std(),
 		ActionTimeout: cfg.Timeouts.Action.Std(),
 		Logger:        log,
-		Metrics:       metrics.Handler(),
+		Metrics:       svc.metrics.Handler(),
 		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
-		Instrument:    metrics.Instrument,
+		Instrument:    svc.metrics.Instrument,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -124,11 +119,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printDemo(stdout, ln.Addr().String(), cfg)
 	}
 
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
-		return exitFail
-	case <-ctx.Done():
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case err := <-errc:
+			fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
+			return exitFail
+		case <-hup:
+			svc.reload(ctx) // it logs and counts its outcome
+		case <-ctx.Done():
+			running = false
+		}
 	}
 	log.Info("shutting down: finishing requests under way")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Timeouts.Action.Std())
@@ -166,95 +169,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
-func authenticator(a config.Auth) server.Authenticator {
-	var creds []server.Credential
-	for _, t := range a.Tokens {
-		creds = append(creds, server.Credential{Name: t.Name, Token: t.Token.Reveal()})
-	}
-	for _, u := range a.Users {
-		creds = append(creds, server.Credential{Name: u.Name, User: u.Name, Password: u.Password.Reveal()})
-	}
-	auth := server.NewAuthenticator(creds)
-	auth.Open = a.InsecureNoAuth
-	return auth
-}
-
-// buildFleet turns the config's PDUs and machines into the power domain; obs
-// (which may be nil) is told what it does.
-func buildFleet(cfg *config.File, log *slog.Logger, obs power.Observer) (*power.Fleet, error) {
-	var pdus []*power.PDU
-	closeAll := func() {
-		for _, p := range pdus {
-			p.Close()
-		}
-	}
-	for _, p := range cfg.PDUs {
-		drv, err := apc.New(apcConfig(p))
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
-		}
-		pdus = append(pdus, power.NewPDU(power.PDUConfig{
-			Name:          p.Name,
-			Driver:        drv,
-			PowerOnDelay:  p.PowerOnDelay.Std(),
-			SwitchTimeout: p.SwitchTimeout.Std(),
-			ReadTimeout:   cfg.Timeouts.Status.Std(),
-			CacheTTL:      cacheTTL,
-			Logger:        log,
-			Observer:      obs,
-		}))
-	}
-	// The fleet is built last, but a graceful shutdown watching metered power
-	// needs to read it.
-	var fleet *power.Fleet
-	var machines []power.Machine
-	for _, m := range cfg.Machines {
-		pm := power.Machine{Name: m.Name, Liveness: livenessFor(m)}
-		for _, ref := range m.Outlets {
-			pdu, n, _ := config.ParseOutlet(ref) // validated by the loader
-			pm.Outlets = append(pm.Outlets, power.OutletRef{PDU: pdu, Outlet: n})
-		}
-		below := func(ctx context.Context) (bool, error) {
-			watts, metered, err := fleet.MachineWatts(ctx, m.Name)
-			return metered && watts < m.Liveness.PowerBelowWatts, err
-		}
-		g, err := gracefulFor(m, cfg.StateDir, log, below)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		if g != nil {
-			pm.Graceful = g
-		}
-		machines = append(machines, pm)
-	}
-	fleet, err := power.NewFleet(pdus, machines, power.FleetConfig{ActionTimeout: cfg.Timeouts.Action.Std(), Logger: log, Observer: obs})
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	return fleet, nil
-}
-
-func apcConfig(p config.PDU) apc.Config {
-	s := p.SNMP
-	return apc.Config{
-		Address:        p.Address,
-		Dialect:        p.Dialect,
-		Version:        s.Version,
-		Community:      s.Community.Reveal(),
-		ReadCommunity:  s.ReadCommunity.Reveal(),
-		User:           s.User,
-		AuthProtocol:   s.AuthProtocol,
-		AuthPassphrase: s.AuthPassphrase.Reveal(),
-		PrivProtocol:   s.PrivProtocol,
-		PrivPassphrase: s.PrivPassphrase.Reveal(),
-		Timeout:        s.Timeout.Std(),
-		Retries:        s.Retries,
-	}
-}
-
 func printDemo(w io.Writer, addr string, cfg *config.File) {
 	base := "http://" + addr
 	auth := "-H 'Authorization: Bearer " + demoToken + "'"
@@ -277,15 +191,4 @@ Machines: %s. Try:
 Stop with Ctrl-C.
 `, strings.Join(names, ", "),
 		auth, base, auth, base, first, auth, base, first, auth, base, first, auth, base, first, auth, base)
-}
-
-// simulators are the simulated PDUs a config asked for.
-type simulators []io.Closer
-
-func (s simulators) Close() error {
-	var errs []error
-	for _, c := range s {
-		errs = append(errs, c.Close())
-	}
-	return errors.Join(errs...)
 }

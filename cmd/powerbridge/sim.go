@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -9,31 +10,58 @@ import (
 	"github.com/powerbridge/powerbridge/power/apcsim"
 )
 
-// startSimulators serves a simulated APC PDU on loopback for every PDU whose
-// config says `simulate:`, with the PDU's own SNMP credentials, and points the
-// PDU's address at it. powerbridge then talks real SNMP to it, as to hardware.
-func startSimulators(cfg *config.File, log *slog.Logger) (simulators, error) {
-	var sims simulators
+// simulator is one simulated PDU served on loopback.
+type simulator struct {
+	spec  config.PDU // the PDU config it was started for, address aside
+	agent *apcsim.Agent
+}
+
+// simulators are the simulated PDUs of the configs in force, by PDU name.
+type simulators map[string]*simulator
+
+// start serves a simulated APC PDU on loopback for every PDU whose config
+// says `simulate:`, with the PDU's own SNMP credentials, and points the PDU's
+// address at it; powerbridge then talks real SNMP to it, as to hardware. A
+// simulator already running for the same PDU config is kept (a reload does
+// not reset its outlets). It returns the simulators cfg uses.
+func (sims simulators) start(cfg *config.File, log *slog.Logger) (simulators, error) {
+	used := simulators{}
 	for i := range cfg.PDUs {
 		p := &cfg.PDUs[i]
 		if p.Simulate == "" {
 			continue
 		}
+		if s := sims[p.Name]; s != nil && s.spec == *p {
+			p.Address = s.agent.Addr()
+			used[p.Name] = s
+			continue
+		}
 		dev, err := newSimulatedDevice(p.Simulate)
 		if err != nil {
-			sims.Close()
+			used.closeUnless(sims)
 			return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
 		}
 		agent, err := dev.Listen("127.0.0.1:0", simAccess(p.SNMP))
 		if err != nil {
-			sims.Close()
+			used.closeUnless(sims)
 			return nil, fmt.Errorf("PDU %s: starting the simulator: %w", p.Name, err)
 		}
-		sims = append(sims, agent)
+		used[p.Name] = &simulator{spec: *p, agent: agent}
 		p.Address = agent.Addr()
 		log.Info("simulated PDU", "pdu", p.Name, "model", p.Simulate, "outlets", dev.Outlets(), "snmp", agent.Addr(), "version", p.SNMP.Version)
 	}
-	return sims, nil
+	return used, nil
+}
+
+// closeUnless stops the simulators of sims that keep does not hold.
+func (sims simulators) closeUnless(keep simulators) error {
+	var errs []error
+	for name, s := range sims {
+		if keep[name] != s {
+			errs = append(errs, s.agent.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // newSimulatedDevice builds a built-in model by name, or loads a recording.

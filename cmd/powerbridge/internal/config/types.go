@@ -8,11 +8,14 @@ import (
 
 // File is the whole configuration file.
 type File struct {
-	Listen   string    `yaml:"listen"`
-	TLS      *TLS      `yaml:"tls"`
-	Auth     Auth      `yaml:"auth"`
-	Timeouts Timeouts  `yaml:"timeouts"`
-	StateDir string    `yaml:"state_dir"`
+	Listen   string   `yaml:"listen"`
+	TLS      *TLS     `yaml:"tls"`
+	Auth     Auth     `yaml:"auth"`
+	Timeouts Timeouts `yaml:"timeouts"`
+	StateDir string   `yaml:"state_dir"`
+	// AuditLog, when set, is a file that every power action is appended to
+	// as a JSON line, synced to disk before the action is answered.
+	AuditLog string    `yaml:"audit_log"`
 	PDUs     []PDU     `yaml:"pdus"`
 	Machines []Machine `yaml:"machines"`
 

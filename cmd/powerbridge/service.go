@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
+	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/server"
+)
+
+// service is what `serve` runs: the config in force and the fleet built from
+// it, swapped whole on a reload.
+//
+// A reload never drops a request: each request holds the generation it
+// started on until it ends, and an old generation's PDUs are closed only
+// once its last request has finished. PDUs whose config did not change are
+// carried over, with their worker, so that one device still sees one client.
+type service struct {
+	path    string // the config file; "" for the built-in demo
+	listen  string // --listen, which overrides the file's
+	log     *slog.Logger
+	metrics *server.Metrics
+	audit   *auditFile
+	runCtx  context.Context // the service's lifetime
+
+	reloading sync.Mutex // one reload at a time
+	sims      simulators // guarded by reloading
+	cur       atomic.Pointer[generation]
+}
+
+// generation is one config and the fleet built from it.
+type generation struct {
+	cfg   *config.File
+	fleet *power.Fleet
+	auth  server.Authenticator
+	sims  simulators
+	stop  context.CancelFunc // ends its pollers and liveness watchers
+
+	refs    atomic.Int64
+	retired atomic.Bool
+	drained chan struct{}
+	once    sync.Once
+}
+
+// start builds the first generation.
+func (s *service) start(cfg *config.File) error {
+	g, err := s.build(cfg, nil)
+	if err != nil {
+		return err
+	}
+	s.cur.Store(g)
+	return nil
+}
+
+// build makes a generation from cfg, carrying over what it can from prev.
+func (s *service) build(cfg *config.File, prev *generation) (*generation, error) {
+	if s.listen != "" {
+		cfg.Listen = s.listen
+	}
+	var oldSims simulators
+	parts := fleetParts{log: s.log, obs: s.metrics, audit: s.audit}
+	if prev != nil {
+		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
+	}
+	sims, err := oldSims.start(cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	fleet, err := buildFleet(cfg, parts)
+	if err != nil {
+		sims.closeUnless(oldSims)
+		return nil, err
+	}
+	if err := s.audit.open(cfg.AuditLog); err != nil {
+		fleet.Retire(parts.prev)
+		sims.closeUnless(oldSims)
+		return nil, err
+	}
+	g := &generation{cfg: cfg, fleet: fleet, auth: authenticator(cfg.Auth), sims: sims, drained: make(chan struct{})}
+	ctx, stop := context.WithCancel(s.runCtx)
+	g.stop = stop
+	startPolling(ctx, cfg, fleet)
+	fleet.Watch(ctx)
+	s.metrics.StartCounters(fleet)
+	return g, nil
+}
+
+// reload reads the config file again and puts it in force. A file with
+// problems is refused, and the config in force stays.
+func (s *service) reload(context.Context) error {
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
+	err := s.reloadLocked()
+	s.metrics.ConfigReloaded(err)
+	if err != nil {
+		s.log.Error("config reload refused; the config in force stays", "file", s.path, "error", err.Error())
+		return err
+	}
+	return nil
+}
+
+func (s *service) reloadLocked() error {
+	if s.path == "" {
+		return errors.New("the built-in demo config cannot be reloaded")
+	}
+	cfg, err := loadConfig(s.path)
+	if err != nil {
+		return err
+	}
+	old := s.cur.Load()
+	if err := restartOnly(old.cfg, cfg); err != nil {
+		return err
+	}
+	g, err := s.build(cfg, old)
+	if err != nil {
+		return fmt.Errorf("config reload: %w", err)
+	}
+	s.cur.Store(g)
+	old.retire()
+	go func() {
+		<-old.drained
+		old.fleet.Retire(g.fleet)
+		old.sims.closeUnless(g.sims)
+	}()
+	s.log.Info("config reloaded", "file", s.path, "pdus", len(cfg.PDUs), "machines", len(cfg.Machines))
+	return nil
+}
+
+// restartOnly refuses a reload that changes what only a restart can: the
+// listener and its TLS, and the HTTP time bounds.
+func restartOnly(old, now *config.File) error {
+	var changed []string
+	if old.Listen != now.Listen {
+		changed = append(changed, "listen")
+	}
+	if (old.TLS == nil) != (now.TLS == nil) || (old.TLS != nil && *old.TLS != *now.TLS) {
+		changed = append(changed, "tls")
+	}
+	if old.Timeouts != now.Timeouts {
+		changed = append(changed, "timeouts")
+	}
+	if old.Auth.MetricsToken != now.Auth.MetricsToken {
+		changed = append(changed, "auth.metrics_token")
+	}
+	if len(changed) > 0 {
+		return fmt.Errorf("%s can only change with a restart; nothing was reloaded", strings.Join(changed, ", "))
+	}
+	return nil
+}
+
+// close ends the generation in force, once its requests are done.
+func (s *service) close() {
+	g := s.cur.Load()
+	g.retire()
+	<-g.drained
+	g.fleet.Close()
+	g.sims.closeUnless(nil)
+	s.audit.Close()
+}
+
+// acquire returns the generation in force, held until release.
+func (s *service) acquire() *generation {
+	for {
+		g := s.cur.Load()
+		g.refs.Add(1)
+		// A reload may have swapped it between the load and the count; then
+		// it may already be draining, so take the new one instead.
+		if s.cur.Load() == g {
+			return g
+		}
+		g.release()
+	}
+}
+
+func (g *generation) release() {
+	if g.refs.Add(-1) == 0 && g.retired.Load() {
+		g.once.Do(func() { close(g.drained) })
+	}
+}
+
+// retire marks g replaced: drained closes once no request holds it.
+func (g *generation) retire() {
+	g.stop()
+	g.retired.Store(true)
+	if g.refs.Load() == 0 {
+		g.once.Do(func() { close(g.drained) })
+	}
+}
+
+// Check authenticates against the generation in force.
+func (s *service) Check(r *http.Request) (string, bool) {
+	g := s.acquire()
+	defer g.release()
+	return g.auth.Check(r)
+}
+
+// The server reaches the fleet through the service, one generation per call.
+
+func (s *service) Machines() []power.Machine {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.Machines()
+}
+
+func (s *service) PDUs() []*power.PDU {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.PDUs()
+}
+
+func (s *service) Status(ctx context.Context, machine string) (power.MachineStatus, error) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.Status(ctx, machine)
+}
+
+func (s *service) On(ctx context.Context, machine string) (power.Result, error) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.On(ctx, machine)
+}
+
+func (s *service) Off(ctx context.Context, machine string) (power.Result, error) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.Off(ctx, machine)
+}
+
+func (s *service) Cycle(ctx context.Context, machine string) (power.Result, error) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.Cycle(ctx, machine)
+}
+
+func (s *service) ReadPDU(ctx context.Context, pdu string) (power.Reading, error) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.ReadPDU(ctx, pdu)
+}
+
+func (s *service) SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.SwitchOutcome, error) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.SwitchOutlet(ctx, pdu, n, action)
+}
+
+func (s *service) MachineOf(ref power.OutletRef) (string, bool) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.MachineOf(ref)
+}
+
+func (s *service) ForgetHostKey(machine string) error {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.ForgetHostKey(machine)
+}
