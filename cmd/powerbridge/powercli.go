@@ -247,7 +247,7 @@ func (c *powerClient) act(ctx context.Context, action, machine string) int {
 	case r.Shutdown == "graceful":
 		how = "shut down cleanly, then switched off, in " + took
 	case r.Shutdown == "cut":
-		how = "POWER CUT without a confirmed shutdown (" + r.Reason + "), in " + took
+		how = "switched off without a clean shutdown (" + r.Reason + "), in " + took
 	default:
 		how = "switched " + action + " in " + took
 	}
