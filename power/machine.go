@@ -372,11 +372,36 @@ func (f *Fleet) Status(ctx context.Context, name string) (MachineStatus, error) 
 }
 
 func (f *Fleet) status(ctx context.Context, m *machine) (MachineStatus, error) {
-	st := MachineStatus{Machine: m.Name}
 	readings, err := f.readAll(ctx, m.Outlets)
 	if err != nil {
-		return st, err
+		return MachineStatus{Machine: m.Name}, err
 	}
+	return m.status(readings)
+}
+
+// LastStatus is a machine's state from its PDUs' last polls, without asking
+// any device; ok is false while one of them has no current reading.
+func (f *Fleet) LastStatus(name string) (st MachineStatus, ok bool) {
+	m, err := f.machine(name)
+	if err != nil {
+		return st, false
+	}
+	readings := map[string]Reading{}
+	for _, ref := range m.Outlets {
+		poll := f.pdus[ref.PDU].LastPoll()
+		if poll.Err != nil || poll.At.IsZero() {
+			return st, false
+		}
+		readings[ref.PDU] = poll.Reading
+	}
+	st, err = m.status(readings)
+	return st, err == nil
+}
+
+// status combines the readings of m's outlets: off when every outlet is off,
+// on when any is on, unknown otherwise; then a halted OS reads off.
+func (m *machine) status(readings map[string]Reading) (MachineStatus, error) {
+	st := MachineStatus{Machine: m.Name}
 	anyOn, allOff := false, true
 	for _, ref := range m.Outlets {
 		o, ok := readings[ref.PDU].Outlet(ref.Outlet)

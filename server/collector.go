@@ -15,6 +15,9 @@ type PolledFleet interface {
 	PDUs() []*power.PDU
 	Machines() []power.Machine
 	MachineOf(ref power.OutletRef) (string, bool)
+	// LastStatus is a machine's state from the last polls, as MAAS would
+	// be told it (a halted OS reads off).
+	LastStatus(machine string) (power.MachineStatus, bool)
 }
 
 // CollectFleet adds the fleet's live readings to the registry. Call it once;
@@ -103,8 +106,6 @@ func (c fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	// current holds the readings of the PDUs whose last read succeeded.
-	current := map[string]power.Reading{}
 	for _, p := range c.fleet.PDUs() {
 		name, poll := p.Name(), p.LastPoll()
 		up := poll.Err == nil && !poll.At.IsZero()
@@ -121,13 +122,12 @@ func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
 			// for current ones.
 			continue
 		}
-		current[name] = poll.Reading
 		c.collectReading(ch, name, poll.Reading)
 	}
 
 	for _, m := range c.fleet.Machines() {
-		if st, ok := machineState(m, current); ok {
-			ch <- gauge(machineOnDesc, bool01(st == power.On), m.Name)
+		if st, ok := c.fleet.LastStatus(m.Name); ok && st.State != power.Unknown {
+			ch <- gauge(machineOnDesc, bool01(st.State == power.On), m.Name)
 		}
 	}
 }
@@ -155,32 +155,6 @@ func (c fleetCollector) collectReading(ch chan<- prometheus.Metric, pdu string, 
 			ch <- gauge(outletPowerDesc, *w, labels...)
 		}
 	}
-}
-
-// machineState applies Fleet.Status's rule to the polled readings: on when
-// any outlet is on, off when all are off. ok is false when the state is
-// unknown: an outlet reads unknown, or its PDU has no current reading.
-func machineState(m power.Machine, readings map[string]power.Reading) (st power.State, ok bool) {
-	anyOn, allOff := false, true
-	for _, ref := range m.Outlets {
-		r, read := readings[ref.PDU]
-		if !read {
-			return power.Unknown, false
-		}
-		o, found := r.Outlet(ref.Outlet)
-		if !found {
-			return power.Unknown, false
-		}
-		anyOn = anyOn || o.State == power.On
-		allOff = allOff && o.State == power.Off
-	}
-	switch {
-	case anyOn:
-		return power.On, true
-	case allOff && len(m.Outlets) > 0:
-		return power.Off, true
-	}
-	return power.Unknown, false
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

@@ -257,6 +257,12 @@ func (s *service) MachineOf(ref power.OutletRef) (string, bool) {
 	return g.fleet.MachineOf(ref)
 }
 
+func (s *service) LastStatus(machine string) (power.MachineStatus, bool) {
+	g := s.acquire()
+	defer g.release()
+	return g.fleet.LastStatus(machine)
+}
+
 func (s *service) ForgetHostKey(machine string) error {
 	g := s.acquire()
 	defer g.release()
