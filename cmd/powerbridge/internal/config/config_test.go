@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +180,27 @@ func TestSecretsNeverShow(t *testing.T) {
 		if !strings.Contains(out, "<secret>") {
 			t.Errorf("%s output has no <secret> placeholder: the test would not see a leak", how)
 		}
+	}
+}
+
+// The shipped example must stay a valid config: every key in it is real.
+func TestExampleConfig(t *testing.T) {
+	data, err := os.ReadFile("../../../../deploy/powerbridge.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"maas.token", "admin.pass", "id_ed25519"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x-secret-value\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := strings.ReplaceAll(string(data), "/etc/powerbridge/", dir+"/")
+	f, err := Parse([]byte(text), "powerbridge.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.PDUs) == 0 || len(f.Machines) == 0 || f.Machines[0].Shutdown == nil || f.Machines[0].Liveness == nil {
+		t.Errorf("the example lost its PDUs, machines or shutdown: %+v", f)
 	}
 }

@@ -46,7 +46,15 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 		n = n.Alias
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return // "key:" with nothing after it leaves the default
+		// "key:" with nothing after it leaves the default; for an optional
+		// section it turns the section on with its defaults.
+		if v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Struct && v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+			if d, ok := v.Interface().(defaulter); ok {
+				d.defaults()
+			}
+		}
+		return
 	}
 	switch v.Type() {
 	case nodeType:
