@@ -183,12 +183,13 @@ Machines: %s. Try:
 
   curl -s %s %s/v1/machines
   curl -s %s %s/v1/machines/%s/status
-  curl -s -X POST %s %s/v1/machines/%s/on
-  curl -s %s %s/v1/machines/%s/status
   curl -s -X POST %s %s/v1/machines/%s/off
+  curl -s %s %s/v1/machines/%s/status
+  curl -s -X POST %s %s/v1/machines/%s/on
   curl -s %s %s/v1/pdus/rack1/outlets
+  curl -s %s/metrics | grep '^powerbridge_outlet_on'
 
 Stop with Ctrl-C.
 `, strings.Join(names, ", "),
-		auth, base, auth, base, first, auth, base, first, auth, base, first, auth, base, first, auth, base)
+		auth, base, auth, base, first, auth, base, first, auth, base, first, auth, base, first, auth, base, base)
 }
