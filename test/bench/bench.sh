@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# powerbridge's benchmark harness: the real binary, simulated APC PDUs with
+# injected latency in a process of their own, wrk, and the MAAS-apc way of
+# querying outlets, side by side in one run. BENCHMARKS.md says what each
+# part measures and what it showed.
+#
+#   test/bench/bench.sh            every measurement (about 6 minutes)
+#   test/bench/bench.sh --smoke    CI: request counts asserted, no times (under a minute)
+#   test/bench/bench.sh burst|query8|http|fleet|poweron|gobench ...   some of them
+#
+# Needs snmpget (Debian: snmp) and, for the http part, wrk (Debian: wrk).
+# Everything listens on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+smoke=0
+parts=()
+for a in "$@"; do
+  case "$a" in
+    --smoke) smoke=1 ;;
+    burst|query8|http|fleet|poweron|gobench) parts+=("$a") ;;
+    *) echo "usage: bench.sh [--smoke] [burst|query8|http|fleet|poweron|gobench ...]" >&2; exit 2 ;;
+  esac
+done
+if [ ${#parts[@]} -eq 0 ]; then
+  if [ $smoke -eq 1 ]; then parts=(burst query8); else parts=(burst query8 http fleet poweron gobench); fi
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== building powerbridge and pbbench"
+go build -o "$work/powerbridge" ./cmd/powerbridge
+go build -o "$work/pbbench" ./test/bench/cmd/pbbench
+echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(go version | cut -d' ' -f3)"
+
+token=bench-token
+ttl=2.1   # powerbridge's cache TTL (2 s) and a margin: after this, a query is cold
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_sims NAME ARGS...: `pbbench sims` in the background, its control URL
+# in $control and its first PDU's SNMP address in $first.
+start_sims() {
+  local name=$1; shift
+  "$work/pbbench" sims "$@" >"$work/$name.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 600); do
+    if grep -q '^ready' "$work/$name.out"; then break; fi
+    sleep 0.1
+  done
+  grep -q '^ready' "$work/$name.out" || { cat "$work/$name.out" >&2; exit 1; }
+  control=$(sed -n 's/^ready control=\([^ ]*\).*/\1/p' "$work/$name.out")
+  first=$(sed -n 's/.* first=\([^ ]*\).*/\1/p' "$work/$name.out")
+}
+
+# start_bridge CONFIG: the real binary in the background, once /readyz says
+# every PDU has been read; its URL in $url and pid in $bridge.
+start_bridge() {
+  "$work/powerbridge" serve --config "$1" --log-level warn >"$work/bridge.log" 2>&1 &
+  bridge=$!
+  pids+=($bridge)
+  url="http://$(sed -n 's/^listen: "\(.*\)"/\1/p' "$1")"
+  for _ in $(seq 1 1200); do
+    if curl -sf -o /dev/null "$url/readyz"; then return; fi
+    kill -0 "$bridge" 2>/dev/null || { cat "$work/bridge.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "powerbridge never got ready" >&2; cat "$work/bridge.log" >&2; exit 1
+}
+
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+
+machines() { # machines PDU N: the names of the machines on outlets 1..N
+  local out=() ; for i in $(seq 1 "$2"); do out+=("$1-n$i"); done
+  (IFS=,; echo "${out[*]}")
+}
+
+part_burst() {
+  echo "== burst: cold status queries over HTTP cost one SNMP request per PDU; within the cache TTL, none"
+  for model in ap7900:8 ap8941:24; do
+    local m=${model%:*} n=${model#*:}
+    start_sims "burst-$m" -n 2 -model "$m" -latency 20ms -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/burst-$m.yaml"
+    start_bridge "$work/burst-$m.yaml"
+    sleep $ttl
+    "$work/pbbench" burst -label "$m cold" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 1
+    "$work/pbbench" burst -label "$m within TTL" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 0
+    sleep $ttl
+    "$work/pbbench" burst -label "$m cold, two PDUs" -url "$url" -control "$control" -machines "$(machines pdu1 "$n"),$(machines pdu2 "$n")" -n 100 -expect-requests 2
+    stop_all
+  done
+}
+
+part_query8() {
+  echo "== query8: 8 outlet queries on a PDU answering after 50 ms: MAAS-apc way vs powerbridge over HTTP"
+  start_sims q8 -n 1 -latency 50ms -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/q8.yaml"
+  start_bridge "$work/q8.yaml"
+  echo "-- test/bench/maas-apc.sh $first 8"
+  test/bench/maas-apc.sh "$first" 8 | tr '\n' ';'; echo
+  [ "$(test/bench/maas-apc.sh "$first" 8 | wc -l)" -eq 8 ]
+  if [ $smoke -eq 1 ]; then
+    "$work/pbbench" query8 -url "$url" -snmp "$first" -rounds 1
+  else
+    "$work/pbbench" query8 -url "$url" -snmp "$first" -rounds 15
+    if command -v hyperfine >/dev/null; then
+      hyperfine -N --warmup 1 --runs 10 --style basic "test/bench/maas-apc.sh $first 8" 2>&1 | grep -E 'Time|Range'
+    fi
+  fi
+  stop_all
+}
+
+part_http() {
+  echo "== http: warm status route, keep-alive, 64 concurrent clients (wrk -t2 -c64), against a bare net/http handler"
+  command -v wrk >/dev/null || { echo "wrk is not installed (Debian: wrk)" >&2; exit 1; }
+  start_sims http -n 1 -listen "127.0.0.1:$(free_port)" -config "$work/http.yaml"
+  start_bridge "$work/http.yaml"
+  "$work/pbbench" bare -listen "127.0.0.1:0" >"$work/bare.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q '^ready' "$work/bare.out" && break; sleep 0.1; done
+  local bare_url; bare_url=$(sed -n 's/^ready \(.*\)/\1/p' "$work/bare.out")
+  local path=/v1/machines/pdu1-n3/status
+  # The poller keeps the cache fresh in the real binary only every 15 s;
+  # the status route answers from memory within the 2 s TTL and asks the
+  # PDU (one request for everyone waiting) when it has expired.
+  for round in 1 2 3; do
+    for target in bare powerbridge; do
+      local u=$bare_url; [ $target = powerbridge ] && u=$url
+      wrk -t2 -c64 -d10s --latency -H "Authorization: Bearer $token" "$u$path" >"$work/wrk.out"
+      local rps p50 p99 non2xx
+      rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
+      p50=$(awk '$1=="50%" {print $2}' "$work/wrk.out")
+      p99=$(awk '$1=="99%" {print $2}' "$work/wrk.out")
+      non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.out")
+      echo "http round $round: $target: $rps req/s, p50 $p50, p99 $p99${non2xx:+, NON-2XX $non2xx}"
+    done
+  done
+  stop_all
+}
+
+part_fleet() {
+  echo "== fleet: 200 simulated AP8941s x 24 outlets (4800 machines), polled every 15 s: powerbridge's CPU and memory"
+  start_sims fleet -n 200 -model ap8941 -listen "127.0.0.1:$(free_port)" -config "$work/fleet.yaml"
+  local before; before=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+  start_bridge "$work/fleet.yaml"
+  # The pollers start together at start-up; after the first cycle they keep
+  # their 15 s rhythm. Measure 4 whole cycles after 2 s of warm-up.
+  local r0; r0=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+  "$work/pbbench" proc -label "fleet (200 PDUs x 24 outlets, poll 15s)" -pid "$bridge" -warmup 2s -window 60s
+  local r1; r1=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+  echo "fleet: start-up (detection and first read of 200 PDUs): $((r0 - before)) SNMP requests; then $((r1 - r0)) requests in the ~62 s window ($(( (r1 - r0) / 200 )) per PDU, one per poll)"
+  stop_all
+}
+
+part_poweron() {
+  echo "== poweron: power-on through powerbridge vs the raw SNMP set + verify it performs"
+  start_sims po -n 2 -switch-delay -1 -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/po.yaml"
+  start_bridge "$work/po.yaml"
+  local second; second=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pdus"]["pdu2"]["address"])')
+  "$work/pbbench" poweron -url "$url" -snmp "$second" -pdu pdu1 -outlet 3 -rounds 300
+  stop_all
+}
+
+part_gobench() {
+  echo "== go test -bench (in process)"
+  go test -run '^$' -bench . -benchmem -count 5 ./test/bench/ | tee "$work/gobench.txt" | grep -E '^Benchmark'
+  if command -v benchstat >/dev/null; then benchstat "$work/gobench.txt"; fi
+}
+
+for p in "${parts[@]}"; do "part_$p"; done
+echo "== bench.sh: done"

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/powerbridge/powerbridge/test/bench"
+)
+
+// sims serves simulated PDUs until interrupted, writes the powerbridge
+// config that drives them, and answers how many SNMP requests they have
+// had on a control address: GET /requests.
+func sims(args []string) error {
+	fs := flag.NewFlagSet("sims", flag.ContinueOnError)
+	n := fs.Int("n", 1, "how many PDUs")
+	model := fs.String("model", "ap7900", "ap7900 (8 outlets) or ap8941 (24)")
+	latency := fs.Duration("latency", 0, "how long each PDU waits before answering")
+	switchDelay := fs.Duration("switch-delay", -1, "how long a switch stays pending; negative: instant")
+	config := fs.String("config", "", "write the powerbridge config here")
+	listen := fs.String("listen", "127.0.0.1:8080", "powerbridge's listen address, for the config")
+	token := fs.String("token", "bench-token", "powerbridge's bearer token, for the config")
+	poll := fs.Duration("poll", 0, "every PDU's poll_interval; 0 for the default (15s)")
+	version := fs.String("version", "1", "the SNMP version powerbridge speaks: 1 or 2c")
+	control := fs.String("control", "127.0.0.1:0", "serve GET /requests here")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ss, err := bench.StartSims(bench.SimConfig{Count: *n, Model: *model, Latency: *latency, SwitchDelay: *switchDelay})
+	if err != nil {
+		return err
+	}
+	defer bench.CloseSims(ss)
+	if *config != "" {
+		cfg := bench.Config(ss, bench.ConfigOptions{Listen: *listen, Token: *token, PollInterval: *poll, Version: *version})
+		if err := os.WriteFile(*config, []byte(cfg), 0o600); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *control)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /requests", func(w http.ResponseWriter, r *http.Request) {
+		type pduStats struct {
+			Address     string `json:"address"`
+			Requests    int64  `json:"requests"`
+			MaxInFlight int64  `json:"max_in_flight"`
+		}
+		out := struct {
+			Requests int64               `json:"requests"`
+			PDUs     map[string]pduStats `json:"pdus"`
+		}{PDUs: map[string]pduStats{}}
+		for _, s := range ss {
+			st := s.Agent.Stats()
+			out.Requests += st.Requests
+			out.PDUs[s.Name] = pduStats{s.Agent.Addr(), st.Requests, st.MaxInFlight}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Printf("ready control=http://%s pdus=%d first=%s\n", ln.Addr(), len(ss), ss[0].Agent.Addr())
+	waitForSignal()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
+}
+
+// bare serves bench.Bare until interrupted.
+func bare(args []string) error {
+	fs := flag.NewFlagSet("bare", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "listen here")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	// The same server settings as powerbridge's.
+	srv := &http.Server{Handler: bench.Bare(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go srv.Serve(ln)
+	fmt.Printf("ready http://%s\n", ln.Addr())
+	waitForSignal()
+	return srv.Close()
+}
+
+func waitForSignal() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+}
