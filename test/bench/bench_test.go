@@ -226,4 +226,3 @@ func BenchmarkPowerOn(b *testing.B) {
 }
 
 func runtimeProcs() int { return max(1, numCPU()) }
-
