@@ -360,6 +360,27 @@ func execStart(t *testing.T, unit []byte) string {
 	return string(m[1])
 }
 
+// hostPrograms copies into root the programs of the unit's other Exec*
+// lines (such as /bin/kill for ExecReload) from this host, where a real
+// install finds them: verify checks that each one is there.
+func hostPrograms(t *testing.T, root string, unit []byte) {
+	t.Helper()
+	for _, m := range regexp.MustCompile(`(?m)^Exec(?:Start(?:Pre|Post)|Reload|Stop(?:Post)?|Condition)=[-@:+!]*(\S+)`).FindAllSubmatch(unit, -1) {
+		prog := string(m[1])
+		data, err := os.ReadFile(prog)
+		if err != nil {
+			t.Fatalf("the unit runs %s, which this host lacks: %v", prog, err)
+		}
+		dst := filepath.Join(root, prog)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // deploy/powerbridge.service, unchanged, passes systemd-analyze verify with
 // the binary where its ExecStart says (verify checks it is there and
 // executable), keeps a low exposure in systemd-analyze security, and a
@@ -373,6 +394,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	root := systemdRoot(t)
 	bin := filepath.Join(root, execStart(t, unit))
 	buildStatic(t, bin, "v0.0.0-unit")
+	hostPrograms(t, root, unit)
 	dir := filepath.Join(root, "etc/systemd/system")
 	os.MkdirAll(dir, 0o755)
 	if err := os.WriteFile(filepath.Join(dir, "powerbridge.service"), unit, 0o644); err != nil {
@@ -552,6 +574,11 @@ func TestReleaseTarball(t *testing.T) {
 		checkServiceUser(t, root)
 		// systemd reads /usr/local/lib/systemd/system, and the unit's
 		// ExecStart must be where the tarball put the binary.
+		unit, err := os.ReadFile(filepath.Join(local, "lib/systemd/system/powerbridge.service"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostPrograms(t, root, unit)
 		if bad := verifyUnit(t, root, "/usr/local/lib/systemd/system/powerbridge.service"); len(bad) > 0 {
 			t.Errorf("the installed unit does not verify:\n%s", strings.Join(bad, "\n"))
 		}
