@@ -145,6 +145,8 @@ func TestMAASErrors(t *testing.T) {
 			}
 		})
 	}
+	// The log comes through a pipe and may trail the answers.
+	waitUntil(t, 5*time.Second, "3 failures are logged", func() bool { return len(b.logs.lines("authentication failed")) >= 3 })
 	if lines := b.logs.lines("authentication failed"); len(lines) != 3 {
 		t.Errorf("%d 'authentication failed' log lines, want 3:\n%s", len(lines), strings.Join(lines, "\n"))
 	}

@@ -178,6 +178,7 @@ func TestGracefulShutdownHappyPath(t *testing.T) {
 	if len(a.Phases) != 2 || a.Phases[0].Outcome != "requested" || a.Phases[1].Outcome != "down" {
 		t.Errorf("phases = %+v", a.Phases)
 	}
+	waitUntil(t, 5*time.Second, "the shutdown is logged", func() bool { return len(r.bridge.logs.lines(`msg="graceful shutdown"`)) > 0 })
 	if lines := r.bridge.logs.lines(`msg="graceful shutdown"`); len(lines) != 1 || !strings.Contains(lines[0], "request_took") {
 		t.Errorf("want one log line for the shutdown with its phases, got %q", lines)
 	}
