@@ -46,6 +46,9 @@ type Stats struct {
 	// MaxInFlight is the most datagrams the agent has been handling at
 	// once, from receipt to answer (latency included).
 	MaxInFlight int64
+	// Dropped counts the requests and answers the fault knobs lost
+	// (DropEveryNthRequest, DropEveryNthAnswerAfterSet).
+	Dropped int64
 }
 
 // Agent serves a Device over SNMP on UDP. Each datagram is handled in its own
@@ -59,6 +62,7 @@ type Agent struct {
 
 	latency atomic.Int64 // time.Duration before each answer
 	silent  atomic.Bool
+	faults  faults // the knobs of faults.go
 
 	requests, gets, getNexts, getBulks, sets atomic.Int64
 	inFlight, maxInFlight                    atomic.Int64
@@ -130,6 +134,7 @@ func (a *Agent) Stats() Stats {
 		GetBulks:    a.getBulks.Load(),
 		Sets:        a.sets.Load(),
 		MaxInFlight: a.maxInFlight.Load(),
+		Dropped:     a.faults.dropped.Load(),
 	}
 }
 
@@ -263,11 +268,14 @@ func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.Sn
 		return nil
 	}
 	a.requests.Add(1)
-	if a.silent.Load() {
+	if a.silent.Load() || a.faults.dropRequest() {
 		return nil
 	}
 
 	res := a.dev.answer(req, acc)
+	if req.PDUType == gosnmp.SetRequest && a.faults.afterSet(&res) {
+		return nil
+	}
 	resp := &gosnmp.SnmpPacket{
 		Version:    req.Version,
 		Community:  req.Community,

@@ -46,7 +46,8 @@ type Device struct {
 	store   *store
 	outlets []*outlet
 	opts    Options
-	start   time.Time
+	start   time.Time // when the device last (re)started
+	upBase  uint32    // sysUpTime at start: the recorded value, 0 after a reboot
 	now     func() time.Time
 }
 

@@ -12,9 +12,10 @@ func (d *Device) attachClock() {
 	if x == nil || x.value.typ != gosnmp.TimeTicks {
 		return
 	}
-	base := x.value.v.(uint32)
+	d.upBase = x.value.v.(uint32)
 	d.bind(sysUpTime, func(now time.Time) value {
-		return timeTicks(base + uint32(now.Sub(d.start)/(10*time.Millisecond)))
+		base, start := d.booted()
+		return timeTicks(base + uint32(now.Sub(start)/(10*time.Millisecond)))
 	}, nil)
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 // The usmStats counters a Report carries (RFC 3414 §5).
 const (
 	usmStatsUnsupportedSecLevels = ".1.3.6.1.6.3.15.1.1.1.0"
+	usmStatsNotInTimeWindows     = ".1.3.6.1.6.3.15.1.1.2.0"
 	usmStatsUnknownUserNames     = ".1.3.6.1.6.3.15.1.1.3.0"
 	usmStatsUnknownEngineIDs     = ".1.3.6.1.6.3.15.1.1.4.0"
 	usmStatsWrongDigests         = ".1.3.6.1.6.3.15.1.1.5.0"
@@ -23,6 +25,10 @@ const (
 // maxUserName is the longest msgUserName (RFC 3414 §2.4: SnmpAdminString
 // of 1 to 32 octets).
 const maxUserName = 32
+
+// timeWindow is how far an authenticated message's engine time may be from
+// the agent's (RFC 3414 §3.2 step 7).
+const timeWindow = 150
 
 // privWithoutAuth is the msgFlags level no message may have.
 const privWithoutAuth = gosnmp.AuthPriv &^ gosnmp.AuthNoPriv
@@ -49,11 +55,13 @@ var (
 // leaves to a client (which user, whose engine, is the digest right) is here.
 type usm struct {
 	engineID string
-	boots    uint32
-	start    time.Time
 	users    map[string]*usmUser
 
-	unsupportedSecLevels, unknownUserNames, unknownEngineIDs, wrongDigests atomic.Uint32
+	mu    sync.Mutex // guards boots and start, which Restart changes
+	boots uint32
+	start time.Time
+
+	unsupportedSecLevels, notInTimeWindows, unknownUserNames, unknownEngineIDs, wrongDigests atomic.Uint32
 }
 
 type usmUser struct {
@@ -71,7 +79,7 @@ func newUSM(users []User) (*usm, error) {
 	if _, err := rand.Read(id[5:]); err != nil {
 		return nil, err
 	}
-	u := &usm{engineID: string(id), boots: 1, start: time.Now(), users: make(map[string]*usmUser)}
+	u := &usm{engineID: string(id), users: make(map[string]*usmUser), boots: 1, start: time.Now()}
 	for _, user := range users {
 		uu, err := u.newUser(user)
 		if err != nil {
@@ -127,7 +135,22 @@ func (u *usm) newUser(user User) (*usmUser, error) {
 	return &usmUser{level: level, params: params}, nil
 }
 
-func (u *usm) engineTime() uint32 { return uint32(time.Since(u.start) / time.Second) }
+// clock returns snmpEngineBoots and snmpEngineTime (seconds since this boot).
+func (u *usm) clock() (boots, engineTime uint32) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.boots, uint32(time.Since(u.start) / time.Second)
+}
+
+// restart is a reboot of the agent's SNMP engine: one more boot, the engine
+// time from zero. A client's cached boots and time are then out of the time
+// window, and it must learn them again from a notInTimeWindow Report.
+func (u *usm) restart() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.boots++
+	u.start = time.Now()
+}
 
 // open checks an incoming SNMPv3 message the way RFC 3414 §3.2 orders it:
 // engine ID, user, security level, digest; then decrypts it with that
@@ -163,6 +186,12 @@ func (u *usm) open(msg []byte, hdr *gosnmp.SnmpPacket, hdrErr error) (*gosnmp.Sn
 	}
 	if !authentic(msg, sp.AuthenticationParameters, user.params) {
 		return nil, nil, u.report(hdr, &u.wrongDigests, usmStatsWrongDigests)
+	}
+	if !u.timely(sp) {
+		// Step 7: an authentic message from another boot, or too old, is
+		// answered with an authenticated Report carrying the engine's
+		// boots and time, from which the client learns them again.
+		return nil, nil, u.timeReport(hdr, user)
 	}
 	// The keys gosnmp uses are user.params', localised to this engine:
 	// gosnmp would localise afresh only for another engine ID.
@@ -204,6 +233,7 @@ func (u *usm) report(hdr *gosnmp.SnmpPacket, counter *atomic.Uint32, counterOID 
 	if hdr.MsgFlags&gosnmp.Reportable == 0 {
 		return nil
 	}
+	boots, engineTime := u.clock()
 	var user string
 	if sp, ok := hdr.SecurityParameters.(*gosnmp.UsmSecurityParameters); ok {
 		user = sp.UserName
@@ -216,8 +246,8 @@ func (u *usm) report(hdr *gosnmp.SnmpPacket, counter *atomic.Uint32, counterOID 
 		MsgMaxSize:    maxMessageSize,
 		SecurityParameters: &gosnmp.UsmSecurityParameters{
 			AuthoritativeEngineID:    u.engineID,
-			AuthoritativeEngineBoots: u.boots,
-			AuthoritativeEngineTime:  u.engineTime(),
+			AuthoritativeEngineBoots: boots,
+			AuthoritativeEngineTime:  engineTime,
 			UserName:                 user,
 		},
 		ContextEngineID: u.engineID,
@@ -239,8 +269,7 @@ func (u *usm) seal(resp, req *gosnmp.SnmpPacket, user *usmUser) ([]byte, error) 
 	if !ok {
 		return nil, errors.New("gosnmp: unexpected security parameters")
 	}
-	sp.AuthoritativeEngineBoots = u.boots
-	sp.AuthoritativeEngineTime = u.engineTime()
+	sp.AuthoritativeEngineBoots, sp.AuthoritativeEngineTime = u.clock()
 	resp.Version = gosnmp.Version3
 	resp.MsgFlags = req.MsgFlags & gosnmp.AuthPriv // an answer is never reportable
 	resp.SecurityModel = gosnmp.UserSecurityModel
@@ -259,4 +288,42 @@ func (u *usm) seal(resp, req *gosnmp.SnmpPacket, user *usmUser) ([]byte, error) 
 		}
 	}
 	return resp.MarshalMsg()
+}
+
+// timely is RFC 3414 §3.2 step 7b, the authoritative engine's check: the
+// message's boots must be the engine's, and its time within timeWindow
+// seconds of the engine's.
+func (u *usm) timely(sp *gosnmp.UsmSecurityParameters) bool {
+	boots, now := u.clock()
+	if boots == 0x7fffffff || sp.AuthoritativeEngineBoots != boots {
+		return false
+	}
+	diff := int64(sp.AuthoritativeEngineTime) - int64(now)
+	return diff <= timeWindow && diff >= -timeWindow
+}
+
+// timeReport counts a message outside the time window and returns the
+// Report that tells the sender, if it asked for reports. Unlike the others
+// it goes at authNoPriv, authenticated with the user's key (RFC 3414 §3.2
+// step 7b), so that a client can trust the boots and time it carries. The
+// request was encrypted, so its request ID is not known: 0, as for the
+// others.
+func (u *usm) timeReport(hdr *gosnmp.SnmpPacket, user *usmUser) []byte {
+	n := u.notInTimeWindows.Add(1)
+	if hdr.MsgFlags&gosnmp.Reportable == 0 {
+		return nil
+	}
+	r := &gosnmp.SnmpPacket{
+		PDUType:   gosnmp.Report,
+		RequestID: 0,
+		Variables: []gosnmp.SnmpPDU{{Name: usmStatsNotInTimeWindows, Type: gosnmp.Counter32, Value: n}},
+	}
+	req := *hdr
+	req.MsgFlags = gosnmp.AuthNoPriv
+	req.ContextName = ""
+	out, err := u.seal(r, &req, user)
+	if err != nil {
+		return nil
+	}
+	return out
 }
