@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -21,6 +22,7 @@ import (
 // callers (one worker per PDU) never need it to be. Sockets are opened on
 // first use, so that creating a client does no I/O.
 type gosnmpClient struct {
+	cfg     Config
 	target  string // host:port, for messages
 	version string
 	timeout time.Duration
@@ -55,6 +57,7 @@ func newGosnmpClient(c Config) *gosnmpClient {
 		return g
 	}
 	return &gosnmpClient{
+		cfg:     c,
 		target:  c.target(),
 		version: c.Version,
 		timeout: c.Timeout,
@@ -153,6 +156,14 @@ func (c *gosnmpClient) request(ctx context.Context, oids []string, send func(*go
 		return nil, err
 	}
 	pkt, err := send(c.reader)
+	if err != nil && c.forgetEngine(c.reader, err) {
+		// The agent's engine is not the one discovered: a replaced
+		// card, or one reset to factory defaults. A read is safe to
+		// send again, so discover the engine and ask once more.
+		if err = c.prepare(ctx, c.reader); err == nil {
+			pkt, err = send(c.reader)
+		}
+	}
 	if err != nil {
 		return nil, c.wrap(ctx, err, c.reader.Timeout)
 	}
@@ -173,6 +184,9 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 	}
 	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: value}})
 	if err != nil {
+		// Never sent again here, even when the engine was the wrong one:
+		// the caller reads the outlet back and decides.
+		c.forgetEngine(c.writer, err)
 		return c.wrap(ctx, err, c.writer.Timeout)
 	}
 	return agentErr(pkt, []string{oid})
@@ -187,6 +201,49 @@ func (c *gosnmpClient) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// forgetEngine drops what session g learnt of the agent's SNMPv3 engine
+// (engine ID, boots, time, and the keys localised to it) after a request
+// failed with err, so that the next request discovers the engine afresh.
+// It reports whether err says the engine is not the one discovered.
+//
+// gosnmp re-learns the boots and time of an engine that rebooted from the
+// agent's authenticated notInTimeWindow Report by itself. What it cannot
+// get past is an engine ID that changed: the agent's unknownEngineID Report
+// is unauthenticated, gosnmp rejects it as "not authentic", and every later
+// request fails the same way until the session starts over. The same goes
+// for a session left with the keys of a card that stopped answering. So
+// after any failure that is not an answer from the agent, start over; it
+// costs one discovery round trip on the next request.
+func (c *gosnmpClient) forgetEngine(g *gosnmp.GoSNMP, err error) bool {
+	if c.version != "3" || err == nil {
+		return false
+	}
+	reset := func(g *gosnmp.GoSNMP) {
+		flags, params := usm(c.cfg)
+		// Connect added Reportable; without it the agent would answer
+		// a wrong key with silence rather than a Report.
+		g.MsgFlags, g.SecurityParameters = flags|g.MsgFlags&gosnmp.Reportable, params
+		g.ContextEngineID = ""
+	}
+	reset(g)
+	changed := isNotAuthentic(err) || errors.Is(err, gosnmp.ErrUnknownEngineID)
+	if changed {
+		// The other session holds the same stale engine.
+		for _, other := range []*gosnmp.GoSNMP{c.reader, c.writer} {
+			if other != g && other.Conn != nil {
+				reset(other)
+			}
+		}
+	}
+	return changed
+}
+
+// isNotAuthentic reports whether gosnmp discarded an answer that failed
+// authentication. gosnmp says so only in words.
+func isNotAuthentic(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "not authentic")
 }
 
 // wrap turns gosnmp's errors into this package's: timeouts into errTimeout
@@ -209,6 +266,10 @@ func (c *gosnmpClient) wrap(ctx context.Context, err error, timeout time.Duratio
 		errors.Is(err, gosnmp.ErrUnknownSecurityLevel),
 		errors.Is(err, gosnmp.ErrUnknownSecurityModels):
 		return fmt.Errorf("%w: %w", errAuth, err)
+	case isNotAuthentic(err):
+		// An agent that does not know the user or finds the digest wrong
+		// answers with an unauthenticated Report, which gosnmp discards.
+		return fmt.Errorf("%w: the agent's answer does not authenticate with the configured user and auth passphrase (%w)", errAuth, err)
 	}
 	return fmt.Errorf("talking to %s: %w", c.target, err)
 }
