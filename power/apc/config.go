@@ -50,6 +50,11 @@ type Config struct {
 	// is never retried: an agent that was merely slow would carry out a
 	// repeated SET twice.
 	Retries int
+
+	// OnEvent, when set, is told of what the driver notices about the PDU
+	// besides the outcome of each call (see Event). It is called from the
+	// goroutine that uses the driver, so it must not block.
+	OnEvent func(Event)
 }
 
 const (

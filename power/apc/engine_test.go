@@ -2,7 +2,9 @@ package apc
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +16,49 @@ import (
 // management card's goes through: a reboot (new boots and time), a
 // replacement (a new engine ID at the same address), and wrong keys.
 
+// events collects a driver's events.
+type events struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (e *events) add(ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.got = append(e.got, fmt.Sprintf("%s %d", ev.Kind, ev.Count))
+}
+
+func (e *events) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.got, ", ")
+}
+
+// observed is simulate with the driver's events collected.
+func observed(t *testing.T, dev *apcsim.Device, creds string, retries int) (*Driver, *apcsim.Agent, *events) {
+	t.Helper()
+	agent, err := dev.Listen("127.0.0.1:0", simAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Close() })
+	ev := &events{}
+	cfg := credentials[creds]
+	cfg.Address, cfg.Timeout, cfg.Retries, cfg.OnEvent = agent.Addr(), 300*time.Millisecond, retries, ev.add
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, agent, ev
+}
+
 // TestEngineRestart reboots the card between reads and between a switch
-// and its read-back: the driver carries on, and each switch is one SET.
+// and its read-back: the driver carries on, each switch is one SET, and
+// each reboot is one event.
 func TestEngineRestart(t *testing.T) {
 	dev := simDevice(t, "ap8941", apcsim.Options{SwitchDelay: -1})
-	d, agent := simulate(t, dev, "v3 SHA/AES", "auto")
+	d, agent, ev := observed(t, dev, "v3 SHA/AES", 0)
 	if _, err := d.Read(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +83,39 @@ func TestEngineRestart(t *testing.T) {
 	if s := agent.Stats(); s.Sets != 2 || dev.Switches(3) != 2 {
 		t.Errorf("%d SETs and %d switches for two switches, want 2 and 2", s.Sets, dev.Switches(3))
 	}
+	if got := ev.String(); got != "restart 1, restart 1" {
+		t.Errorf("events: %s; want one restart per reboot", got)
+	}
+}
+
+// TestRetryEvents loses every other request: reads are sent again and say
+// so; the one SET is never sent again.
+func TestRetryEvents(t *testing.T) {
+	dev := simDevice(t, "ap7900", apcsim.Options{SwitchDelay: -1})
+	d, agent, ev := observed(t, dev, "v2c", 1)
+	if _, err := d.Read(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ev.String() != "" {
+		t.Fatalf("events without a fault: %s", ev)
+	}
+	agent.DropEveryNthRequest(2)
+	for range 3 {
+		if _, err := d.Read(t.Context()); err != nil {
+			t.Fatalf("a read with one retry on a network losing every other request: %v", err)
+		}
+	}
+	if got := ev.String(); !strings.HasPrefix(got, "retry 1") {
+		t.Errorf("events: %q; want retries", got)
+	}
+	before := agent.Stats().Sets
+	agent.DropEveryNthRequest(1)
+	if err := d.Switch(t.Context(), 1, power.Off); err == nil {
+		t.Error("a lost SET was answered")
+	}
+	if n := agent.Stats().Sets - before; n != 1 {
+		t.Errorf("the SET was sent %d times, want once", n)
+	}
 }
 
 // TestEngineReplaced puts a new engine ID behind the PDU's address, as a
@@ -52,7 +125,7 @@ func TestEngineRestart(t *testing.T) {
 // sent again.
 func TestEngineReplaced(t *testing.T) {
 	dev := simDevice(t, "ap8941", apcsim.Options{SwitchDelay: -1})
-	d, agent := simulate(t, dev, "v3 SHA/AES", "auto")
+	d, agent, ev := observed(t, dev, "v3 SHA/AES", 0)
 	if _, err := d.Read(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +165,9 @@ func TestEngineReplaced(t *testing.T) {
 	}
 	if dev.Switches(2) != 1 || agent.Stats().Sets != 1 {
 		t.Errorf("outlet 2: %d switches from %d SETs, want 1 from 1", dev.Switches(2), agent.Stats().Sets)
+	}
+	if got := ev.String(); got != "new-engine 1, new-engine 1" {
+		t.Errorf("events: %s; want one new-engine per replacement", got)
 	}
 }
 

@@ -28,6 +28,12 @@ type gosnmpClient struct {
 	timeout time.Duration
 	reader  *gosnmp.GoSNMP
 	writer  *gosnmp.GoSNMP
+
+	retried int // the reader's retries in the call under way
+	// The agent's SNMPv3 engine as last heard from, to tell a reboot or a
+	// new engine (Event); "" before the first answer.
+	engineID string
+	boots    uint32
 }
 
 func newGosnmpClient(c Config) *gosnmpClient {
@@ -56,7 +62,7 @@ func newGosnmpClient(c Config) *gosnmpClient {
 		}
 		return g
 	}
-	return &gosnmpClient{
+	client := &gosnmpClient{
 		cfg:     c,
 		target:  c.target(),
 		version: c.Version,
@@ -64,6 +70,8 @@ func newGosnmpClient(c Config) *gosnmpClient {
 		reader:  session(c.ReadCommunity, c.Retries),
 		writer:  session(c.Community, 0), // never retry a SET
 	}
+	client.reader.OnRetry = func(*gosnmp.GoSNMP) { client.retried++ }
+	return client
 }
 
 // usm returns the SNMPv3 message flags and user security parameters of c.
@@ -155,6 +163,8 @@ func (c *gosnmpClient) request(ctx context.Context, oids []string, send func(*go
 	if err := c.prepare(ctx, c.reader); err != nil {
 		return nil, err
 	}
+	c.retried = 0
+	defer c.noteRetries()
 	pkt, err := send(c.reader)
 	if err != nil && c.forgetEngine(c.reader, err) {
 		// The agent's engine is not the one discovered: a replaced
@@ -167,6 +177,7 @@ func (c *gosnmpClient) request(ctx context.Context, oids []string, send func(*go
 	if err != nil {
 		return nil, c.wrap(ctx, err, c.reader.Timeout)
 	}
+	c.noteEngine(c.reader)
 	// gosnmp hands agent errors back in the packet with a nil error.
 	if err := agentErr(pkt, oids); err != nil {
 		return nil, err
@@ -189,6 +200,7 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 		c.forgetEngine(c.writer, err)
 		return c.wrap(ctx, err, c.writer.Timeout)
 	}
+	c.noteEngine(c.writer)
 	return agentErr(pkt, []string{oid})
 }
 
@@ -201,6 +213,44 @@ func (c *gosnmpClient) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// event tells Config.OnEvent, if set.
+func (c *gosnmpClient) event(e Event) {
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(e)
+	}
+}
+
+// noteRetries reports the reader's retries of the call that ends. gosnmp
+// calls OnRetry once more when it gives up than it sent again, hence the
+// cap.
+func (c *gosnmpClient) noteRetries() {
+	if n := min(c.retried, c.reader.Retries); n > 0 {
+		c.event(Event{Kind: EventRetry, Count: n})
+	}
+}
+
+// noteEngine compares the SNMPv3 engine session g just heard from with the
+// one heard from before, and reports a reboot or a new engine. gosnmp
+// keeps the engine's boots from each answer, and learns new ones from the
+// notInTimeWindow Report a rebooted engine answers first.
+func (c *gosnmpClient) noteEngine(g *gosnmp.GoSNMP) {
+	sp, ok := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	if c.version != "3" || !ok || sp.AuthoritativeEngineID == "" {
+		return
+	}
+	id, boots := sp.AuthoritativeEngineID, sp.AuthoritativeEngineBoots
+	switch {
+	case c.engineID == "":
+	case id != c.engineID:
+		c.event(Event{Kind: EventNewEngine, Count: 1, Detail: fmt.Sprintf("engine ID %x to %x", c.engineID, id)})
+	case boots > c.boots:
+		c.event(Event{Kind: EventRestart, Count: 1, Detail: fmt.Sprintf("engine boots %d to %d", c.boots, boots)})
+	case boots < c.boots:
+		return // the other session, still on the boot before
+	}
+	c.engineID, c.boots = id, boots
 }
 
 // forgetEngine drops what session g learnt of the agent's SNMPv3 engine
