@@ -196,6 +196,7 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 	if f.err == nil && p.gen == gen {
 		p.cached = &readResult{reading: f.reading, at: now}
 	}
+	wasFailing := p.last.Err != nil
 	if f.err == nil {
 		p.last = Poll{Reading: f.reading, At: now}
 	} else {
@@ -203,6 +204,14 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 	}
 	p.mu.Unlock()
 	close(f.done)
+	// One line when the PDU stops answering and one when it is back, not
+	// one per failed read: MAAS and the poller keep asking meanwhile.
+	switch {
+	case f.err != nil && !wasFailing:
+		p.log.Warn("PDU cannot be read", "error", f.err.Error())
+	case f.err == nil && wasFailing:
+		p.log.Info("PDU can be read again")
+	}
 }
 
 // invalidate forgets the cached reading and detaches the read under way, so
