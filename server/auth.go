@@ -92,10 +92,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who, ok := s.cfg.Auth.Check(r)
 		if !ok {
-			s.log.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path,
-				"scheme", authScheme(r))
-			w.Header().Set("WWW-Authenticate", `Bearer realm="powerbridge", Basic realm="powerbridge"`)
-			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token> (MAAS power_token) or Basic credentials")
+			s.refuse(w, r, `Bearer realm="powerbridge", Basic realm="powerbridge"`,
+				"authentication required: send Authorization: Bearer <token> (MAAS power_token) or Basic credentials")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(power.WithPrincipal(r.Context(), who)))

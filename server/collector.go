@@ -34,6 +34,8 @@ func (m *Metrics) StartCounters(f PolledFleet) {
 			m.snmpErrors.WithLabelValues(p.Name(), op)
 			m.snmpTimeouts.WithLabelValues(p.Name(), op)
 		}
+		m.snmpRetries.WithLabelValues(p.Name())
+		m.pduRestarts.WithLabelValues(p.Name())
 	}
 	for _, mc := range f.Machines() {
 		for _, a := range []power.Action{power.ActionOn, power.ActionOff, power.ActionCycle} {

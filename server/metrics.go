@@ -31,6 +31,8 @@ type Metrics struct {
 	snmpDuration *prometheus.HistogramVec
 	snmpErrors   *prometheus.CounterVec
 	snmpTimeouts *prometheus.CounterVec
+	snmpRetries  *prometheus.CounterVec
+	pduRestarts  *prometheus.CounterVec
 
 	actions        *prometheus.CounterVec
 	actionDuration *prometheus.HistogramVec
@@ -42,6 +44,7 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	authFailures *prometheus.CounterVec
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -81,6 +84,14 @@ func NewMetrics(version string) *Metrics {
 			Name: "powerbridge_snmp_timeouts_total",
 			Help: "Calls to a PDU over SNMP that got no answer in time (also counted in powerbridge_snmp_errors_total). A wrong community looks like this too: agents do not answer one.",
 		}, []string{"pdu", "op"}),
+		snmpRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "powerbridge_snmp_retries_total",
+			Help: "Reads of a PDU sent again after no answer in time (snmp.retries); a switch is never sent again. A lossy network or an overloaded card shows here first.",
+		}, []string{"pdu"}),
+		pduRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "powerbridge_pdu_restarts_total",
+			Help: "Times a PDU's management card was seen to restart (its SNMPv3 engine's boots rose) or to be replaced (its engine ID changed); SNMPv3 only.",
+		}, []string{"pdu"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powerbridge_power_actions_total",
 			Help: "Finished power actions on machines, by action (on, off, cycle) and result (ok, error).",
@@ -116,6 +127,10 @@ func NewMetrics(version string) *Metrics {
 			Help:    "Time taken to answer an HTTP request, by route pattern.",
 			Buckets: httpBuckets,
 		}, []string{"route"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "powerbridge_auth_failures_total",
+			Help: "Requests refused for their credentials, by reason: missing (none, or a scheme other than Bearer and Basic), invalid (wrong ones), rate-limited (refused with 429 while the client address has failed too often).",
+		}, []string{"reason"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "powerbridge_config_last_reload_successful",
 			Help: "Whether the last attempt to load the config file succeeded (1) or was refused (0, the previous config stays in force).",
@@ -132,14 +147,17 @@ func NewMetrics(version string) *Metrics {
 	})
 	buildInfo.Set(1)
 	m.reg.MustRegister(
-		m.snmpDuration, m.snmpErrors, m.snmpTimeouts,
+		m.snmpDuration, m.snmpErrors, m.snmpTimeouts, m.snmpRetries, m.pduRestarts,
 		m.actions, m.actionDuration,
 		m.graceful, m.cuts, m.refused, m.shutdownDuration,
-		m.httpRequests, m.httpDuration,
+		m.httpRequests, m.httpDuration, m.authFailures,
 		m.reloadOK, m.reloadTime, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	for _, reason := range authFailureReasons {
+		m.authFailures.WithLabelValues(reason)
+	}
 	// The service starts only with a config that loaded.
 	m.ConfigReloaded(nil)
 	return m
@@ -283,10 +301,8 @@ func (s *Server) metricsAuth(next http.Handler) http.Handler {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			s.log.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path,
-				"scheme", authScheme(r))
-			w.Header().Set("WWW-Authenticate", `Bearer realm="powerbridge metrics"`)
-			writeError(w, http.StatusUnauthorized, "authentication required: /metrics needs Authorization: Bearer <auth.metrics_token>")
+			s.refuse(w, r, `Bearer realm="powerbridge metrics"`,
+				"authentication required: /metrics needs Authorization: Bearer <auth.metrics_token>")
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -56,13 +56,24 @@ type Config struct {
 	// Instrument, when set, wraps every request, outside the router, so
 	// that it sees the matched route pattern (see Metrics.Instrument).
 	Instrument func(http.Handler) http.Handler
+	// AuthFailures, when set, counts requests refused for their
+	// credentials, by reason (see Metrics.AuthFailure).
+	AuthFailures func(reason string)
+	// AuthFailureBurst failed authentications from one client address are
+	// answered 401; then one more every AuthFailureEvery, and 429 with
+	// Retry-After to the rest. Defaults: DefaultAuthFailureBurst,
+	// DefaultAuthFailureEvery. A request that authenticates is never held
+	// back.
+	AuthFailureBurst int
+	AuthFailureEvery time.Duration
 }
 
 // Server routes HTTP requests to the fleet.
 type Server struct {
-	fleet Fleet
-	cfg   Config
-	log   *slog.Logger
+	fleet   Fleet
+	cfg     Config
+	log     *slog.Logger
+	limiter *authLimiter
 }
 
 // New returns the server's handler.
@@ -70,7 +81,7 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger}
+	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger, limiter: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureEvery)}
 
 	r := chi.NewRouter()
 	if cfg.Instrument != nil {
