@@ -65,7 +65,10 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			pdus = append(pdus, k)
 			continue
 		}
-		drv, err := apc.New(apcConfig(p))
+		ac := apcConfig(p)
+		counter, _ := obs.(pduEventCounter)
+		ac.OnEvent = pduEvents(p.Name, log, counter)
+		drv, err := apc.New(ac)
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("PDU %s: %w", p.Name, err)

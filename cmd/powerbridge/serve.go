@@ -92,6 +92,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Metrics:       svc.metrics.Handler(),
 		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
 		Instrument:    svc.metrics.Instrument,
+		AuthFailures:  svc.metrics.AuthFailure,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
