@@ -117,6 +117,7 @@ type Fleet struct {
 	log      *slog.Logger
 	obs      Observer
 	audit    Auditor
+	journal  Journal // nil: none
 }
 
 // FleetConfig is how a fleet behaves.
@@ -131,6 +132,9 @@ type FleetConfig struct {
 	// of the same name keeps its state: an action under way on the old fleet
 	// still holds off a new one, and liveness history carries over.
 	Previous *Fleet
+	// Journal, when set, records the switching of machines with more than
+	// one outlet while it is under way (see Journal and Finish).
+	Journal Journal
 }
 
 // machine is a configured machine and its state. The state is shared with
@@ -192,7 +196,7 @@ func NewFleet(pdus []*PDU, machines []Machine, cfg FleetConfig) (*Fleet, error) 
 	if cfg.Audit == nil {
 		cfg.Audit = nopAuditor{}
 	}
-	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: cfg.ActionTimeout, log: cfg.Logger, obs: cfg.Observer, audit: cfg.Audit}
+	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: cfg.ActionTimeout, log: cfg.Logger, obs: cfg.Observer, audit: cfg.Audit, journal: cfg.Journal}
 	for _, p := range pdus {
 		f.pdus[p.Name()] = p
 		f.pduOrder = append(f.pduOrder, p.Name())
@@ -655,7 +659,13 @@ func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
 // switchAll switches every outlet of m, one after another: a machine with two
 // power supplies is on as soon as either is, and switching them in config
 // order keeps what happens predictable.
+//
+// While they are switched, the journal holds the machine: a process killed
+// between two outlets finishes the job when it starts again (Finish). A
+// switch that fails stays in the journal too, until an action on the
+// machine completes.
 func (f *Fleet) switchAll(ctx context.Context, m *machine, to State, res *Result) error {
+	f.journalBegin(m, to)
 	for _, ref := range m.Outlets {
 		out, err := f.pdus[ref.PDU].Switch(ctx, ref.Outlet, to)
 		res.Changed = res.Changed || out.Changed
@@ -666,6 +676,7 @@ func (f *Fleet) switchAll(ctx context.Context, m *machine, to State, res *Result
 			return err
 		}
 	}
+	f.journalEnd(m)
 	return nil
 }
 
