@@ -26,9 +26,10 @@ func authenticator(a config.Auth) server.Authenticator {
 
 // fleetParts is what a fleet is built with besides the config.
 type fleetParts struct {
-	log   *slog.Logger
-	obs   power.Observer // may be nil
-	audit power.Auditor  // may be nil
+	log     *slog.Logger
+	obs     power.Observer // may be nil
+	audit   power.Auditor  // may be nil
+	journal power.Journal  // may be nil
 	// prev is the fleet in force, on a reload: its PDUs whose config has
 	// not changed are kept (their worker, cache and detected dialect), and
 	// its machines' state carries over.
@@ -114,6 +115,7 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 		Observer:      obs,
 		Audit:         parts.audit,
 		Previous:      parts.prev,
+		Journal:       parts.journal,
 	})
 	if err != nil {
 		closeAll()

@@ -33,6 +33,7 @@ type service struct {
 	reloading sync.Mutex // one reload at a time
 	sims      simulators // guarded by reloading
 	cur       atomic.Pointer[generation]
+	journal   *journalFile // nil without a usable state directory
 }
 
 // generation is one config and the fleet built from it.
@@ -49,13 +50,16 @@ type generation struct {
 	once    sync.Once
 }
 
-// start builds the first generation.
+// start builds the first generation, and finishes what a previous process
+// left half switched.
 func (s *service) start(cfg *config.File) error {
+	pending := s.startJournal(cfg)
 	g, err := s.build(cfg, nil)
 	if err != nil {
 		return err
 	}
 	s.cur.Store(g)
+	s.finishInterrupted(pending)
 	return nil
 }
 
@@ -65,7 +69,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 		cfg.Listen = s.listen
 	}
 	var oldSims simulators
-	parts := fleetParts{log: s.log, obs: s.metrics, audit: s.audit}
+	parts := fleetParts{log: s.log, obs: s.metrics, audit: s.audit, journal: s.journalOrNil()}
 	if prev != nil {
 		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
 	}
