@@ -56,6 +56,11 @@ func startBridge(t *testing.T, config string) *bridge {
 	addr := freePort(t)
 	path := filepath.Join(t.TempDir(), "powerbridge.yaml")
 	config = fmt.Sprintf("listen: %q\n%s", addr, config)
+	if !strings.Contains(config, "\nstate_dir:") {
+		// Each bridge its own state (journal, pinned host keys), never the
+		// host's /var/lib/powerbridge.
+		config += fmt.Sprintf("\nstate_dir: %q\n", t.TempDir())
+	}
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
