@@ -390,25 +390,25 @@ func (f *Fleet) LastStatus(name string) (st MachineStatus, ok bool) {
 	if err != nil {
 		return st, false
 	}
-	readings := map[string]Reading{}
+	var rs readings
 	for _, ref := range m.Outlets {
 		poll := f.pdus[ref.PDU].LastPoll()
 		if poll.Err != nil || poll.At.IsZero() {
 			return st, false
 		}
-		readings[ref.PDU] = poll.Reading
+		rs = append(rs, pduReading{ref.PDU, poll.Reading})
 	}
-	st, err = m.status(readings)
+	st, err = m.status(rs)
 	return st, err == nil
 }
 
 // status combines the readings of m's outlets: off when every outlet is off,
 // on when any is on, unknown otherwise; then a halted OS reads off.
-func (m *machine) status(readings map[string]Reading) (MachineStatus, error) {
+func (m *machine) status(rs readings) (MachineStatus, error) {
 	st := MachineStatus{Machine: m.Name}
 	anyOn, allOff := false, true
 	for _, ref := range m.Outlets {
-		o, ok := readings[ref.PDU].Outlet(ref.Outlet)
+		o, ok := rs.of(ref.PDU).Outlet(ref.Outlet)
 		if !ok {
 			return st, fmt.Errorf("machine %s: PDU %s has no outlet %d", m.Name, ref.PDU, ref.Outlet)
 		}
@@ -439,7 +439,7 @@ func (m *machine) status(readings map[string]Reading) (MachineStatus, error) {
 }
 
 // readAll reads every PDU behind refs, the PDUs in parallel.
-func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (map[string]Reading, error) {
+func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error) {
 	type answer struct {
 		pdu string
 		r   Reading
@@ -453,6 +453,15 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (map[string]Readi
 			names = append(names, ref.PDU)
 		}
 	}
+	if len(names) == 1 {
+		// Most machines hang off one PDU: read it here, with no goroutine
+		// to start and wait for on the path of every status query.
+		r, err := f.pdus[names[0]].Read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return readings{{names[0], r}}, nil
+	}
 	answers := make(chan answer, len(names))
 	for _, name := range names {
 		go func() {
@@ -460,7 +469,7 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (map[string]Readi
 			answers <- answer{name, r, err}
 		}()
 	}
-	out := make(map[string]Reading, len(names))
+	out := make(readings, 0, len(names))
 	var errs []error
 	for range names {
 		a := <-answers
@@ -468,7 +477,7 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (map[string]Readi
 			errs = append(errs, a.err)
 			continue
 		}
-		out[a.pdu] = a.r
+		out = append(out, pduReading{a.pdu, a.r})
 	}
 	return out, errors.Join(errs...)
 }

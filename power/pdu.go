@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,9 +44,14 @@ type PDU struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// cached is the last good reading of the current generation. Queries
+	// load it without taking mu, so that a burst of them answered from
+	// memory never queues on a lock; it is stored only under mu, where
+	// the generation is checked.
+	cached atomic.Pointer[readResult]
+
 	mu      sync.Mutex
 	gen     uint64      // bumped by every switch: readings from before it are stale
-	cached  *readResult // last good reading of the current generation
 	flight  *readFlight // the read under way, if any
 	lastOff map[int]time.Time
 	last    Poll          // the outcome of the latest read
@@ -151,10 +157,16 @@ func (p *PDU) ReadFresh(ctx context.Context) (Reading, error) {
 }
 
 func (p *PDU) read(ctx context.Context, maxAge time.Duration) (Reading, error) {
+	if r, ok := p.fresh(maxAge); ok {
+		return r, nil
+	}
 	p.mu.Lock()
-	if c := p.cached; c != nil && maxAge > 0 && time.Since(c.at) < maxAge {
+	// Again under the lock: a read that finished since the look above
+	// has cached its reading and left, and must not be followed by
+	// another request to the device.
+	if r, ok := p.fresh(maxAge); ok {
 		p.mu.Unlock()
-		return c.reading, nil
+		return r, nil
 	}
 	f := p.flight
 	if f == nil {
@@ -170,6 +182,14 @@ func (p *PDU) read(ctx context.Context, maxAge time.Duration) (Reading, error) {
 	case <-ctx.Done():
 		return Reading{}, fmt.Errorf("reading PDU %s: %w", p.cfg.Name, ctx.Err())
 	}
+}
+
+// fresh returns the cached reading when it is younger than maxAge.
+func (p *PDU) fresh(maxAge time.Duration) (Reading, bool) {
+	if c := p.cached.Load(); c != nil && maxAge > 0 && time.Since(c.at) < maxAge {
+		return c.reading, true
+	}
+	return Reading{}, false
 }
 
 // fly performs one read for everyone waiting on f. It runs under its own
@@ -194,7 +214,7 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 		p.flight = nil
 	}
 	if f.err == nil && p.gen == gen {
-		p.cached = &readResult{reading: f.reading, at: now}
+		p.cached.Store(&readResult{reading: f.reading, at: now})
 	}
 	wasFailing := p.last.Err != nil
 	if f.err == nil {
@@ -219,7 +239,7 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 func (p *PDU) invalidate() {
 	p.mu.Lock()
 	p.gen++
-	p.cached = nil
+	p.cached.Store(nil)
 	p.flight = nil
 	p.mu.Unlock()
 }
