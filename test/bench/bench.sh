@@ -163,7 +163,7 @@ part_fleet() {
 
 part_poweron() {
   echo "== poweron: power-on through powerbridge vs the raw SNMP set + verify it performs"
-  start_sims po -n 2 -switch-delay -1 -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/po.yaml"
+  start_sims po -n 2 -switch-delay -1ns -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/po.yaml"
   start_bridge "$work/po.yaml"
   local second; second=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pdus"]["pdu2"]["address"])')
   "$work/pbbench" poweron -url "$url" -snmp "$second" -pdu pdu1 -outlet 3 -rounds 300
