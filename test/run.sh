@@ -55,3 +55,6 @@ echo "== driver-shim (python3 unittest)"
 bin=$(mktemp -d)/powerbridge
 go build -o "$bin" ./cmd/powerbridge
 POWERBRIDGE_BIN="$bin" /usr/bin/python3 -m unittest discover -s driver-shim/tests -t driver-shim -v
+
+echo "== benchmark harness smoke (test/bench/bench.sh --smoke: SNMP request counts at the simulated PDUs asserted, never times)"
+test/bench/bench.sh --smoke

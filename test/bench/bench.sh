@@ -38,12 +38,17 @@ trap cleanup EXIT
 echo "== building powerbridge and pbbench"
 go build -o "$work/powerbridge" ./cmd/powerbridge
 go build -o "$work/pbbench" ./test/bench/cmd/pbbench
-echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(go version | cut -d' ' -f3)"
+echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(go version | cut -d' ' -f3); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 token=bench-token
 ttl=2.1   # powerbridge's cache TTL (2 s) and a margin: after this, a query is cold
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# http_ok URL: whether URL answers 200 (python3, which the tests need
+# anyway, rather than a command a fresh CI machine may lack).
+http_ok() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "$1" 2>/dev/null; }
+# sims_json EXPR: EXPR evaluated on the `pbbench sims` control answer j.
+sims_json() { python3 -c 'import json, sys, urllib.request; j = json.load(urllib.request.urlopen(sys.argv[1] + "/requests")); print(eval(sys.argv[2]))' "$control" "$1"; }
 
 # start_sims NAME ARGS...: `pbbench sims` in the background, its control URL
 # in $control and its first PDU's SNMP address in $first.
@@ -68,7 +73,7 @@ start_bridge() {
   pids+=($bridge)
   url="http://$(sed -n 's/^listen: "\(.*\)"/\1/p' "$1")"
   for _ in $(seq 1 1200); do
-    if curl -sf -o /dev/null "$url/readyz"; then return; fi
+    if http_ok "$url/readyz"; then return; fi
     kill -0 "$bridge" 2>/dev/null || { cat "$work/bridge.log" >&2; exit 1; }
     sleep 0.1
   done
@@ -150,13 +155,13 @@ part_http() {
 part_fleet() {
   echo "== fleet: 200 simulated AP8941s x 24 outlets (4800 machines), polled every 15 s: powerbridge's CPU and memory"
   start_sims fleet -n 200 -model ap8941 -listen "127.0.0.1:$(free_port)" -config "$work/fleet.yaml"
-  local before; before=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+  local before; before=$(sims_json 'j["requests"]')
   start_bridge "$work/fleet.yaml"
   # The pollers start together at start-up; after the first cycle they keep
   # their 15 s rhythm. Measure 4 whole cycles after 2 s of warm-up.
-  local r0; r0=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+  local r0; r0=$(sims_json 'j["requests"]')
   "$work/pbbench" proc -label "fleet (200 PDUs x 24 outlets, poll 15s)" -pid "$bridge" -warmup 2s -window 60s
-  local r1; r1=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+  local r1; r1=$(sims_json 'j["requests"]')
   echo "fleet: start-up (detection and first read of 200 PDUs): $((r0 - before)) SNMP requests; then $((r1 - r0)) requests in the ~62 s window ($(( (r1 - r0) / 200 )) per PDU, one per poll)"
   stop_all
 }
@@ -165,7 +170,7 @@ part_poweron() {
   echo "== poweron: power-on through powerbridge vs the raw SNMP set + verify it performs"
   start_sims po -n 2 -switch-delay -1ns -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/po.yaml"
   start_bridge "$work/po.yaml"
-  local second; second=$(curl -sf "$control/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pdus"]["pdu2"]["address"])')
+  local second; second=$(sims_json 'j["pdus"]["pdu2"]["address"]')
   "$work/pbbench" poweron -url "$url" -snmp "$second" -pdu pdu1 -outlet 3 -rounds 300
   stop_all
 }
@@ -176,5 +181,5 @@ part_gobench() {
   if command -v benchstat >/dev/null; then benchstat "$work/gobench.txt"; fi
 }
 
-for p in "${parts[@]}"; do "part_$p"; done
+for p in "${parts[@]}"; do "part_$p"; echo "(load average $(cut -d' ' -f1-3 /proc/loadavg))"; done
 echo "== bench.sh: done"
