@@ -1,0 +1,191 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/test/sshd"
+)
+
+// 50 machines on 3 PDUs (SNMP v1, v2c and v3) are powered on at once while
+// MAAS-like pollers query every machine, then all are powered off at once,
+// each shut down over ssh by a real sshd first. Every outlet ends in the
+// state asked for, switched once each way; every shutdown was graceful;
+// each PDU never had two requests in flight; every query answered 200 with
+// one state word within its bound; and the bridge has no more goroutines
+// at the end than before it started work.
+func TestFiftyMachinesOnThreePDUs(t *testing.T) {
+	const machines, racks = 50, 3
+	const statusBound = 5 * time.Second
+	type rack struct {
+		dev   *apcsim.Device
+		agent *apcsim.Agent
+	}
+	v3 := apcsim.User{Name: "fleet", AuthProtocol: "SHA", AuthPassphrase: "fleet-auth-pass", PrivProtocol: "AES", PrivPassphrase: "fleet-priv-pass"}
+	snmp := []string{
+		`{version: "1", community: private, read_community: public}`,
+		`{version: "2c", community: private, read_community: public}`,
+		`{version: "3", user: fleet, auth_protocol: SHA, auth_passphrase: fleet-auth-pass, priv_protocol: AES, priv_passphrase: fleet-priv-pass}`,
+	}
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: %s, action: 60s}\npdus:\n", maasToken, statusBound)
+	var rs []rack
+	for i := range racks {
+		dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= dev.Outlets(); n++ {
+			dev.SetOutletState(n, power.Off)
+		}
+		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private", Users: []apcsim.User{v3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { agent.Close() })
+		rs = append(rs, rack{dev, agent})
+		fmt.Fprintf(&cfg, "  - {name: rack%d, address: %q, snmp: %s, power_on_delay: 100ms, switch_timeout: 10s, poll_interval: 2s}\n", i+1, agent.Addr(), snmp[i])
+	}
+
+	// Machine i is outlet i/3+1 of rack i%3+1, its OS an sshd of its own.
+	name := func(i int) string { return fmt.Sprintf("m%02d", i) }
+	servers := make([]*sshd.Server, machines)
+	cfg.WriteString("machines:\n")
+	for i := range machines {
+		servers[i] = sshd.Start(t, sshd.Options{})
+		host, port, _ := net.SplitHostPort(servers[i].Addr)
+		fmt.Fprintf(&cfg, `  - name: %s
+    outlets: ["rack%d/%d"]
+    shutdown:
+      ssh: {host: %q, port: %s, user: %q, key_file: %q}
+      timeout: 30s
+    liveness: {failures: 2, interval: 200ms, settle: 300ms, poll_interval: 2s}
+`, name(i), i%racks+1, i/racks+1, host, port, servers[i].User, servers[i].ClientKeyFile)
+	}
+	b := startBridge(t, cfg.String())
+	scrape := func() string {
+		t.Helper()
+		code, body := get(t, b.URL+"/metrics", "")
+		if code != 200 {
+			t.Fatalf("GET /metrics: %d", code)
+		}
+		return body
+	}
+	goroutines := func() float64 {
+		t.Helper()
+		v, ok := sample(scrape(), "go_goroutines")
+		if !ok {
+			t.Fatal("no go_goroutines in the scrape")
+		}
+		return v
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	maas := newMAASDriver(b.URL, maasToken, 0.05)
+	for i := range machines {
+		if s, err := maas.query(ctx, name(i)); err != nil || s != "off" {
+			t.Fatalf("%s before the test: %q, %v", name(i), s, err)
+		}
+	}
+	before := goroutines()
+
+	// MAAS's pollers: every machine, over and over, until the test is done.
+	stop := make(chan struct{})
+	var polls sync.WaitGroup
+	var pollMu sync.Mutex
+	var pollBad []string
+	pollCount := 0
+	for p := range 4 {
+		polls.Go(func() {
+			// Each poller asks 50 times a second: far more than MAAS's
+			// rack controllers do, without starving the bridge's ssh.
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for i := p; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				start := time.Now()
+				code, body, err := maas.call(ctx, http.MethodGet, "/v1/machines/"+name(i%machines)+"/status")
+				took := time.Since(start)
+				pollMu.Lock()
+				pollCount++
+				if err != nil || code != 200 || (body != running && body != stopped) || took > statusBound+boundSlack {
+					pollBad = append(pollBad, fmt.Sprintf("%s: %d %q %v after %s", name(i%machines), code, body, err, took))
+				}
+				pollMu.Unlock()
+			}
+		})
+	}
+
+	all := func(want string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range machines {
+			wg.Go(func() {
+				d := newMAASDriver(b.URL, maasToken, 0.05)
+				if _, err := d.power(ctx, name(i), want); err != nil {
+					t.Errorf("MAAS powering %s %s: %v\ncalls: %s", name(i), want, err, d.summary())
+				}
+			})
+		}
+		wg.Wait()
+		t.Logf("%d machines %s in %s", machines, want, time.Since(start).Round(time.Millisecond))
+	}
+	all("on")
+	all("off")
+	close(stop)
+	polls.Wait()
+
+	for i := range machines {
+		r, n := rs[i%racks], i/racks+1
+		if st, sw := r.dev.OutletState(n), r.dev.Switches(n); st != power.Off || sw != 2 {
+			t.Errorf("%s (rack%d/%d): %v after %d switches, want off after 2 (on, off)", name(i), i%racks+1, n, st, sw)
+		}
+		if cmds := servers[i].Commands(t); len(cmds) != 1 {
+			t.Errorf("%s: %d shutdown commands, want 1", name(i), len(cmds))
+		}
+	}
+	for i, r := range rs {
+		s := r.agent.Stats()
+		if s.MaxInFlight != 1 {
+			t.Errorf("rack%d had %d requests in flight at once, want 1", i+1, s.MaxInFlight)
+		}
+		t.Logf("rack%d: %+v", i+1, s)
+	}
+	pollMu.Lock()
+	t.Logf("%d polls", pollCount)
+	if len(pollBad) > 0 {
+		t.Errorf("%d of %d polls went wrong, e.g. %s", len(pollBad), pollCount, pollBad[0])
+	}
+	pollMu.Unlock()
+
+	body := scrape()
+	graceful := 0.0
+	for i := range machines {
+		v, _ := sample(body, fmt.Sprintf(`powerbridge_graceful_shutdowns_total{machine=%q}`, name(i)))
+		graceful += v
+	}
+	if graceful != machines {
+		t.Errorf("%v graceful shutdowns, want %d", graceful, machines)
+	}
+
+	var after float64
+	waitUntil(t, 15*time.Second, "the bridge's goroutines are back to what they were before the work", func() bool {
+		after = goroutines()
+		return after <= before
+	})
+	t.Logf("goroutines: %v before, %v after", before, after)
+}
