@@ -282,7 +282,7 @@ func (c *gosnmpClient) forgetEngine(g *gosnmp.GoSNMP, err error) bool {
 	if changed {
 		// The other session holds the same stale engine.
 		for _, other := range []*gosnmp.GoSNMP{c.reader, c.writer} {
-			if other != g && other.Conn != nil {
+			if other != g {
 				reset(other)
 			}
 		}
