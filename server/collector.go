@@ -40,7 +40,7 @@ func (m *Metrics) StartCounters(f PolledFleet) {
 	for _, mc := range f.Machines() {
 		for _, a := range []power.Action{power.ActionOn, power.ActionOff, power.ActionCycle} {
 			for _, result := range []string{"ok", "error"} {
-				m.actions.WithLabelValues(mc.Name, string(a), result)
+				m.actions.counter(mc.Name, string(a), result)
 			}
 		}
 		if mc.Graceful == nil {

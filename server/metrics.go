@@ -34,7 +34,7 @@ type Metrics struct {
 	snmpRetries  *prometheus.CounterVec
 	pduRestarts  *prometheus.CounterVec
 
-	actions        *prometheus.CounterVec
+	actions        *actionCounts
 	actionDuration *prometheus.HistogramVec
 
 	graceful         *prometheus.CounterVec
@@ -92,10 +92,8 @@ func NewMetrics(version string) *Metrics {
 			Name: "powerbridge_pdu_restarts_total",
 			Help: "Times a PDU's management card was seen to restart (its SNMPv3 engine's boots rose) or to be replaced (its engine ID changed); SNMPv3 only.",
 		}, []string{"pdu"}),
-		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "powerbridge_power_actions_total",
-			Help: "Finished power actions on machines, by action (on, off, cycle) and result (ok, error).",
-		}, []string{"machine", "action", "result"}),
+		actions: newActionCounts("powerbridge_power_actions_total",
+			"Finished power actions on machines, by action (on, off, cycle) and result (ok, error)."),
 		actionDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "powerbridge_power_action_duration_seconds",
 			Help:    "Time taken by a power action on a machine, graceful shutdown included.",
@@ -216,7 +214,7 @@ func isTimeout(err error) bool {
 
 // Action counts a finished machine action.
 func (m *Metrics) Action(machine string, action power.Action, result string, took time.Duration) {
-	m.actions.WithLabelValues(machine, string(action), result).Inc()
+	m.actions.counter(machine, string(action), result).Add(1)
 	m.actionDuration.WithLabelValues(string(action)).Observe(took.Seconds())
 }
 

@@ -54,6 +54,12 @@ func (d *Driver) String() string { return "apc " + d.cfg.String() }
 // Read returns every outlet of the PDU and its meters.
 func (d *Driver) Read(ctx context.Context) (power.Reading, error) {
 	r, err := d.read(ctx)
+	// The sockets are closed between reads, which a poller makes seconds
+	// apart: gosnmp keeps a 64 KB receive buffer per open session, which
+	// is most of powerbridge's memory with a few hundred PDUs. The next
+	// call opens them again; what was learnt of the agent (its SNMPv3
+	// engine, boots and time, the localised keys) stays.
+	d.snmp.Close()
 	if err != nil {
 		return power.Reading{}, fmt.Errorf("reading %s: %w", d.target, err)
 	}

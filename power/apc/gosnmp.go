@@ -28,6 +28,8 @@ type gosnmpClient struct {
 	timeout time.Duration
 	reader  *gosnmp.GoSNMP
 	writer  *gosnmp.GoSNMP
+	// sessions makes a new reader and writer, as yet unconnected.
+	sessions func() (reader, writer *gosnmp.GoSNMP)
 
 	retried int // the reader's retries in the call under way
 	// The agent's SNMPv3 engine as last heard from, to tell a reboot or a
@@ -67,10 +69,13 @@ func newGosnmpClient(c Config) *gosnmpClient {
 		target:  c.target(),
 		version: c.Version,
 		timeout: c.Timeout,
-		reader:  session(c.ReadCommunity, c.Retries),
-		writer:  session(c.Community, 0), // never retry a SET
 	}
-	client.reader.OnRetry = func(*gosnmp.GoSNMP) { client.retried++ }
+	client.sessions = func() (reader, writer *gosnmp.GoSNMP) {
+		reader = session(c.ReadCommunity, c.Retries)
+		reader.OnRetry = func(*gosnmp.GoSNMP) { client.retried++ }
+		return reader, session(c.Community, 0) // never retry a SET
+	}
+	client.reader, client.writer = client.sessions()
 	return client
 }
 
@@ -204,6 +209,11 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 	return agentErr(pkt, []string{oid})
 }
 
+// Close closes the sockets. The sessions are replaced by new ones, for a
+// later call to connect afresh: once connected, a gosnmp session keeps a
+// 64 KB receive buffer for good, which idle PDUs need not hold. The new
+// sessions keep what the old ones learnt of the agent: its SNMPv3 engine,
+// boots and time, and the keys localised to it.
 func (c *gosnmpClient) Close() error {
 	var errs []error
 	for _, g := range []*gosnmp.GoSNMP{c.reader, c.writer} {
@@ -212,6 +222,11 @@ func (c *gosnmpClient) Close() error {
 			g.Conn = nil
 		}
 	}
+	reader, writer := c.sessions()
+	if c.version == "3" {
+		reader.SecurityParameters, writer.SecurityParameters = c.reader.SecurityParameters, c.writer.SecurityParameters
+	}
+	c.reader, c.writer = reader, writer
 	return errors.Join(errs...)
 }
 

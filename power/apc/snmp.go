@@ -25,6 +25,7 @@ type snmpClient interface {
 	GetBulk(ctx context.Context, oids []string, nonRepeaters, maxRepetitions int) ([]varbind, error)
 	// Set writes one INTEGER. It is sent exactly once: never retried.
 	Set(ctx context.Context, oid string, value int) error
+	// Close closes the sockets; a later call opens them again.
 	Close() error
 }
 
