@@ -51,6 +51,17 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 ./...
 
+echo "== fuzz (bounded; a crasher lands in the package's testdata/fuzz: keep it as a regression case)"
+# Each target's seed corpus ran above as ordinary tests; here each is fuzzed
+# for a while: config parsing, the HTTP routes, the recording loader.
+fuzztime=${FUZZTIME:-20s}
+for target in \
+  FuzzParse:./cmd/powerbridge/internal/config \
+  FuzzRoutes:./server \
+  FuzzParse:./power/apcsim; do
+  go test -run '^$' -fuzz "^${target%%:*}\$" -fuzztime "$fuzztime" "${target#*:}"
+done
+
 echo "== driver-shim (python3 unittest)"
 bin=$(mktemp -d)/powerbridge
 go build -o "$bin" ./cmd/powerbridge

@@ -87,7 +87,7 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 		c.mapping(n, v, key)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			c.addf(n, key, "expected a list, found %s", kindName(n))
+			c.addf(n, key, "expected a list, found %s", shown(n, v.Type()))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -146,7 +146,7 @@ func (c *checker) scalar(n *yaml.Node, key, want string) bool {
 
 func (c *checker) mapping(n *yaml.Node, v reflect.Value, key string) {
 	if n.Kind != yaml.MappingNode {
-		c.addf(n, key, "expected a mapping of keys to values, found %s", kindName(n))
+		c.addf(n, key, "expected a mapping of keys to values, found %s", shown(n, v.Type()))
 		return
 	}
 	if d, ok := v.Addr().Interface().(defaulter); ok {
@@ -189,6 +189,36 @@ func knownKeys(t reflect.Type) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// shown is kindName, except that a value found where a section holding
+// secrets belongs is not quoted: a token written as `tokens: [s3cret]` must
+// not come back in an error message, a log or check-config's output.
+func shown(n *yaml.Node, t reflect.Type) string {
+	if n.Kind == yaml.ScalarNode && holdsSecret(t) {
+		return "a value (not shown: this part of the file holds secrets)"
+	}
+	return kindName(n)
+}
+
+// holdsSecret reports whether a value of type t has a Secret in it. A raw
+// YAML node (a section another part of the program decodes) is not
+// looked into: it is recursive.
+func holdsSecret(t reflect.Type) bool {
+	if t == nodeType {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		return holdsSecret(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if ft := t.Field(i).Type; ft == secretType || holdsSecret(ft) {
+				return true
+			}
+		}
+	}
+	return t == secretType
 }
 
 func kindName(n *yaml.Node) string {
