@@ -103,10 +103,12 @@ type ConfigOptions struct {
 	Version string
 	// PowerOnDelay is every PDU's power_on_delay; 0 keeps it 0s.
 	PowerOnDelay time.Duration
+	// NoMachines leaves machines out: PDUs alone, polled.
+	NoMachines bool
 }
 
 // Config renders a powerbridge config for sims: every PDU, and one machine
-// per outlet, named by MachineName.
+// per outlet, named by MachineName, unless o.NoMachines.
 func Config(sims []*Sim, o ConfigOptions) string {
 	if o.Version == "" {
 		o.Version = "1"
@@ -122,6 +124,10 @@ func Config(sims []*Sim, o ConfigOptions) string {
 		if o.PollInterval > 0 {
 			fmt.Fprintf(&b, "    poll_interval: %s\n", o.PollInterval)
 		}
+	}
+	if o.NoMachines {
+		b.WriteString("machines: []\n")
+		return b.String()
 	}
 	b.WriteString("machines:\n")
 	for _, s := range sims {

@@ -30,6 +30,7 @@ func sims(args []string) error {
 	poll := fs.Duration("poll", 0, "every PDU's poll_interval; 0 for the default (15s)")
 	version := fs.String("version", "1", "the SNMP version powerbridge speaks: 1 or 2c")
 	control := fs.String("control", "127.0.0.1:0", "serve GET /requests here")
+	noMachines := fs.Bool("no-machines", false, "a config with the PDUs only; by default one machine per outlet")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func sims(args []string) error {
 	}
 	defer bench.CloseSims(ss)
 	if *config != "" {
-		cfg := bench.Config(ss, bench.ConfigOptions{Listen: *listen, Token: *token, PollInterval: *poll, Version: *version})
+		cfg := bench.Config(ss, bench.ConfigOptions{Listen: *listen, Token: *token, PollInterval: *poll, Version: *version, NoMachines: *noMachines})
 		if err := os.WriteFile(*config, []byte(cfg), 0o600); err != nil {
 			return err
 		}
