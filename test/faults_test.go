@@ -120,6 +120,7 @@ func (r *faultRig) call(t *testing.T, method, path string) answer {
 	start := time.Now()
 	code, body := r.b.maas(t, maasCall{method: method, path: path, auth: bearer(maasToken)})
 	a := answer{code, body, time.Since(start)}
+	t.Logf("%s %s: %d in %s: %s", method, path, a.code, a.took.Round(time.Millisecond), strings.TrimSpace(a.body))
 	bound := faultStatusBound
 	if method == http.MethodPost {
 		bound = faultActionBound

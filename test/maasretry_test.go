@@ -65,6 +65,15 @@ func TestMAASRetryPatternSwitchesOncePerAction(t *testing.T) {
 	machines := []string{"lossy1", "lossy2", "mute1", "mute2", "generr1", "generr2", "twin"}
 	outlets := map[string][]string{"rack1": {"1", "2", "5"}, "rack2": {"1", "2"}, "rack3": {"1", "2", "5"}}
 
+	// The faults come once every PDU has been read (detected) as it is
+	// in service: losing every other request with no retries, the
+	// several requests of a first detection would never all get through.
+	for _, m := range machines {
+		waitUntil(t, 10*time.Second, m+" reads", func() bool {
+			code, _ := b.maas(t, maasCall{method: http.MethodGet, path: "/v1/machines/" + m + "/status", auth: bearer(maasToken)})
+			return code == 200
+		})
+	}
 	pdus[0].agent.DropEveryNthRequest(2)
 	pdus[1].agent.DropEveryNthAnswerAfterSet(1)
 	pdus[2].agent.GenErrOnSet(true)
