@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -144,7 +145,13 @@ func (s *service) startJournal(cfg *config.File) []power.Interrupted {
 	}
 	j, pending, err := openJournal(cfg.StateDir)
 	if err != nil {
-		s.log.Error("journal: cannot use the state directory; a machine with two outlets left half switched by a crash will not be finished on restart",
+		level := slog.LevelDebug // nothing would be written to it
+		for _, m := range cfg.Machines {
+			if len(m.Outlets) > 1 {
+				level = slog.LevelError
+			}
+		}
+		s.log.Log(s.runCtx, level, "journal: cannot use the state directory; a machine with two outlets left half switched by a crash will not be finished on restart",
 			"state_dir", cfg.StateDir, "error", err.Error())
 		return nil
 	}
