@@ -36,7 +36,7 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 		`{version: "3", user: fleet, auth_protocol: SHA, auth_passphrase: fleet-auth-pass, priv_protocol: AES, priv_passphrase: fleet-priv-pass}`,
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: %s, action: 60s}\npdus:\n", maasToken, statusBound)
+	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: %s, action: 90s}\npdus:\n", maasToken, statusBound)
 	var rs []rack
 	for i := range racks {
 		dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
@@ -66,7 +66,7 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
     outlets: ["rack%d/%d"]
     shutdown:
       ssh: {host: %q, port: %s, user: %q, key_file: %q}
-      timeout: 30s
+      timeout: 60s
     liveness: {failures: 2, interval: 200ms, settle: 300ms, poll_interval: 2s}
 `, name(i), i%racks+1, i/racks+1, host, port, servers[i].User, servers[i].ClientKeyFile)
 	}

@@ -448,6 +448,13 @@ func TestFaultPDURestartsMidOperation(t *testing.T) {
 		t.Errorf("outlets 3, 4: %v, %v", r.dev.OutletState(3), r.dev.OutletState(4))
 	}
 	r.switchedAtMostOnce(t, 2)
+	// Should the restart have come after the power-on's last request, the
+	// next read of the PDU meets it (queries read it once the cached
+	// reading is two seconds old).
+	waitUntil(t, 10*time.Second, "a request meets the restarted card", func() bool {
+		r.status(t, "bigboy")
+		return len(r.b.logs.lines(`msg="PDU restarted`)) > 0
+	})
 	r.oneLogLine(t, "PDU restarted", "engine boots 1 to 2")
 	if v := r.metric(t, `powerbridge_pdu_restarts_total{pdu="rack1"}`); v != 1 {
 		t.Errorf("powerbridge_pdu_restarts_total = %v, want 1", v)
