@@ -196,8 +196,11 @@ part_poweron() {
 
 part_gobench() {
   echo "== go test -bench (in process)"
-  go test -run '^$' -bench . -benchmem -count 5 ./test/bench/ | tee "$work/gobench.txt" | grep -E '^Benchmark'
-  if command -v benchstat >/dev/null; then benchstat "$work/gobench.txt"; fi
+  local count=6; [ $smoke -eq 1 ] && count=1
+  go test -run '^$' -bench . -benchmem -count $count ./test/bench/ | tee "$work/gobench.txt" | grep -E '^Benchmark'
+  # Side by side: each row a benchmark, the columns its implementations
+  # (bare or MAAS-apc or raw SNMP, and powerbridge).
+  if command -v benchstat >/dev/null; then benchstat -col /impl "$work/gobench.txt"; fi
 }
 
 for p in "${parts[@]}"; do "part_$p"; echo "(load average $(cut -d' ' -f1-3 /proc/loadavg))"; done

@@ -28,8 +28,8 @@ func BenchmarkStatusHandler(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", Bare()}, {"powerbridge", br.handler}} {
-		b.Run(c.name, func(b *testing.B) {
+	}{{"impl=bare", Bare()}, {"impl=powerbridge", br.handler}} {
+		b.Run(c.name+"/procs=1", func(b *testing.B) {
 			req := statusRequest(b, "http://bench/v1/machines/"+MachineName("pdu1", 3)+"/status")
 			w := &discard{h: http.Header{}}
 			b.ReportAllocs()
@@ -38,7 +38,7 @@ func BenchmarkStatusHandler(b *testing.B) {
 				c.h.ServeHTTP(w, req)
 			}
 		})
-		b.Run(c.name+"/parallel", func(b *testing.B) {
+		b.Run(c.name+"/procs=all", func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				req := statusRequest(b, "http://bench/v1/machines/"+MachineName("pdu1", 3)+"/status")
@@ -61,7 +61,7 @@ func BenchmarkStatusHTTP(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", Bare()}, {"powerbridge", br.handler}} {
+	}{{"impl=bare", Bare()}, {"impl=powerbridge", br.handler}} {
 		b.Run(c.name, func(b *testing.B) {
 			url := serveHTTP(b, c.h) + "/v1/machines/" + MachineName("pdu1", 3) + "/status"
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -97,7 +97,7 @@ func BenchmarkStatusHTTP(b *testing.B) {
 // counted at the simulated PDU.
 func BenchmarkQuery8(b *testing.B) {
 	const latency = 50 * time.Millisecond
-	b.Run("maas-apc", func(b *testing.B) {
+	b.Run("impl=maas-apc", func(b *testing.B) {
 		if _, err := exec.LookPath("snmpget"); err != nil {
 			b.Skip("snmpget is not installed (Debian package snmp)")
 		}
@@ -117,7 +117,7 @@ func BenchmarkQuery8(b *testing.B) {
 		}
 		b.ReportMetric(float64(Requests(sims)-before)/float64(b.N), "snmp-req/op")
 	})
-	b.Run("powerbridge", func(b *testing.B) {
+	b.Run("impl=powerbridge", func(b *testing.B) {
 		// A cache that expires at once: every iteration is cold.
 		br := newBridge(b, bridgeOptions{sims: SimConfig{Count: 1, Latency: latency}, cacheTTL: time.Nanosecond})
 		base := serveHTTP(b, br.handler)
@@ -154,7 +154,7 @@ func BenchmarkQuery8(b *testing.B) {
 // the difference is powerbridge's own cost. Each iteration switches the
 // outlet off first, untimed; on-ns/op is the power-on alone.
 func BenchmarkPowerOn(b *testing.B) {
-	b.Run("raw-snmp", func(b *testing.B) {
+	b.Run("impl=raw-snmp", func(b *testing.B) {
 		sims, err := StartSims(SimConfig{Count: 1, SwitchDelay: -1})
 		if err != nil {
 			b.Fatal(err)
@@ -192,7 +192,7 @@ func BenchmarkPowerOn(b *testing.B) {
 		}
 		b.ReportMetric(float64(on.Nanoseconds())/float64(b.N), "on-ns/op")
 	})
-	b.Run("powerbridge", func(b *testing.B) {
+	b.Run("impl=powerbridge", func(b *testing.B) {
 		br := newBridge(b, bridgeOptions{sims: SimConfig{Count: 1, SwitchDelay: -1}})
 		base := serveHTTP(b, br.handler) + "/v1/machines/" + MachineName("pdu1", 3)
 		client := &http.Client{Transport: &http.Transport{}}

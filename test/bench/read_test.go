@@ -12,7 +12,7 @@ import (
 // APC driver over SNMP v1 on loopback: what each poll costs powerbridge.
 func BenchmarkDriverRead(b *testing.B) {
 	for _, model := range []string{"ap7900", "ap8941"} {
-		b.Run(model, func(b *testing.B) {
+		b.Run("model="+model, func(b *testing.B) {
 			sims, err := StartSims(SimConfig{Count: 1, Model: model})
 			if err != nil {
 				b.Fatal(err)
