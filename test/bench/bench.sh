@@ -4,7 +4,7 @@
 # querying outlets, side by side in one run. BENCHMARKS.md says what each
 # part measures and what it showed.
 #
-#   test/bench/bench.sh            every measurement (about 6 minutes)
+#   test/bench/bench.sh            every measurement (about 8 minutes)
 #   test/bench/bench.sh --smoke    CI: request counts asserted, no times (under a minute)
 #   test/bench/bench.sh burst|query8|http|fleet|poweron|gobench ...   some of them
 #
@@ -54,7 +54,8 @@ sims_json() { python3 -c 'import json, sys, urllib.request; j = json.load(urllib
 # in $control and its first PDU's SNMP address in $first.
 start_sims() {
   local name=$1; shift
-  "$work/pbbench" sims "$@" >"$work/$name.out" 2>&1 &
+  mkdir -p "$work/state-$name"
+  "$work/pbbench" sims -state-dir "$work/state-$name" "$@" >"$work/$name.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 600); do
     if grep -q '^ready' "$work/$name.out"; then break; fi

@@ -105,6 +105,9 @@ type ConfigOptions struct {
 	PowerOnDelay time.Duration
 	// NoMachines leaves machines out: PDUs alone, polled.
 	NoMachines bool
+	// StateDir is powerbridge's state_dir; "" leaves the default
+	// (/var/lib/powerbridge), which a benchmark should not write to.
+	StateDir string
 }
 
 // Config renders a powerbridge config for sims: every PDU, and one machine
@@ -116,6 +119,9 @@ func Config(sims []*Sim, o ConfigOptions) string {
 	var b strings.Builder
 	if o.Listen != "" {
 		fmt.Fprintf(&b, "listen: %q\n", o.Listen)
+	}
+	if o.StateDir != "" {
+		fmt.Fprintf(&b, "state_dir: %q\n", o.StateDir)
 	}
 	fmt.Fprintf(&b, "auth:\n  tokens: [{name: bench, token: %q}]\npdus:\n", o.Token)
 	for _, s := range sims {

@@ -30,6 +30,7 @@ func sims(args []string) error {
 	poll := fs.Duration("poll", 0, "every PDU's poll_interval; 0 for the default (15s)")
 	version := fs.String("version", "1", "the SNMP version powerbridge speaks: 1 or 2c")
 	control := fs.String("control", "127.0.0.1:0", "serve GET /requests here")
+	stateDir := fs.String("state-dir", "", "powerbridge's state_dir, for the config")
 	noMachines := fs.Bool("no-machines", false, "a config with the PDUs only; by default one machine per outlet")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,7 +41,7 @@ func sims(args []string) error {
 	}
 	defer bench.CloseSims(ss)
 	if *config != "" {
-		cfg := bench.Config(ss, bench.ConfigOptions{Listen: *listen, Token: *token, PollInterval: *poll, Version: *version, NoMachines: *noMachines})
+		cfg := bench.Config(ss, bench.ConfigOptions{Listen: *listen, Token: *token, PollInterval: *poll, Version: *version, NoMachines: *noMachines, StateDir: *stateDir})
 		if err := os.WriteFile(*config, []byte(cfg), 0o600); err != nil {
 			return err
 		}
