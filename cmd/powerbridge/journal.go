@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/atomicfile"
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -107,32 +108,7 @@ func (j *journalFile) save() error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(j.path)
-	tmp, err := os.CreateTemp(dir, journalName+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing there
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), j.path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(j.path, append(data, '\n'), 0o600)
 }
 
 // startJournal opens the journal in the config's state directory for the

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/atomicfile"
 )
 
 // manifest records what an apply changed, in its backup directory, so that
@@ -61,7 +63,7 @@ func (b *backup) save(f fileChange) error {
 	s := savedFile{Path: f.Path, Existed: f.Old != nil, Mode: f.OldMode}
 	if f.Old != nil {
 		s.Saved = filepath.Join("files", f.Path)
-		if err := writeAtomic(filepath.Join(b.dir, s.Saved), f.Old, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(b.dir, s.Saved), f.Old, 0o600); err != nil {
 			return fmt.Errorf("backing up %s: %w", f.Path, err)
 		}
 	}
@@ -74,45 +76,7 @@ func (b *backup) write() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(b.dir, "manifest.json"), append(data, '\n'), 0o600)
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// directory, synced, then renamed over it, so that a crash leaves the old
-// file or the new one and never half of one.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(b.dir, "manifest.json"), append(data, '\n'), 0o600)
 }
 
 // apply makes the plan real: backup, files, live system, MAAS. It stops at
@@ -151,7 +115,7 @@ func apply(ctx context.Context, e *env, s *Spec) error {
 		case opMoveAside, opRemove:
 			err = os.Remove(target)
 		default:
-			err = writeAtomic(target, f.New, f.Mode)
+			err = atomicfile.Write(target, f.New, f.Mode)
 		}
 		if err != nil {
 			return fmt.Errorf("%s %s: %w\n%s", f.Op, f.Path, err, undo)
@@ -239,7 +203,7 @@ func rollback(ctx context.Context, e *env, name string) error {
 		if err != nil {
 			return fmt.Errorf("reading the saved %s: %w", f.Path, err)
 		}
-		if err := writeAtomic(target, old, f.Mode); err != nil {
+		if err := atomicfile.Write(target, old, f.Mode); err != nil {
 			return fmt.Errorf("restoring %s: %w", f.Path, err)
 		}
 		fmt.Fprintf(w, "restored %s\n", f.Path)
