@@ -390,7 +390,10 @@ func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
 	}
 	if st.State == On {
 		res.State = On
-		return nil
+		// A machine runs on one supply, but an outlet left off (a switch
+		// that failed midway, MAAS's retry of it, or a hand at the PDU) is
+		// switched on too: "on" means every outlet on.
+		return f.switchAll(ctx, m, On, res)
 	}
 	if st.Halted {
 		// The BIOS powers the machine up when AC returns.

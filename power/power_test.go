@@ -469,3 +469,21 @@ func TestAuditRecords(t *testing.T) {
 		t.Errorf("outlet record %+v", r)
 	}
 }
+
+// An "on" that failed between two outlets leaves the machine running on one;
+// MAAS's retried POST must switch the other on, not stop at "already on".
+func TestOnCompletesAPartlyOnMachine(t *testing.T) {
+	d := newFake(2)
+	d.set(1, On)
+	f := testFleet(t, []*PDU{testPDU(t, "r", d, nil)}, Machine{Name: "m", Outlets: []OutletRef{{"r", 1}, {"r", 2}}})
+	res, err := f.On(t.Context(), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.state(2) != On || !res.Changed {
+		t.Errorf("outlet 2 %s, changed %v; want on, changed", d.state(2), res.Changed)
+	}
+	if log := d.switchLog(); len(log) != 1 || log[0].outlet != 2 {
+		t.Errorf("switches %+v, want outlet 2 only", log)
+	}
+}
