@@ -64,8 +64,9 @@ func TestFailedAuthenticationIsRateLimited(t *testing.T) {
 	if resp := call(other, "guess"); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("another address: %d, want 401", resp.StatusCode)
 	}
-	waitUntil(t, 5*time.Second, "the refusal is logged", func() bool {
-		return len(b.logs.lines(`msg="authentication refused`)) > 0
+	// The log comes through a pipe and may trail the answers.
+	waitUntil(t, 5*time.Second, "the refusal and the 11 failures are logged", func() bool {
+		return len(b.logs.lines(`msg="authentication refused`)) > 0 && len(b.logs.lines(`msg="authentication failed"`)) >= 11
 	})
 	if n := len(b.logs.lines(`msg="authentication refused`)); n != 1 {
 		t.Errorf("%d refusal lines for 4 refusals, want 1", n)
