@@ -267,4 +267,4 @@ func loadSnmprec(t testing.TB, path string) map[string]varbind {
 	return objects
 }
 
-const recordings = "testdata/"
+const recordings = "../apcsim/testdata/recordings/"

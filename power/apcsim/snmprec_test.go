@@ -189,13 +189,13 @@ func TestRecordingsLoad(t *testing.T) {
 	}
 }
 
-// recording returns the path of a shared reference recording; the tests need
+// recording returns the path of a recording of a real PDU; the tests need
 // it, so its absence fails them.
 func recording(t *testing.T, name string) string {
 	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "reference", "recordings", name)
+	path := filepath.Join("testdata", "recordings", name)
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("the reference recordings live in shared/ beside the checkout: %v", err)
+		t.Fatalf("the recordings of real PDUs: %v", err)
 	}
 	return path
 }
