@@ -20,7 +20,10 @@ declare -A need=(
   [ip]=iproute2
   [prometheus]=prometheus
   [promtool]=prometheus
-  [python3]=python3
+  [/usr/bin/python3]=python3   # Debian's, whatever else is first on PATH
+  [openssl]=openssl
+  [file]=file
+  [sysctl]=procps
   [systemd-analyze]=systemd
   [systemd-sysusers]=systemd
 )
