@@ -158,7 +158,7 @@ func (v *validator) unit(ctx context.Context, f File) error {
 	if err := writePlain(p, f.Data, 0o644); err != nil {
 		return err
 	}
-	_, stderr, err := run(ctx, "systemd-analyze", "verify", p)
+	stderr, err := verifyUnit(ctx, p)
 	if errors.Is(err, errUnavailable) {
 		// Not every system has systemd; the unit is then only rendered.
 		v.notes = append(v.notes, "not validated: "+f.Path+" (systemd-analyze is not installed)")
@@ -175,6 +175,29 @@ func (v *validator) unit(ctx context.Context, f File) error {
 	}
 	v.ran = append(v.ran, "systemd-analyze verify")
 	return nil
+}
+
+// verifyUnit runs "systemd-analyze verify" on the unit file p and returns
+// its stderr. Without --man=no, verify runs man(1) for every
+// Documentation=man: line and fails the unit when man or the page is
+// missing ("Command 'man nft(8)' failed"), which is every host without
+// man-db: Ubuntu minimal, containers that leave out /usr/share/man. Man
+// pages are for the reader; whether they are installed says nothing about
+// the unit. systemd-analyze before 235 has no --man: it is run without the
+// flag and its lines about man pages are dropped.
+func verifyUnit(ctx context.Context, p string) (string, error) {
+	_, stderr, err := run(ctx, "systemd-analyze", "verify", "--man=no", p)
+	if err == nil || !strings.Contains(stderr, "--man") || !strings.Contains(strings.ToLower(stderr), "unrecognized option") {
+		return stderr, err
+	}
+	_, stderr, err = run(ctx, "systemd-analyze", "verify", p)
+	var kept []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.Contains(line, "Command 'man ") {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "\n"), err
 }
 
 func writePlain(path string, data []byte, mode os.FileMode) error {
