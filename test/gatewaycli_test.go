@@ -1,6 +1,8 @@
 package test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,6 +91,54 @@ func TestGatewayPlanWithoutManPages(t *testing.T) {
 			}
 			if man, err := exec.LookPath("man"); err == nil {
 				t.Logf("man is installed here (%s); the plan ran with a PATH that hides it", man)
+			}
+		})
+	}
+}
+
+// TestGatewayPlanFailedMAASRead: with the files in place, a plan that
+// cannot read MAAS (down, failing, refusing the key) exits 1 with the
+// reason and never says "No changes" (issue 12, defect 9).
+func TestGatewayPlanFailedMAASRead(t *testing.T) {
+	t.Parallel()
+	keyFile := filepath.Join(t.TempDir(), "maas-api.key")
+	key := "cOnSuMeRkEy12345678:tOkEnKeY1234567890:SeCrEtToKeNsEcReT1234567890abcd"
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(status int, body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, body, status)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/MAAS/"
+	}
+	for _, c := range []struct {
+		name, url, want string
+	}{
+		{"nothing listening", "http://" + freePort(t) + "/MAAS/", "connection refused"},
+		{"an internal error", answer(http.StatusInternalServerError, "Internal Server Error"), "500"},
+		{"the key refused", answer(http.StatusUnauthorized, "Invalid consumer."), "401"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			config, root := gatewayConfig(t, c.url, keyFile), t.TempDir()
+			if code, out, errs := cli(t, nil, "gateway", "apply", "--config", config, "--skip-maas", "--root", root); code != 0 {
+				t.Fatalf("gateway apply --skip-maas: exit %d\n%s%s", code, out, errs)
+			}
+			code, out, errs := cli(t, nil, "gateway", "plan", "--config", config, "--root", root)
+			if code != 1 {
+				t.Errorf("gateway plan: exit %d, want 1", code)
+			}
+			if strings.Contains(out, "No changes") {
+				t.Errorf("gateway plan says \"No changes\" after it failed to read MAAS:\n%s", out)
+			}
+			for _, want := range []string{"powerbridge gateway plan: reading MAAS at " + c.url, c.want} {
+				if !strings.Contains(errs, want) {
+					t.Errorf("gateway plan's error lacks %q:\n%s", want, errs)
+				}
+			}
+			if strings.Contains(out+errs, "SeCrEtToKeN") {
+				t.Error("the output shows the API key's secret")
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -335,4 +336,39 @@ func TestNoSubnetYet(t *testing.T) {
 	}
 	mustContain(t, "apply", out, "created "+NetplanFile)
 	mustContain(t, "apply error", errOut, "MAAS has no subnet 192.168.23.0/24", "then run apply again")
+}
+
+// TestPlanAfterFailedMAASRead: once the files are in place, a plan whose
+// read of MAAS fails is an error that says why, never "No changes" (issue
+// 12, defect 9).
+func TestPlanAfterFailedMAASRead(t *testing.T) {
+	t.Parallel()
+	need(t, "netplan")
+	for _, c := range []struct {
+		name string
+		fail func(l *lab)
+		want string
+	}{
+		{"MAAS answers 503", func(l *lab) { l.maas.FailWith(http.StatusServiceUnavailable, "MAAS is starting") }, "503"},
+		{"MAAS refuses the key", func(l *lab) { l.maas.SetKey("other:consumer1234:secret1234567890") }, "401"},
+		{"nothing listens", func(l *lab) { l.maas.Close() }, "connection refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			if code, out, errOut := l.run(t, "apply"); code != 0 {
+				t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+			}
+			c.fail(l)
+			code, out, errOut := l.run(t, "plan")
+			if code != 1 {
+				t.Errorf("plan: exit %d, want 1", code)
+			}
+			if strings.Contains(out, "No changes") {
+				t.Errorf("plan says \"No changes\" after it failed to read MAAS:\n%s", out)
+			}
+			mustContain(t, "plan's error", errOut, "powerbridge gateway plan: reading MAAS at "+l.maas.MAASURL(), c.want, "or run with --skip-maas")
+			mustContain(t, "plan", out, "Incomplete: MAAS could not be read")
+		})
+	}
 }

@@ -92,7 +92,7 @@ func check(ctx context.Context, e *env, s *Spec) ([]finding, []string, error) {
 	if e.maas != nil {
 		checked = append(checked, "MAAS at "+e.maas.URL())
 		if p.maasErr != nil {
-			fix := "check gateway.maas.url and that MAAS is running"
+			fix := maasReadFix
 			if errors.Is(p.maasErr, errNoSubnet) {
 				fix = "bring up " + s.Cluster.Name + " with " + s.Cluster.Prefix().String() + " (powerbridge gateway apply --skip-maas), wait for MAAS to list the subnet, then apply"
 			}
@@ -104,6 +104,18 @@ func check(ctx context.Context, e *env, s *Spec) ([]finding, []string, error) {
 	}
 	notes := append([]string{"checked: " + strings.Join(checked, ", ")}, p.notes...)
 	return fs, notes, nil
+}
+
+// maasReadFix is what to do when MAAS could not be read at all.
+const maasReadFix = "check gateway.maas.url and that MAAS is running"
+
+// maasReadHint follows the error of a failed read of MAAS: what to do,
+// unless the error says so itself.
+func maasReadHint(err error) string {
+	if errors.Is(err, errNoSubnet) {
+		return ""
+	}
+	return " (" + maasReadFix + ", or run with --skip-maas)"
 }
 
 // isMAASDNS tells whether a nameserver is MAAS's DNS on this host.

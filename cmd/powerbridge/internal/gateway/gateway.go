@@ -187,13 +187,17 @@ func Main(ctx context.Context, args []string, cfg *config.File, cfgPath string, 
 			return 1
 		}
 		p.print(stdout, e)
+		if p.maasErr != nil {
+			// What MAAS needs is unknown: neither "no changes" nor a count
+			// that apply would make.
+			fmt.Fprintf(stdout, "\nIncomplete: MAAS could not be read; %d change(s) to files and the live system.\n", p.count())
+			fmt.Fprintf(stderr, "powerbridge gateway plan: reading MAAS at %s: %v%s\n", e.maas.URL(), p.maasErr, maasReadHint(p.maasErr))
+			return 1
+		}
 		if p.empty() {
 			fmt.Fprintln(stdout, "\nNo changes: the gateway is set up as configured.")
 		} else {
 			fmt.Fprintf(stdout, "\n%d change(s). powerbridge gateway apply makes them.\n", p.count())
-		}
-		if p.maasErr != nil {
-			return 1
 		}
 	case "apply":
 		if err := apply(ctx, e, s); err != nil {

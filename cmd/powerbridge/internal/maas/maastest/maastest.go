@@ -60,6 +60,9 @@ type Server struct {
 	config    map[string]any
 	mutations []string
 	requests  int
+	// failStatus, when not 0, answers every request (see FailWith).
+	failStatus int
+	failBody   string
 }
 
 type vlan struct {
@@ -216,6 +219,14 @@ func (s *Server) SetDHCP(vlanID int, on bool, primary string) {
 	v.dhcpOn, v.primary = on, primary
 }
 
+// FailWith answers every request from now on with status and body, as a
+// MAAS behind a failing proxy or still starting up does; 0 ends that.
+func (s *Server) FailWith(status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failStatus, s.failBody = status, body
+}
+
 // Mutations lists every change made through the API, in order, as
 // "PUT subnets/1/ gateway_ip=192.168.23.1".
 func (s *Server) Mutations() []string {
@@ -293,6 +304,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
+	if s.failStatus != 0 {
+		http.Error(w, s.failBody, s.failStatus)
+		return
+	}
 
 	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
 		http.Error(w, "Not Found", http.StatusNotFound)
