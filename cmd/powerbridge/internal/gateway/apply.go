@@ -36,14 +36,14 @@ type savedFile struct {
 const backupsDir = "gateway-backups"
 
 // backupRoot is the directory of all backups, on the target system.
-func (e *env) backupRoot() string { return filepath.Join(e.stateDir, backupsDir) }
+func (e *Env) backupRoot() string { return filepath.Join(e.stateDir, backupsDir) }
 
 type backup struct {
 	dir string // on this system (under root)
 	m   manifest
 }
 
-func (e *env) newBackup(p *plan) (*backup, error) {
+func (e *Env) newBackup(p *plan) (*backup, error) {
 	now := e.now().UTC()
 	// Nanoseconds keep two applies within a second apart, and the names sort by time.
 	name := now.Format("20060102T150405.000000000Z")
@@ -79,9 +79,9 @@ func (b *backup) write() error {
 	return atomicfile.Write(filepath.Join(b.dir, "manifest.json"), append(data, '\n'), 0o600)
 }
 
-// apply makes the plan real: backup, files, live system, MAAS. It stops at
+// Apply makes the plan real: backup, files, live system, MAAS. It stops at
 // the first failure and says what was done and how to undo it.
-func apply(ctx context.Context, e *env, s *Spec) error {
+func Apply(ctx context.Context, e *Env, s *Spec) error {
 	p, err := makePlan(ctx, e, s)
 	if err != nil {
 		return err
@@ -152,11 +152,11 @@ func apply(ctx context.Context, e *env, s *Spec) error {
 
 var opPast = map[string]string{opCreate: "created", opUpdate: "updated", opRemove: "removed", opMoveAside: "moved aside"}
 
-// rollback restores the files saved by the newest apply not yet rolled back
+// Rollback restores the files saved by the newest apply not yet rolled back
 // (or the backup named), and marks that backup as rolled back so that the
 // next rollback goes one further back. MAAS changes are listed, not undone:
 // putting back MAAS's .254 gateway would only break the nodes again.
-func rollback(ctx context.Context, e *env, name string) error {
+func Rollback(ctx context.Context, e *Env, name string) error {
 	dir, err := e.findBackup(name)
 	if err != nil {
 		return err
@@ -251,7 +251,7 @@ func rollback(ctx context.Context, e *env, name string) error {
 }
 
 // findBackup returns the named backup, or the newest one not rolled back.
-func (e *env) findBackup(name string) (string, error) {
+func (e *Env) findBackup(name string) (string, error) {
 	root := e.path(e.backupRoot())
 	if name != "" {
 		dir := filepath.Join(root, filepath.Base(name))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/maas"
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/maas/maastest"
 )
@@ -94,11 +95,47 @@ func (l *lab) client(t *testing.T) *maas.Client {
 	return c
 }
 
+// run runs a command on the lab's copy of a host (no live system), as
+// "powerbridge gateway ARGS --root ROOT" does: ARGS is plan, apply, check or
+// rollback, and "--skip-maas" may follow. code is the exit status the
+// command would have, stdout what it writes, stderr its error.
 func (l *lab) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var o, e bytes.Buffer
-	code = Main(context.Background(), append(args, "--root", l.root), nil, l.config, &o, &e)
-	return code, o.String(), e.String()
+	var out bytes.Buffer
+	e := NewEnv(l.root, config.DefaultStateDir, &out)
+	problems, err := l.runCmd(e, args[0], slices.Contains(args[1:], "--skip-maas"))
+	switch {
+	case err != nil:
+		return 1, out.String(), err.Error()
+	case problems > 0:
+		return 1, out.String(), ""
+	}
+	return 0, out.String(), ""
+}
+
+func (l *lab) runCmd(e *Env, cmd string, skipMAAS bool) (problems int, err error) {
+	ctx := context.Background()
+	if cmd == "rollback" {
+		return 0, Rollback(ctx, e, "")
+	}
+	s, err := LoadSpec(nil, l.config, Overrides{}, !skipMAAS)
+	if err != nil {
+		return 0, err
+	}
+	if !skipMAAS {
+		if err := e.ConnectMAAS(s); err != nil {
+			return 0, err
+		}
+	}
+	switch cmd {
+	case "plan":
+		return 0, Plan(ctx, e, s)
+	case "apply":
+		return 0, Apply(ctx, e, s)
+	case "check":
+		return Check(ctx, e, s)
+	}
+	panic("lab: no command " + cmd)
 }
 
 // snapshot reads every file under root, for "nothing changed" assertions.
@@ -367,7 +404,7 @@ func TestPlanAfterFailedMAASRead(t *testing.T) {
 			if strings.Contains(out, "No changes") {
 				t.Errorf("plan says \"No changes\" after it failed to read MAAS:\n%s", out)
 			}
-			mustContain(t, "plan's error", errOut, "powerbridge gateway plan: reading MAAS at "+l.maas.MAASURL(), c.want, "or run with --skip-maas")
+			mustContain(t, "plan's error", errOut, "reading MAAS at "+l.maas.MAASURL(), c.want, "or run with --skip-maas")
 			mustContain(t, "plan", out, "Incomplete: MAAS could not be read")
 		})
 	}

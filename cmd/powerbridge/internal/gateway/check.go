@@ -18,7 +18,7 @@ type finding struct {
 // check lists what keeps this host from being the cluster's gateway as
 // configured: files apply would change, the live system (forwarding, NAT, a
 // FORWARD policy of DROP, the resolver, addresses) and MAAS.
-func check(ctx context.Context, e *env, s *Spec) ([]finding, []string, error) {
+func check(ctx context.Context, e *Env, s *Spec) ([]finding, []string, error) {
 	p, err := makePlan(ctx, e, s)
 	if err != nil {
 		return nil, nil, err

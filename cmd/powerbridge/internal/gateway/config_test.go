@@ -18,7 +18,7 @@ func TestConfigProblems(t *testing.T) {
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
 			want := wantLines(t, file)
-			_, err := loadSpec(nil, file, &options{})
+			_, err := LoadSpec(nil, file, Overrides{}, true)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -49,7 +49,7 @@ func wantLines(t *testing.T, file string) []string {
 }
 
 func TestExampleConfigIsValid(t *testing.T) {
-	s, err := loadSpec(nil, exampleConfig, &options{})
+	s, err := LoadSpec(nil, exampleConfig, Overrides{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestDefaults(t *testing.T) {
   corp: {mac: "52:54:00:AA:BB:01", address: 192.0.2.10/24, router: 192.0.2.1}
   cluster: {mac: "52:54:00:aa:bb:02", cidr: 198.51.100.0/24, address: 198.51.100.1}
 `), 0o644)
-	s, err := loadSpec(nil, path, &options{skipMAAS: true})
+	s, err := LoadSpec(nil, path, Overrides{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestDefaults(t *testing.T) {
 	}
 
 	// Flags override keys, and problems with them name the flag.
-	_, err = loadSpec(nil, path, &options{skipMAAS: true, firewall: "pf", clusterNIC: "eth9"})
+	_, err = LoadSpec(nil, path, Overrides{Firewall: "pf", ClusterNIC: "eth9"}, false)
 	if err == nil || err.Error() != `flag --firewall: "pf" is not a firewall backend: use nftables (the default) or iptables` {
 		t.Errorf("err = %v", err)
 	}
@@ -103,7 +103,7 @@ func TestDefaults(t *testing.T) {
 func TestNoGatewaySection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(path, []byte("listen: 0.0.0.0:8080\n"), 0o644)
-	_, err := loadSpec(nil, path, &options{})
+	_, err := LoadSpec(nil, path, Overrides{}, true)
 	if err == nil || !strings.Contains(err.Error(), "has no gateway: section") {
 		t.Errorf("err = %v", err)
 	}

@@ -81,11 +81,11 @@ func (h *fakeHost) NetplanTry(ctx context.Context, ready func(context.Context) b
 }
 
 // liveEnv is the lab's root with a fake live system and no MAAS.
-func liveEnv(t *testing.T, h Host) (*env, *Spec, *bytes.Buffer) {
+func liveEnv(t *testing.T, h Host) (*Env, *Spec, *bytes.Buffer) {
 	t.Helper()
 	need(t, "netplan", "systemd-analyze")
 	l := newLab(t)
-	s, err := loadSpec(nil, l.config, &options{skipMAAS: true})
+	s, err := LoadSpec(nil, l.config, Overrides{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func liveEnv(t *testing.T, h Host) (*env, *Spec, *bytes.Buffer) {
 		t.Skip(err)
 	}
 	var out bytes.Buffer
-	return &env{root: l.root, stateDir: "/var/lib/powerbridge", host: h, out: &out, now: time.Now}, s, &out
+	return &Env{root: l.root, stateDir: "/var/lib/powerbridge", host: h, out: &out, now: time.Now}, s, &out
 }
 
 func findingsText(fs []finding) string {
@@ -136,7 +136,7 @@ func TestLiveCheckAndApply(t *testing.T) {
 		}
 	}
 
-	if err := apply(ctx, e, s); err != nil {
+	if err := Apply(ctx, e, s); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 	wantRan := []string{
@@ -151,7 +151,7 @@ func TestLiveCheckAndApply(t *testing.T) {
 
 	h.ran, h.tries = nil, 0
 	out.Reset()
-	if err := apply(ctx, e, s); err != nil {
+	if err := Apply(ctx, e, s); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.ran) > 0 || h.tries > 0 || !strings.Contains(out.String(), "No changes") {
@@ -173,7 +173,7 @@ func TestLiveCheckAndApply(t *testing.T) {
 	h.resolvers = []string{"192.168.1.1", "192.168.23.1"}
 	// With the iptables backend our rules sit in FORWARD itself: no problem.
 	s.Firewall = IPTables
-	if err := apply(ctx, e, s); err != nil {
+	if err := Apply(ctx, e, s); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(e.root, NFTFile)); err == nil {
@@ -195,11 +195,11 @@ func TestLiveRollback(t *testing.T) {
 	h := &fakeHost{policy: "ACCEPT", addrs: map[netip.Prefix]bool{}}
 	e, s, out := liveEnv(t, h)
 	ctx := context.Background()
-	if err := apply(ctx, e, s); err != nil {
+	if err := Apply(ctx, e, s); err != nil {
 		t.Fatal(err)
 	}
 	h.ran = nil
-	if err := rollback(ctx, e, ""); err != nil {
+	if err := Rollback(ctx, e, ""); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"systemctl disable --now " + UnitName, "systemctl daemon-reload", "sysctl -w net.ipv4.ip_forward=0"}

@@ -10,23 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/maas"
 )
 
-// env is where a run happens and what it may touch.
-type env struct {
-	root     string       // "/" for the live system, else --root
-	stateDir string       // on the target system, e.g. /var/lib/powerbridge
-	host     Host         // nil under --root: nothing live is read or changed
-	maas     *maas.Client // nil with --skip-maas
-	out      io.Writer
-	now      func() time.Time
-}
-
 // path is p on the target system, under root.
-func (e *env) path(p string) string { return filepath.Join(e.root, p) }
+func (e *Env) path(p string) string { return filepath.Join(e.root, p) }
 
 // File operations a plan can hold.
 const (
@@ -75,7 +62,7 @@ func (p *plan) empty() bool {
 
 // makePlan works out the changes for s: renders and validates the files,
 // compares them with what is on disk, reads the live system and MAAS.
-func makePlan(ctx context.Context, e *env, s *Spec) (*plan, error) {
+func makePlan(ctx context.Context, e *Env, s *Spec) (*plan, error) {
 	p := &plan{spec: s}
 	files, err := Render(s)
 	if err != nil {
@@ -179,7 +166,7 @@ func makePlan(ctx context.Context, e *env, s *Spec) (*plan, error) {
 // planLive lists what apply does to the running system after writing the
 // files: the firewall first (so that forwarding never runs without NAT and
 // its filter), then forwarding, then the network.
-func (p *plan) planLive(ctx context.Context, e *env) error {
+func (p *plan) planLive(ctx context.Context, e *Env) error {
 	h, s := e.host, p.spec
 	var err error
 	if p.ipForward, err = h.IPForward(); err != nil {
@@ -282,7 +269,7 @@ func isDir(p string) bool {
 }
 
 // print writes the plan: every file diff, every live action, every MAAS change.
-func (p *plan) print(w io.Writer, e *env) {
+func (p *plan) print(w io.Writer, e *Env) {
 	s := p.spec
 	fmt.Fprintf(w, "Gateway for %s (%s, this host %s) through %s (%s), firewall %s.\n",
 		s.Cluster.CIDR, s.Cluster.Name, s.Cluster.Address, s.Corp.Name, s.Corp.Address, s.Firewall)

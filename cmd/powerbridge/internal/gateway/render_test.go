@@ -32,7 +32,7 @@ var renderCases = []renderCase{
 
 func specFor(t *testing.T, config, firewall string) *Spec {
 	t.Helper()
-	s, err := loadSpec(nil, config, &options{firewall: firewall})
+	s, err := LoadSpec(nil, config, Overrides{Firewall: firewall}, true)
 	if err != nil {
 		t.Fatalf("%s: %v", config, err)
 	}
