@@ -52,20 +52,8 @@ func readMAAS(ctx context.Context, c *maas.Client, s *Spec) (*maasView, error) {
 	if err != nil {
 		return nil, err
 	}
-	var known []string
-	found := false
-	for _, sn := range subnets {
-		p, err := netip.ParsePrefix(sn.CIDR)
-		if err == nil && p.Masked() == s.Cluster.CIDR {
-			v.Subnet, found = sn, true
-			break
-		}
-		known = append(known, sn.CIDR)
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: MAAS has no subnet %s (it has: %s). MAAS learns subnets from its rack controller's interfaces: "+
-			"once %s has %s (apply with --skip-maas first), the subnet appears; then run apply again",
-			errNoSubnet, s.Cluster.CIDR, strings.Join(orNone(known), ", "), s.Cluster.Name, s.Cluster.Prefix())
+	if v.Subnet, err = clusterSubnet(subnets, s); err != nil {
+		return nil, err
 	}
 	// The subnet's embedded VLAN is what MAAS has now; read it on its own
 	// anyway so that DHCP state is as fresh as it can be.
@@ -97,6 +85,21 @@ func readMAAS(ctx context.Context, c *maas.Client, s *Spec) (*maasView, error) {
 	return v, nil
 }
 
+// clusterSubnet finds the cluster network among MAAS's subnets.
+func clusterSubnet(subnets []maas.Subnet, s *Spec) (maas.Subnet, error) {
+	var known []string
+	for _, sn := range subnets {
+		p, err := netip.ParsePrefix(sn.CIDR)
+		if err == nil && p.Masked() == s.Cluster.CIDR {
+			return sn, nil
+		}
+		known = append(known, sn.CIDR)
+	}
+	return maas.Subnet{}, fmt.Errorf("%w: MAAS has no subnet %s (it has: %s). MAAS learns subnets from its rack controller's interfaces: "+
+		"once %s has %s (apply with --skip-maas first), the subnet appears; then run apply again",
+		errNoSubnet, s.Cluster.CIDR, strings.Join(orNone(known), ", "), s.Cluster.Name, s.Cluster.Prefix())
+}
+
 func orNone(s []string) []string {
 	if len(s) == 0 {
 		return []string{"none"}
@@ -108,46 +111,21 @@ func orNone(s []string) []string {
 // VLAN's primary rack if it has one, the one configured, or the only rack
 // with an interface on the VLAN (preferring the one holding our address).
 func pickRack(racks []maas.RackController, sn maas.Subnet, s *Spec) (*maas.RackController, error) {
-	onVLAN := func(r maas.RackController) bool {
-		for _, i := range r.InterfaceSet {
-			if i.VLAN != nil && i.VLAN.ID == sn.VLAN.ID {
-				return true
-			}
-		}
-		return false
-	}
-	hasAddr := func(r maas.RackController) bool {
-		for _, i := range r.InterfaceSet {
-			for _, l := range i.Links {
-				if l.IPAddress == s.Cluster.Address.String() {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	want := s.MAAS.RackController
 	if want == "" && sn.VLAN.PrimaryRack != "" {
 		want = sn.VLAN.PrimaryRack
+	}
+	if want != "" {
+		return namedRack(racks, want, sn)
 	}
 	var names, candidates []string
 	var on []maas.RackController
 	for _, r := range racks {
 		names = append(names, r.Hostname)
-		if want != "" && (r.SystemID == want || r.Hostname == want || r.FQDN == want) {
-			if !onVLAN(r) {
-				return nil, fmt.Errorf("rack controller %s (%s) has no interface on VLAN %s of subnet %s, so MAAS will not let it serve DHCP there",
-					r.Hostname, r.SystemID, sn.VLAN, sn.CIDR)
-			}
-			return &r, nil
-		}
-		if onVLAN(r) {
+		if rackOnVLAN(r, sn.VLAN.ID) {
 			on = append(on, r)
 			candidates = append(candidates, r.Hostname)
 		}
-	}
-	if want != "" {
-		return nil, fmt.Errorf("no rack controller is %q (rack controllers: %s); fix gateway.maas.rack_controller", want, strings.Join(orNone(names), ", "))
 	}
 	switch len(on) {
 	case 0:
@@ -158,11 +136,49 @@ func pickRack(racks []maas.RackController, sn maas.Subnet, s *Spec) (*maas.RackC
 		return &on[0], nil
 	}
 	for i := range on {
-		if hasAddr(on[i]) {
+		if rackHasAddr(on[i], s.Cluster.Address.String()) {
 			return &on[i], nil
 		}
 	}
 	return nil, fmt.Errorf("rack controllers %s are all on VLAN %s; name one in gateway.maas.rack_controller", strings.Join(candidates, ", "), sn.VLAN)
+}
+
+// namedRack is the rack controller want names (system id, hostname or
+// FQDN), which must have an interface on the subnet's VLAN.
+func namedRack(racks []maas.RackController, want string, sn maas.Subnet) (*maas.RackController, error) {
+	var names []string
+	for _, r := range racks {
+		names = append(names, r.Hostname)
+		if r.SystemID != want && r.Hostname != want && r.FQDN != want {
+			continue
+		}
+		if !rackOnVLAN(r, sn.VLAN.ID) {
+			return nil, fmt.Errorf("rack controller %s (%s) has no interface on VLAN %s of subnet %s, so MAAS will not let it serve DHCP there",
+				r.Hostname, r.SystemID, sn.VLAN, sn.CIDR)
+		}
+		return &r, nil
+	}
+	return nil, fmt.Errorf("no rack controller is %q (rack controllers: %s); fix gateway.maas.rack_controller", want, strings.Join(orNone(names), ", "))
+}
+
+func rackOnVLAN(r maas.RackController, vlanID int) bool {
+	for _, i := range r.InterfaceSet {
+		if i.VLAN != nil && i.VLAN.ID == vlanID {
+			return true
+		}
+	}
+	return false
+}
+
+func rackHasAddr(r maas.RackController, addr string) bool {
+	for _, i := range r.InterfaceSet {
+		for _, l := range i.Links {
+			if l.IPAddress == addr {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // planMAAS compares MAAS with s and lists the changes, in the order MAAS
@@ -170,10 +186,21 @@ func pickRack(racks []maas.RackController, sn maas.Subnet, s *Spec) (*maas.RackC
 // range, then DHCP (which MAAS refuses without a dynamic range), then
 // upstream DNS. notes are things the helper will not change by itself.
 func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
-	sn := v.Subnet
-	subj := "subnet " + sn.CIDR
+	add := func(ch []maasChange, n []string) {
+		changes, notes = append(changes, ch...), append(notes, n...)
+	}
+	add(planSubnet(v.Subnet, s), nil)
+	add(planReserved(v, s), nil)
+	add(planDynamic(v, s))
+	add(planDHCP(v))
+	add(planUpstreamDNS(v, s), nil)
+	return changes, notes
+}
 
-	// The subnet's gateway and DNS servers, as DHCP hands them out.
+// planSubnet sets the subnet's gateway and DNS servers, as DHCP hands them
+// out.
+func planSubnet(sn maas.Subnet, s *Spec) []maasChange {
+	subj := "subnet " + sn.CIDR
 	form := url.Values{}
 	var descs []string
 	gwWant := s.Cluster.Address.String()
@@ -186,48 +213,44 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 		form.Set("dns_servers", strings.Join(dnsWant, " "))
 		descs = append(descs, fmt.Sprintf("dns_servers %s → %s", listOrDash(sn.DNSServers), listOrDash(dnsWant)))
 	}
-	if len(form) > 0 {
-		id := sn.ID
-		ch := maasChange{
-			Desc: subj + ": " + strings.Join(descs, ", "),
-			do: func(ctx context.Context, c *maas.Client) error {
-				_, err := c.UpdateSubnet(ctx, id, form)
-				return err
-			},
-		}
-		switch {
-		case sn.GatewayIP == "":
-			ch.Problem = fmt.Sprintf("MAAS %s has no gateway: DHCP hands the nodes no default route, so they have no internet", subj)
-		case sn.GatewayIP != gwWant:
-			ch.Problem = fmt.Sprintf("MAAS %s hands out gateway %s, not this host's cluster address %s: the nodes have no internet", subj, sn.GatewayIP, gwWant)
-			if strings.HasSuffix(sn.GatewayIP, ".254") {
-				ch.Problem += " (.254 is MAAS's default for a subnet it discovers)"
-			}
-		default:
-			ch.Problem = fmt.Sprintf("MAAS %s hands out DNS servers %s, not %s", subj, listOrDash(sn.DNSServers), listOrDash(dnsWant))
-		}
-		ch.Fix = "powerbridge gateway apply (sets " + strings.Join(slices.Sorted(maps.Keys(form)), " and ") + ")"
-		if form.Has("gateway_ip") {
-			ch.Fix += "; nodes commissioned or deployed with the old gateway keep it in their network config: recommission or redeploy them"
-		}
-		changes = append(changes, ch)
+	if len(form) == 0 {
+		return nil
 	}
+	id := sn.ID
+	ch := maasChange{
+		Desc: subj + ": " + strings.Join(descs, ", "),
+		do: func(ctx context.Context, c *maas.Client) error {
+			_, err := c.UpdateSubnet(ctx, id, form)
+			return err
+		},
+	}
+	switch {
+	case sn.GatewayIP == "":
+		ch.Problem = fmt.Sprintf("MAAS %s has no gateway: DHCP hands the nodes no default route, so they have no internet", subj)
+	case sn.GatewayIP != gwWant:
+		ch.Problem = fmt.Sprintf("MAAS %s hands out gateway %s, not this host's cluster address %s: the nodes have no internet", subj, sn.GatewayIP, gwWant)
+		if strings.HasSuffix(sn.GatewayIP, ".254") {
+			ch.Problem += " (.254 is MAAS's default for a subnet it discovers)"
+		}
+	default:
+		ch.Problem = fmt.Sprintf("MAAS %s hands out DNS servers %s, not %s", subj, listOrDash(sn.DNSServers), listOrDash(dnsWant))
+	}
+	ch.Fix = "powerbridge gateway apply (sets " + strings.Join(slices.Sorted(maps.Keys(form)), " and ") + ")"
+	if form.Has("gateway_ip") {
+		ch.Fix += "; nodes commissioned or deployed with the old gateway keep it in their network config: recommission or redeploy them"
+	}
+	return []maasChange{ch}
+}
 
-	// Reserved ranges: one that matches exactly is fine whatever its
-	// comment; one with our name but other bounds is moved; else created.
+// planReserved makes the reserved ranges: one that matches exactly is fine
+// whatever its comment; one with our name but other bounds is moved; else
+// one is created.
+func planReserved(v *maasView, s *Spec) []maasChange {
+	subj := "subnet " + v.Subnet.CIDR
+	var changes []maasChange
 	for _, r := range s.MAAS.Reserved {
 		start, end := r.Start.String(), r.End.String()
-		var exact, named *maas.IPRange
-		for i, e := range v.Ranges {
-			if e.Type != maas.Reserved {
-				continue
-			}
-			if e.StartIP == start && e.EndIP == end {
-				exact = &v.Ranges[i]
-			} else if e.Comment == r.Name {
-				named = &v.Ranges[i]
-			}
-		}
+		exact, named := reservedMatch(v.Ranges, r)
 		switch {
 		case exact != nil:
 		case named != nil:
@@ -254,50 +277,79 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 			})
 		}
 	}
+	return changes
+}
 
-	// The dynamic range, before DHCP: MAAS refuses DHCP without one.
+// reservedMatch finds MAAS's reserved range with r's bounds, and the last
+// other one with r's name as its comment.
+func reservedMatch(ranges []maas.IPRange, r ReservedSpec) (exact, named *maas.IPRange) {
+	start, end := r.Start.String(), r.End.String()
+	for i, e := range ranges {
+		if e.Type != maas.Reserved {
+			continue
+		}
+		if e.StartIP == start && e.EndIP == end {
+			exact = &ranges[i]
+		} else if e.Comment == r.Name {
+			named = &ranges[i]
+		}
+	}
+	return exact, named
+}
+
+// planDynamic makes the dynamic range, before DHCP: MAAS refuses DHCP
+// without one. Of several dynamic ranges none is moved or removed: which
+// one is stale is for the user to say.
+func planDynamic(v *maasView, s *Spec) ([]maasChange, []string) {
+	dstart := s.MAAS.DynamicStart
+	if !dstart.IsValid() {
+		return nil, nil
+	}
+	sn, subj := v.Subnet, "subnet "+v.Subnet.CIDR
 	var dynamic []maas.IPRange
 	for _, e := range v.Ranges {
 		if e.Type == maas.Dynamic {
 			dynamic = append(dynamic, e)
 		}
 	}
-	if dstart := s.MAAS.DynamicStart; dstart.IsValid() {
-		start, end := dstart.String(), s.MAAS.DynamicEnd.String()
-		exact := slices.ContainsFunc(dynamic, func(e maas.IPRange) bool { return e.StartIP == start && e.EndIP == end })
-		switch {
-		case exact:
-			if len(dynamic) > 1 {
-				notes = append(notes, fmt.Sprintf("MAAS has %d dynamic ranges on %s; only %s-%s is configured (remove the others in MAAS if they are stale)", len(dynamic), sn.CIDR, start, end))
-			}
-		case len(dynamic) == 1:
-			id, old := dynamic[0].ID, dynamic[0]
-			changes = append(changes, maasChange{
-				Desc:    fmt.Sprintf("%s: dynamic range %s-%s → %s-%s", subj, old.StartIP, old.EndIP, start, end),
-				Problem: fmt.Sprintf("MAAS's DHCP pool on %s is %s-%s, not %s-%s", sn.CIDR, old.StartIP, old.EndIP, start, end),
-				Fix:     "powerbridge gateway apply (moves the dynamic range)",
-				do: func(ctx context.Context, c *maas.Client) error {
-					_, err := c.UpdateIPRange(ctx, id, url.Values{"start_ip": {start}, "end_ip": {end}})
-					return err
-				},
-			})
-		case len(dynamic) > 1:
-			notes = append(notes, fmt.Sprintf("MAAS has %d dynamic ranges on %s and none is %s-%s: remove the stale ones in MAAS, then apply again", len(dynamic), sn.CIDR, start, end))
-		default:
-			changes = append(changes, maasChange{
-				Desc:    fmt.Sprintf("%s: create dynamic range %s-%s", subj, start, end),
-				Problem: fmt.Sprintf("MAAS has no dynamic range on %s: it cannot serve DHCP", sn.CIDR),
-				Fix:     "powerbridge gateway apply (creates the dynamic range)",
-				do: func(ctx context.Context, c *maas.Client) error {
-					_, err := c.CreateIPRange(ctx, maas.Dynamic, start, end, "powerbridge gateway: DHCP pool")
-					return err
-				},
-			})
-		}
+	start, end := dstart.String(), s.MAAS.DynamicEnd.String()
+	exact := slices.ContainsFunc(dynamic, func(e maas.IPRange) bool { return e.StartIP == start && e.EndIP == end })
+	switch {
+	case exact && len(dynamic) > 1:
+		return nil, []string{fmt.Sprintf("MAAS has %d dynamic ranges on %s; only %s-%s is configured (remove the others in MAAS if they are stale)", len(dynamic), sn.CIDR, start, end)}
+	case exact:
+		return nil, nil
+	case len(dynamic) > 1:
+		return nil, []string{fmt.Sprintf("MAAS has %d dynamic ranges on %s and none is %s-%s: remove the stale ones in MAAS, then apply again", len(dynamic), sn.CIDR, start, end)}
+	case len(dynamic) == 1:
+		id, old := dynamic[0].ID, dynamic[0]
+		return []maasChange{{
+			Desc:    fmt.Sprintf("%s: dynamic range %s-%s → %s-%s", subj, old.StartIP, old.EndIP, start, end),
+			Problem: fmt.Sprintf("MAAS's DHCP pool on %s is %s-%s, not %s-%s", sn.CIDR, old.StartIP, old.EndIP, start, end),
+			Fix:     "powerbridge gateway apply (moves the dynamic range)",
+			do: func(ctx context.Context, c *maas.Client) error {
+				_, err := c.UpdateIPRange(ctx, id, url.Values{"start_ip": {start}, "end_ip": {end}})
+				return err
+			},
+		}}, nil
 	}
+	return []maasChange{{
+		Desc:    fmt.Sprintf("%s: create dynamic range %s-%s", subj, start, end),
+		Problem: fmt.Sprintf("MAAS has no dynamic range on %s: it cannot serve DHCP", sn.CIDR),
+		Fix:     "powerbridge gateway apply (creates the dynamic range)",
+		do: func(ctx context.Context, c *maas.Client) error {
+			_, err := c.CreateIPRange(ctx, maas.Dynamic, start, end, "powerbridge gateway: DHCP pool")
+			return err
+		},
+	}}, nil
+}
 
-	// DHCP on, with the primary rack.
-	vl := sn.VLAN
+// planDHCP turns DHCP on, with the primary rack, and notes another DHCP
+// server MAAS saw on the VLAN.
+func planDHCP(v *maasView) ([]maasChange, []string) {
+	sn, vl := v.Subnet, v.Subnet.VLAN
+	var changes []maasChange
+	var notes []string
 	if v.Rack != nil && (!vl.DHCPOn || vl.PrimaryRack == "") {
 		form := url.Values{"dhcp_on": {maas.Bool(true)}}
 		desc := fmt.Sprintf("VLAN %s: dhcp_on %t → true", vl, vl.DHCPOn)
@@ -322,21 +374,25 @@ func planMAAS(v *maasView, s *Spec) (changes []maasChange, notes []string) {
 	if vl.ExternalDHCP != "" {
 		notes = append(notes, fmt.Sprintf("MAAS saw another DHCP server (%s) on VLAN %s: two DHCP servers on one network hand out conflicting leases; turn that one off", vl.ExternalDHCP, vl))
 	}
-
-	// Upstream DNS: where MAAS forwards what it does not answer itself.
-	upWant := addrStrings(s.MAAS.UpstreamDNS)
-	if have := maas.SplitList(v.Upstream); !slices.Equal(have, upWant) && len(upWant) > 0 {
-		value := strings.Join(upWant, " ")
-		changes = append(changes, maasChange{
-			Desc:    fmt.Sprintf("MAAS setting upstream_dns %s → %s", listOrDash(have), value),
-			Problem: fmt.Sprintf("MAAS forwards DNS to %s, not to %s: names outside .maas may not resolve, for the nodes or this host", listOr(have, "no upstream server"), value),
-			Fix:     "powerbridge gateway apply (sets upstream_dns)",
-			do: func(ctx context.Context, c *maas.Client) error {
-				return c.SetConfig(ctx, "upstream_dns", value)
-			},
-		})
-	}
 	return changes, notes
+}
+
+// planUpstreamDNS sets where MAAS forwards what it does not answer itself.
+func planUpstreamDNS(v *maasView, s *Spec) []maasChange {
+	upWant := addrStrings(s.MAAS.UpstreamDNS)
+	have := maas.SplitList(v.Upstream)
+	if slices.Equal(have, upWant) || len(upWant) == 0 {
+		return nil
+	}
+	value := strings.Join(upWant, " ")
+	return []maasChange{{
+		Desc:    fmt.Sprintf("MAAS setting upstream_dns %s → %s", listOrDash(have), value),
+		Problem: fmt.Sprintf("MAAS forwards DNS to %s, not to %s: names outside .maas may not resolve, for the nodes or this host", listOr(have, "no upstream server"), value),
+		Fix:     "powerbridge gateway apply (sets upstream_dns)",
+		do: func(ctx context.Context, c *maas.Client) error {
+			return c.SetConfig(ctx, "upstream_dns", value)
+		},
+	}}
 }
 
 func addrStrings(as []netip.Addr) []string {
