@@ -83,22 +83,10 @@ func gatewayMain(ctx context.Context, args []string, cfg *config.File, cfgPath s
 	if cmd == "" {
 		return code
 	}
-	root, err := filepath.Abs(o.root)
-	if err != nil {
-		fmt.Fprintf(stderr, "powerbridge gateway: --root: %v\n", err)
-		return 2
+	e, code := gatewayEnv(o, cmd, cfg, stdout, stderr)
+	if e == nil {
+		return code
 	}
-	if root == "/" && os.Geteuid() != 0 {
-		// netplan files are root's (0600), and reading nft or iptables
-		// rules needs CAP_NET_ADMIN: as anyone else the answers would be wrong.
-		fmt.Fprintf(stderr, "powerbridge gateway %s: reads and changes the live system: run it as root (or with --root DIR to work on a copy)\n", cmd)
-		return 1
-	}
-	stateDir := config.DefaultStateDir
-	if cfg != nil && cfg.StateDir != "" {
-		stateDir = cfg.StateDir
-	}
-	e := gateway.NewEnv(root, stateDir, stdout)
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "powerbridge gateway %s: %v\n", cmd, err)
 		return 1
@@ -125,22 +113,48 @@ func gatewayMain(ctx context.Context, args []string, cfg *config.File, cfgPath s
 			return fail(err)
 		}
 	}
-
-	switch cmd {
-	case "plan":
-		err = gateway.Plan(ctx, e, s)
-	case "apply":
-		err = gateway.Apply(ctx, e, s)
-	case "check":
-		var problems int
-		if problems, err = gateway.Check(ctx, e, s); err == nil && problems > 0 {
-			return 1
-		}
-	}
+	problems, err := runGateway(ctx, cmd, e, s)
 	if err != nil {
 		return fail(err)
 	}
+	if problems > 0 {
+		return 1
+	}
 	return 0
+}
+
+// gatewayEnv is where the command works: the live system, as root, or the
+// copy under --root. nil with the exit status when it cannot.
+func gatewayEnv(o gatewayOptions, cmd string, cfg *config.File, stdout, stderr io.Writer) (*gateway.Env, int) {
+	root, err := filepath.Abs(o.root)
+	if err != nil {
+		fmt.Fprintf(stderr, "powerbridge gateway: --root: %v\n", err)
+		return nil, 2
+	}
+	if root == "/" && os.Geteuid() != 0 {
+		// netplan files are root's (0600), and reading nft or iptables
+		// rules needs CAP_NET_ADMIN: as anyone else the answers would be wrong.
+		fmt.Fprintf(stderr, "powerbridge gateway %s: reads and changes the live system: run it as root (or with --root DIR to work on a copy)\n", cmd)
+		return nil, 1
+	}
+	stateDir := config.DefaultStateDir
+	if cfg != nil && cfg.StateDir != "" {
+		stateDir = cfg.StateDir
+	}
+	return gateway.NewEnv(root, stateDir, stdout), 0
+}
+
+// runGateway runs plan, apply or check; check's problems are counted.
+func runGateway(ctx context.Context, cmd string, e *gateway.Env, s *gateway.Spec) (problems int, err error) {
+	switch cmd {
+	case "plan":
+		return 0, gateway.Plan(ctx, e, s)
+	case "apply":
+		return 0, gateway.Apply(ctx, e, s)
+	case "check":
+		return gateway.Check(ctx, e, s)
+	}
+	return 0, fmt.Errorf("no command %q", cmd) // parseGatewayArgs lets none through
 }
 
 // parseGatewayArgs parses the flags, which may come before or after the

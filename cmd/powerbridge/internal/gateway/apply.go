@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,12 +106,37 @@ func Apply(ctx context.Context, e *Env, s *Spec) error {
 		return err
 	}
 	undo := fmt.Sprintf("powerbridge gateway rollback restores the files from %s", b.dir)
+	if err := p.writeFiles(e, b, undo); err != nil {
+		return err
+	}
+	for _, a := range p.live {
+		fmt.Fprintf(w, "running: %s\n", a.Desc)
+		if err := a.do(ctx); err != nil {
+			return fmt.Errorf("%s: %w\nThe files are written; %s", a.Desc, err, undo)
+		}
+	}
+	if p.maasErr != nil {
+		return fmt.Errorf("MAAS: %w", p.maasErr)
+	}
+	if err := p.changeMAAS(ctx, e, b); err != nil {
+		return err
+	}
+	for _, n := range p.notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
+	fmt.Fprintf(w, "Done: %d change(s). Backup in %s (powerbridge gateway rollback restores it).\n", p.count(), b.dir)
+	return nil
+}
 
+// writeFiles saves each file's old content to the backup, then writes,
+// removes or moves it aside.
+func (p *plan) writeFiles(e *Env, b *backup, undo string) error {
 	for _, f := range p.files {
 		if err := b.save(f); err != nil {
 			return err
 		}
 		target := e.path(f.Path)
+		var err error
 		switch f.Op {
 		case opMoveAside, opRemove:
 			err = os.Remove(target)
@@ -120,19 +146,14 @@ func Apply(ctx context.Context, e *Env, s *Spec) error {
 		if err != nil {
 			return fmt.Errorf("%s %s: %w\n%s", f.Op, f.Path, err, undo)
 		}
-		fmt.Fprintf(w, "%s %s\n", opPast[f.Op], f.Path)
+		fmt.Fprintf(e.out, "%s %s\n", opPast[f.Op], f.Path)
 	}
+	return nil
+}
 
-	for _, a := range p.live {
-		fmt.Fprintf(w, "running: %s\n", a.Desc)
-		if err := a.do(ctx); err != nil {
-			return fmt.Errorf("%s: %w\nThe files are written; %s", a.Desc, err, undo)
-		}
-	}
-
-	if p.maasErr != nil {
-		return fmt.Errorf("MAAS: %w", p.maasErr)
-	}
+// changeMAAS makes the API changes in order, each recorded in the backup's
+// manifest as soon as it is made.
+func (p *plan) changeMAAS(ctx context.Context, e *Env, b *backup) error {
 	for _, c := range p.maas {
 		if err := c.do(ctx, e.maas); err != nil {
 			return fmt.Errorf("MAAS: %s: %w", c.Desc, err)
@@ -141,12 +162,8 @@ func Apply(ctx context.Context, e *Env, s *Spec) error {
 		if err := b.write(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "MAAS: %s\n", c.Desc)
+		fmt.Fprintf(e.out, "MAAS: %s\n", c.Desc)
 	}
-	for _, n := range p.notes {
-		fmt.Fprintf(w, "Note: %s\n", n)
-	}
-	fmt.Fprintf(w, "Done: %d change(s). Backup in %s (powerbridge gateway rollback restores it).\n", p.count(), b.dir)
 	return nil
 }
 
@@ -161,72 +178,109 @@ func Rollback(ctx context.Context, e *Env, name string) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := readManifest(dir)
 	if err != nil {
-		return fmt.Errorf("reading the backup: %w", err)
-	}
-	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
+		return err
 	}
 	w := e.out
 	fmt.Fprintf(w, "Rolling back to before the apply of %s (%s).\n", m.Created.Format(time.RFC3339), dir)
-
-	touched := map[string]bool{}
-	removes := func(p string) bool {
-		for _, f := range m.Files {
-			if f.Path == p && !f.Existed {
-				return true
-			}
-		}
-		return false
-	}
-	if e.host != nil && removes(UnitFile) {
+	if e.host != nil && m.removes(UnitFile) {
 		// Stop it while systemd still knows it: its ExecStop removes the rules.
 		fmt.Fprintf(w, "running: systemctl disable --now %s\n", UnitName)
 		if err := e.host.Run(ctx, "systemctl", "disable", "--now", UnitName); err != nil {
 			fmt.Fprintf(w, "warning: %v\n", err)
 		}
 	}
+	touched, err := m.restoreFiles(e, dir)
+	if err != nil {
+		return err
+	}
+	if e.host != nil {
+		m.rollbackLive(ctx, e, touched)
+	}
+	m.printLeftToDo(w, touched)
+	if err := os.Rename(dir, dir+".rolled-back"); err != nil {
+		return fmt.Errorf("marking the backup as rolled back: %w", err)
+	}
+	fmt.Fprintln(w, "Rolled back.")
+	return nil
+}
+
+func readManifest(dir string) (*manifest, error) {
+	path := filepath.Join(dir, "manifest.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the backup: %w", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &m, nil
+}
+
+// removes tells whether the apply created the file at p, so that rollback
+// removes it.
+func (m *manifest) removes(p string) bool {
+	for _, f := range m.Files {
+		if f.Path == p && !f.Existed {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreFiles puts back every file the apply changed, last first, and
+// returns the paths it touched.
+func (m *manifest) restoreFiles(e *Env, dir string) (map[string]bool, error) {
+	touched := map[string]bool{}
 	for i := len(m.Files) - 1; i >= 0; i-- {
 		f := m.Files[i]
 		target := e.path(f.Path)
 		touched[f.Path] = true
 		if !f.Existed {
 			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("removing %s: %w", f.Path, err)
+				return nil, fmt.Errorf("removing %s: %w", f.Path, err)
 			}
-			fmt.Fprintf(w, "removed %s\n", f.Path)
+			fmt.Fprintf(e.out, "removed %s\n", f.Path)
 			continue
 		}
 		old, err := os.ReadFile(filepath.Join(dir, f.Saved))
 		if err != nil {
-			return fmt.Errorf("reading the saved %s: %w", f.Path, err)
+			return nil, fmt.Errorf("reading the saved %s: %w", f.Path, err)
 		}
 		if err := atomicfile.Write(target, old, f.Mode); err != nil {
-			return fmt.Errorf("restoring %s: %w", f.Path, err)
+			return nil, fmt.Errorf("restoring %s: %w", f.Path, err)
 		}
-		fmt.Fprintf(w, "restored %s\n", f.Path)
+		fmt.Fprintf(e.out, "restored %s\n", f.Path)
 	}
+	return touched, nil
+}
 
-	if e.host != nil {
-		h := e.host
-		step := func(argv ...string) {
-			fmt.Fprintf(w, "running: %s\n", strings.Join(argv, " "))
-			if err := h.Run(ctx, argv...); err != nil {
-				fmt.Fprintf(w, "warning: %v\n", err)
-			}
-		}
-		if touched[UnitFile] {
-			step("systemctl", "daemon-reload")
-			if !removes(UnitFile) {
-				step("systemctl", "reload-or-restart", UnitName)
-			}
-		}
-		if touched[SysctlFile] && m.IPForward != nil && !*m.IPForward {
-			step("sysctl", "-w", "net.ipv4.ip_forward=0")
+// rollbackLive reloads what the restored files feed: systemd and the unit,
+// and forwarding when it was off before the apply. A step that fails is a
+// warning: the files are back either way.
+func (m *manifest) rollbackLive(ctx context.Context, e *Env, touched map[string]bool) {
+	step := func(argv ...string) {
+		fmt.Fprintf(e.out, "running: %s\n", strings.Join(argv, " "))
+		if err := e.host.Run(ctx, argv...); err != nil {
+			fmt.Fprintf(e.out, "warning: %v\n", err)
 		}
 	}
+	if touched[UnitFile] {
+		step("systemctl", "daemon-reload")
+		if !m.removes(UnitFile) {
+			step("systemctl", "reload-or-restart", UnitName)
+		}
+	}
+	if touched[SysctlFile] && m.IPForward != nil && !*m.IPForward {
+		step("sysctl", "-w", "net.ipv4.ip_forward=0")
+	}
+}
+
+// printLeftToDo says what rollback does not do: bring the old network up,
+// undo MAAS's changes.
+func (m *manifest) printLeftToDo(w io.Writer, touched map[string]bool) {
 	var netplanFiles []string
 	for p := range touched {
 		if strings.HasPrefix(p, "/etc/netplan/") {
@@ -243,11 +297,6 @@ func Rollback(ctx context.Context, e *Env, name string) error {
 			fmt.Fprintf(w, "  - %s\n", c)
 		}
 	}
-	if err := os.Rename(dir, dir+".rolled-back"); err != nil {
-		return fmt.Errorf("marking the backup as rolled back: %w", err)
-	}
-	fmt.Fprintln(w, "Rolled back.")
-	return nil
 }
 
 // findBackup returns the named backup, or the newest one not rolled back.

@@ -147,6 +147,13 @@ func (c *Corp) validate(p *problems, s *Spec) {
 // validate checks the cluster network and this host's address on it into
 // s.Cluster; the corp network must already be in s.
 func (c *Cluster) validate(p *problems, s *Spec) {
+	c.validateCIDR(p, s)
+	c.validateAddress(p, s)
+}
+
+// validateCIDR checks the cluster network: a network of its own, apart
+// from corp's.
+func (c *Cluster) validateCIDR(p *problems, s *Spec) {
 	if c.CIDR == "" {
 		p.add("cluster.cidr", "required: the cluster network, e.g. 192.168.23.0/24")
 	} else if pfx, err := netip.ParsePrefix(c.CIDR); err != nil || !pfx.Addr().Is4() {
@@ -161,6 +168,11 @@ func (c *Cluster) validate(p *problems, s *Spec) {
 			p.add("cluster.cidr", "%s overlaps the corp network %s: the two NICs need separate networks", pfx, s.Corp.Network())
 		}
 	}
+}
+
+// validateAddress checks this host's address on the cluster network,
+// written alone or with cluster.cidr's prefix.
+func (c *Cluster) validateAddress(p *problems, s *Spec) {
 	if c.Address == "" {
 		p.add("cluster.address", "required: this host's address on the cluster network, which becomes the nodes' gateway")
 		return

@@ -79,42 +79,18 @@ func netplanDefinitions(data []byte, s *Spec) (ours, others []string, err error)
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, nil, err
 	}
-	type match struct {
-		Name       string `yaml:"name"`
-		MACAddress string `yaml:"macaddress"`
-	}
-	type ethernet struct {
-		Match   match  `yaml:"match"`
-		SetName string `yaml:"set-name"`
-	}
-	nics := []struct{ name, mac string }{{s.Corp.Name, s.Corp.MAC}, {s.Cluster.Name, s.Cluster.MAC}}
-	isOurs := func(id string, e ethernet) bool {
-		for _, n := range nics {
-			if id == n.name || e.SetName == n.name {
-				return true
-			}
-			if e.Match.Name != "" {
-				if ok, _ := path.Match(e.Match.Name, n.name); ok {
-					return true
-				}
-			}
-			if n.mac != "" && strings.EqualFold(e.Match.MACAddress, n.mac) {
-				return true
-			}
-		}
-		return false
-	}
+	nics := []nicID{{s.Corp.Name, s.Corp.MAC}, {s.Cluster.Name, s.Cluster.MAC}}
 	for kind, node := range doc.Network {
 		switch kind {
 		case "version", "renderer":
 			continue
 		case "ethernets":
-			var eths map[string]ethernet
+			var eths map[string]netplanEthernet
 			if err := node.Decode(&eths); err != nil {
 				return nil, nil, fmt.Errorf("network.ethernets: %w", err)
 			}
 			for id, e := range eths {
-				if isOurs(id, e) {
+				if e.designates(id, nics) {
 					ours = append(ours, id)
 				} else {
 					others = append(others, id)
@@ -134,4 +110,34 @@ func netplanDefinitions(data []byte, s *Spec) (ours, others []string, err error)
 	slices.Sort(ours)
 	slices.Sort(others)
 	return ours, others, nil
+}
+
+// nicID is how netplan may designate one of our NICs.
+type nicID struct{ name, mac string }
+
+// netplanEthernet is what of a netplan ethernet definition says which NIC it is.
+type netplanEthernet struct {
+	Match struct {
+		Name       string `yaml:"name"`
+		MACAddress string `yaml:"macaddress"`
+	} `yaml:"match"`
+	SetName string `yaml:"set-name"`
+}
+
+// designates tells whether the ethernet with this id is one of nics.
+func (e netplanEthernet) designates(id string, nics []nicID) bool {
+	for _, n := range nics {
+		if id == n.name || e.SetName == n.name {
+			return true
+		}
+		if e.Match.Name != "" {
+			if ok, _ := path.Match(e.Match.Name, n.name); ok {
+				return true
+			}
+		}
+		if n.mac != "" && strings.EqualFold(e.Match.MACAddress, n.mac) {
+			return true
+		}
+	}
+	return false
 }

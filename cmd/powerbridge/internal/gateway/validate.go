@@ -62,6 +62,19 @@ func inScratchNetns(ctx context.Context, name string, args ...string) (string, s
 	return out, errOut, err
 }
 
+// all checks the network configuration, the firewall rules and the unit
+// that files make, with netplan's view of root's other netplan files
+// (those moved aside left out).
+func (v *validator) all(ctx context.Context, root string, s *Spec, files []File, movedAside map[string]bool) error {
+	if err := v.netplan(ctx, root, fileAt(files, NetplanFile), movedAside); err != nil {
+		return err
+	}
+	if err := v.firewall(ctx, s.Firewall, fileAt(files, s.firewallFile())); err != nil {
+		return err
+	}
+	return v.unit(ctx, fileAt(files, UnitFile))
+}
+
 func (v *validator) unavailable(what string, err error) error {
 	if v.strict {
 		return fmt.Errorf("cannot validate %s: %w", what, err)
