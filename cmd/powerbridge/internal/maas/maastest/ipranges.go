@@ -164,15 +164,34 @@ func parseRangeEnds(form url.Values) (start, end netip.Addr, errs map[string][]s
 // overlap another range; a dynamic one may overlap nothing in use (ranges,
 // the gateway, DNS servers in the subnet, static addresses of racks).
 func (s *Server) validRange(ir *iprange) map[string][]string {
-	both := func(msg string) map[string][]string {
-		return map[string][]string{"start_ip": {msg}, "end_ip": {msg}}
+	if errs := s.rangeBounds(ir); errs != nil {
+		return errs
 	}
+	if s.rangeOverlaps(ir) {
+		if ir.typ == "reserved" {
+			return bothEnds("Requested reserved range conflicts with an existing range.")
+		}
+		return bothEnds("Requested dynamic range conflicts with an existing IP address or range.")
+	}
+	if ir.typ == "dynamic" && s.rangeHoldsUsedAddr(ir) {
+		return bothEnds("Requested dynamic range conflicts with an existing IP address or range.")
+	}
+	return nil
+}
+
+func bothEnds(msg string) map[string][]string {
+	return map[string][]string{"start_ip": {msg}, "end_ip": {msg}}
+}
+
+// rangeBounds: ends in order, inside the subnet, not its network or
+// broadcast address.
+func (s *Server) rangeBounds(ir *iprange) map[string][]string {
 	sn := s.subnets[ir.subnet]
 	if ir.end.Less(ir.start) {
 		return map[string][]string{"end_ip": {"End IP address must not be less than Start IP address."}}
 	}
 	if !sn.cidr.Contains(ir.start) || !sn.cidr.Contains(ir.end) {
-		return both(fmt.Sprintf("IP addresses must be within subnet: %s.", sn.cidr))
+		return bothEnds(fmt.Sprintf("IP addresses must be within subnet: %s.", sn.cidr))
 	}
 	if ir.start == sn.cidr.Masked().Addr() {
 		return map[string][]string{"start_ip": {"Reserved network address cannot be included in IP range."}}
@@ -180,34 +199,38 @@ func (s *Server) validRange(ir *iprange) map[string][]string {
 	if ir.end == broadcast(sn.cidr) {
 		return map[string][]string{"end_ip": {"Broadcast address cannot be included in IP range."}}
 	}
-	in := func(a netip.Addr) bool { return !a.Less(ir.start) && !ir.end.Less(a) }
+	return nil
+}
+
+// rangeOverlaps tells whether ir overlaps another range on its subnet.
+func (s *Server) rangeOverlaps(ir *iprange) bool {
 	for _, o := range s.ranges {
 		if o.id == ir.id || o.subnet != ir.subnet {
 			continue
 		}
 		if !o.end.Less(ir.start) && !ir.end.Less(o.start) {
-			if ir.typ == "reserved" {
-				return both("Requested reserved range conflicts with an existing range.")
-			}
-			return both("Requested dynamic range conflicts with an existing IP address or range.")
+			return true
 		}
 	}
-	if ir.typ == "dynamic" {
-		var used []string
-		used = append(used, sn.gateway)
-		used = append(used, sn.dns...)
-		for _, rk := range s.racks {
-			for _, i := range rk.ifaces {
-				used = append(used, i.IP)
-			}
-		}
-		for _, u := range used {
-			if a, err := netip.ParseAddr(u); err == nil && sn.cidr.Contains(a) && in(a) {
-				return both("Requested dynamic range conflicts with an existing IP address or range.")
-			}
+	return false
+}
+
+// rangeHoldsUsedAddr tells whether ir holds an address in use on its
+// subnet: the gateway, a DNS server, a rack's static address.
+func (s *Server) rangeHoldsUsedAddr(ir *iprange) bool {
+	sn := s.subnets[ir.subnet]
+	used := append([]string{sn.gateway}, sn.dns...)
+	for _, rk := range s.racks {
+		for _, i := range rk.ifaces {
+			used = append(used, i.IP)
 		}
 	}
-	return nil
+	for _, u := range used {
+		if a, err := netip.ParseAddr(u); err == nil && sn.cidr.Contains(a) && !a.Less(ir.start) && !ir.end.Less(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func broadcast(p netip.Prefix) netip.Addr {

@@ -147,6 +147,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveObject(w, r, m[1], m[2], op)
 		return
 	}
+	noRoute(w, r, path, op)
+}
+
+// noRoute answers a call the fake does not serve, as MAAS does.
+func noRoute(w http.ResponseWriter, r *http.Request, path, op string) {
 	if op != "" {
 		writeStatus(w, http.StatusBadRequest, fmt.Sprintf("Unrecognised signature: method=%s op=%s", r.Method, op))
 		return
