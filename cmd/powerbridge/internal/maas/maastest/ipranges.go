@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
-	"strings"
 )
 
 type iprange struct {
@@ -57,27 +56,6 @@ func (s *Server) postRange(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mutate(r, "ipranges/")
 	writeJSON(w, s.rangeJSON(ir))
-}
-
-func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, id int) {
-	ir := s.ranges[id]
-	if ir == nil {
-		writeStatus(w, http.StatusNotFound, "No IPRange matches the given query.")
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, s.rangeJSON(ir))
-	case http.MethodPut:
-		if errs := s.updateRange(ir, r.PostForm); errs != nil {
-			writeJSONStatus(w, http.StatusBadRequest, errs)
-			return
-		}
-		s.mutate(r, strings.TrimPrefix(r.URL.Path, apiPrefix)) // the path as sent
-		writeJSON(w, s.rangeJSON(ir))
-	default:
-		writeStatus(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	}
 }
 
 // createRange is POST ipranges/. It returns the new range, or a status and

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -253,11 +254,35 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, kind, idStr
 	}
 	switch kind {
 	case "subnets":
-		s.serveSubnet(w, r, id)
+		serveOne(s, w, r, s.subnets[id], "No Subnet matches the given query.", s.updateSubnet, s.subnetJSON)
 	case "vlans":
-		s.serveVLAN(w, r, id)
+		serveOne(s, w, r, s.vlans[id], "VLAN with specified ID does not exist.", s.updateVLAN, s.vlanJSON)
 	case "ipranges":
-		s.serveRange(w, r, id)
+		serveOne(s, w, r, s.ranges[id], "No IPRange matches the given query.", s.updateRange, s.rangeJSON)
+	}
+}
+
+// serveOne answers GET and PUT on one object (nil: there is none, and
+// missing is MAAS's answer): its JSON, or an update by the resource's form
+// rules.
+func serveOne[T any](s *Server, w http.ResponseWriter, r *http.Request, obj *T, missing string,
+	update func(*T, url.Values) map[string][]string, toJSON func(*T) map[string]any) {
+	if obj == nil {
+		writeStatus(w, http.StatusNotFound, missing)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, toJSON(obj))
+	case http.MethodPut:
+		if errs := update(obj, r.PostForm); errs != nil {
+			writeJSONStatus(w, http.StatusBadRequest, errs)
+			return
+		}
+		s.mutate(r, strings.TrimPrefix(r.URL.Path, apiPrefix)) // the path as sent
+		writeJSON(w, toJSON(obj))
+	default:
+		writeStatus(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	}
 }
 

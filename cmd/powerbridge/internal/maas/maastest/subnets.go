@@ -45,27 +45,6 @@ func (s *Server) listSubnets(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, out)
 }
 
-func (s *Server) serveSubnet(w http.ResponseWriter, r *http.Request, id int) {
-	sn := s.subnets[id]
-	if sn == nil {
-		writeStatus(w, http.StatusNotFound, "No Subnet matches the given query.")
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, s.subnetJSON(sn))
-	case http.MethodPut:
-		if errs := s.updateSubnet(sn, r.PostForm); errs != nil {
-			writeJSONStatus(w, http.StatusBadRequest, errs)
-			return
-		}
-		s.mutate(r, strings.TrimPrefix(r.URL.Path, apiPrefix)) // the path as sent
-		writeJSON(w, s.subnetJSON(sn))
-	default:
-		writeStatus(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	}
-}
-
 func (s *Server) updateSubnet(sn *subnet, form url.Values) map[string][]string {
 	errs := map[string][]string{}
 	gw, setGW := sn.gateway, false

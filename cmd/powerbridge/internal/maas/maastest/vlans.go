@@ -2,10 +2,8 @@ package maastest
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 )
 
 type vlan struct {
@@ -43,27 +41,6 @@ func (s *Server) DHCP(vlanID int) (on bool, primary string) {
 	defer s.mu.Unlock()
 	v := s.vlans[vlanID]
 	return v.dhcpOn, v.primary
-}
-
-func (s *Server) serveVLAN(w http.ResponseWriter, r *http.Request, id int) {
-	v := s.vlans[id]
-	if v == nil {
-		writeStatus(w, http.StatusNotFound, "VLAN with specified ID does not exist.")
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, s.vlanJSON(v))
-	case http.MethodPut:
-		if errs := s.updateVLAN(v, r.PostForm); errs != nil {
-			writeJSONStatus(w, http.StatusBadRequest, errs)
-			return
-		}
-		s.mutate(r, strings.TrimPrefix(r.URL.Path, apiPrefix)) // the path as sent
-		writeJSON(w, s.vlanJSON(v))
-	default:
-		writeStatus(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	}
 }
 
 // updateVLAN applies VLANForm's rules: primary_rack must be a rack with an
