@@ -26,7 +26,7 @@ import (
 //go:embed demo.yaml
 var demoConfig []byte
 
-const demoToken = "demo-token"
+const demoToken = "demo-token-loopback-only"
 
 // cacheTTL is how long a PDU reading answers status queries. MAAS queries
 // right after every action and polls every few minutes; two seconds keeps a

@@ -203,7 +203,7 @@ def server_tls_context(cert, key):
 
 # -- the real powerbridge binary ----------------------------------------------
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 USER = "admin"
 PASSWORD = "s3cret-pass"
 

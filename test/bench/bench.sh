@@ -40,7 +40,7 @@ go build -o "$work/powerbridge" ./cmd/powerbridge
 go build -o "$work/pbbench" ./test/bench/cmd/pbbench
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(go version | cut -d' ' -f3); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-token=bench-token
+token=bench-token-0123456789
 ttl=2.1   # powerbridge's cache TTL (2 s) and a margin: after this, a query is cold
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -13,7 +13,7 @@ import (
 )
 
 // token is the bearer token of the in-process bridges.
-const token = "bench-token"
+const token = "bench-token-0123456789"
 
 // cacheTTL is what `powerbridge serve` gives every PDU.
 const cacheTTL = 2 * time.Second

@@ -7,16 +7,32 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// TestMain points the default state_dir at a directory of the test's own:
+// Load checks that it can be used, and the tests must not depend on
+// whether /var/lib/powerbridge can be created where they run.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "powerbridge-config-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defaultStateDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 func TestGoodConfig(t *testing.T) {
 	f, err := Load("testdata/good.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.Auth.Tokens[0].Token.Reveal(); got != "s3cret-token" {
+	if got := f.Auth.Tokens[0].Token.Reveal(); got != "s3cret-token-0123456789" {
 		t.Errorf("token from file = %q (trailing newline must be dropped)", got)
 	}
 	r1, r2 := f.PDUs[0], f.PDUs[1]
@@ -25,7 +41,8 @@ func TestGoodConfig(t *testing.T) {
 		got, want any
 	}{
 		{"listen", f.Listen, "127.0.0.1:9000"},
-		{"state_dir default", f.StateDir, DefaultStateDir},
+		{"state_dir default", f.StateDir, defaultStateDir},
+		{"the default state_dir outside tests", DefaultStateDir, "/var/lib/powerbridge"},
 		{"status timeout default", f.Timeouts.Status.Std(), 10 * time.Second},
 		{"rack1 dialect default", r1.Dialect, "auto"},
 		{"rack1 read community", r1.SNMP.ReadCommunity.Reveal(), "public"},
@@ -48,7 +65,10 @@ func TestProblems(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"unknown-key", []string{`testdata/unknown-key.yaml:6: pdus[0].snmp.comunity: unknown key (known keys: version, community, read_community, user, auth_protocol, auth_passphrase, auth_passphrase_file, priv_protocol, priv_passphrase, priv_passphrase_file, timeout, retries)`}},
+		{"unknown-key", []string{`testdata/unknown-key.yaml:6: pdus[0].snmp.comunity: unknown key (known keys: version, community, read_community, user, auth_protocol, auth_passphrase, auth_passphrase_file, priv_protocol, priv_passphrase, priv_passphrase_file, timeout, retries)`,
+			// The rules go on past a problem of decoding, so that every problem is listed.
+			`testdata/unknown-key.yaml:6: pdus[0].snmp.community: required for SNMP v1 (APC's factory write community is "private")`,
+		}},
 		{"duplicate-machine", []string{`testdata/duplicate-machine.yaml:6: machines[1].name: machine "m1" is defined twice`}},
 		{"duplicate-pdu", []string{`testdata/duplicate-pdu.yaml:4: pdus[1].name: PDU "rack1" is defined twice`}},
 		{"outlet-twice", []string{`testdata/outlet-twice.yaml:6: machines[1].outlets[1]: outlet rack1/1 is already mapped to machine "m1"`}},
@@ -89,6 +109,58 @@ func TestProblems(t *testing.T) {
 			`testdata/shutdown-bad.yaml:14: machines[1].liveness.failures: must be at least 1`,
 		}},
 		{"syntax", []string{`testdata/syntax.yaml:1: did not find expected ',' or '}'`}},
+		{"ssh-key-device", []string{`testdata/ssh-key-device.yaml:8: machines[0].shutdown.ssh.key_file: /dev/null is a character device; want a regular file`}},
+
+		// Issue 12 item 3: the config cannot open the API by accident.
+		{"duplicate-key", []string{
+			`testdata/duplicate-key.yaml:4: pdus[0].snmp.community: given twice on this line: write each key once`,
+			`testdata/duplicate-key.yaml:5: auth: given twice, at lines 1 and 5: write each key once`,
+			`testdata/duplicate-key.yaml:9: gateway.corp: given twice, at lines 8 and 9: write each key once`,
+		}},
+		{"insecure-with-tokens", []string{`testdata/insecure-with-tokens.yaml:4: auth.insecure_no_auth: cannot be set with auth.tokens or auth.users: it would let anyone switch power and leave them unused; remove it, or remove them`}},
+		{"token-short", []string{
+			`testdata/token-short.yaml:2: auth.tokens[0].token: is shorter than 16 characters, too easy to guess; make a token with: openssl rand -hex 32`,
+			`testdata/token-short.yaml:2: auth.tokens[1].token: is shorter than 16 characters, too easy to guess; make a token with: openssl rand -hex 32`,
+			`testdata/token-short.yaml:3: auth.metrics_token: is shorter than 16 characters, too easy to guess; make a token with: openssl rand -hex 32`,
+		}},
+		{"token-whitespace", []string{
+			`testdata/token-whitespace.yaml:3: auth.tokens[0].token: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
+			`testdata/token-whitespace.yaml:4: auth.tokens[1].token: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
+			`testdata/token-whitespace.yaml:5: auth.tokens[2].token: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
+			`testdata/token-whitespace.yaml:6: auth.tokens[3].token_file: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
+			`testdata/token-whitespace.yaml:7: auth.tokens[4].token: has a control or non-ASCII character in it, which an HTTP header cannot carry as it is; make a token with: openssl rand -hex 32`,
+		}},
+		{"token-reused", []string{
+			`testdata/token-reused.yaml:4: auth.tokens[1].token: is the same as auth.tokens[0].token: give each client a token of its own, made with: openssl rand -hex 32`,
+			`testdata/token-reused.yaml:5: auth.metrics_token: is the same as auth.tokens[0].token: a scraper's token must not be able to switch power; make one of its own with: openssl rand -hex 32`,
+		}},
+		{"metrics-token-reused", []string{`testdata/metrics-token-reused.yaml:3: auth.metrics_token: is the same as auth.tokens[0].token_file: a scraper's token must not be able to switch power; make one of its own with: openssl rand -hex 32`}},
+		{"password-whitespace", []string{
+			`testdata/password-whitespace.yaml:3: auth.users[0].password_file: has whitespace at its start or end, which is nearly always a slip; remove it (trailing line breaks in a file are dropped already)`,
+			`testdata/password-whitespace.yaml:4: auth.users[1].password: has a line break or control character in it, which MAAS's power_pass cannot hold`,
+			`testdata/password-whitespace.yaml:5: auth.users[2].password: has whitespace at its start or end, which is nearly always a slip; remove it (trailing line breaks in a file are dropped already)`,
+		}},
+
+		// Issue 12 item 9: every problem, type errors included; the paths
+		// serve uses; tabs; one document.
+		{"type-errors", []string{
+			`testdata/type-errors.yaml:2: timeouts.status: "5" is not a duration (use a number with a unit: 500ms, 5s, 2m)`,
+			`testdata/type-errors.yaml:2: timeouts.action: 6m0s is too long: MAAS gives up on a power action after 5 minutes; use at most 4m30s`,
+			`testdata/type-errors.yaml:4: pdus[0].snmp.retries: "many" is not a whole number`,
+			`testdata/type-errors.yaml:5: pdus[1].snmp.version: "4" is not an SNMP version: use "1", "2c" or "3"`,
+			`testdata/type-errors.yaml:7: machines[0].shutdown: expected a mapping of keys to values, found "yes"`,
+			`testdata/type-errors.yaml:7: machines[0].outlets[0]: "rack1/0" is not an outlet; write "pdu/N" with N from 1`,
+		}},
+		{"state-dir-file", []string{`testdata/state-dir-file.yaml:2: state_dir: testdata/token.txt is not a directory`}},
+		{"state-dir-under-file", []string{`testdata/state-dir-under-file.yaml:2: state_dir: testdata/token.txt/state cannot be created: testdata/token.txt is not a directory`}},
+		{"state-dir-empty", []string{`testdata/state-dir-empty.yaml:2: state_dir: required: the directory for the switching journal and pinned ssh host keys (default /var/lib/powerbridge)`}},
+		{"audit-log-dir", []string{`testdata/audit-log-dir.yaml:2: audit_log: testdata is a directory; want a regular file to append to`}},
+		{"audit-log-no-dir", []string{`testdata/audit-log-no-dir.yaml:2: audit_log: testdata/no-such-dir/audit.log cannot be created: the directory testdata/no-such-dir does not exist`}},
+		{"audit-log-under-file", []string{`testdata/audit-log-under-file.yaml:2: audit_log: testdata/token.txt/audit.log cannot be created: testdata/token.txt is not a directory`}},
+		{"tab-first-line", []string{`testdata/tab-first-line.yaml:1: a tab in the indentation: YAML indents with spaces only`}},
+		{"tab-indent", []string{`testdata/tab-indent.yaml:2: a tab in the indentation: YAML indents with spaces only`}},
+		{"tab-nested", []string{`testdata/tab-nested.yaml:5: a tab in the indentation: YAML indents with spaces only`}},
+		{"second-document", []string{`testdata/second-document.yaml:2: a second YAML document (after ---): the file must hold one config, not several`}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, err := Load("testdata/" + tc.file + ".yaml")
@@ -191,7 +263,7 @@ func TestExampleConfig(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for _, f := range []string{"maas.token", "admin.pass", "id_ed25519"} {
-		if err := os.WriteFile(filepath.Join(dir, f), []byte("x-secret-value\n"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x-secret-value-0123456789\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,5 +274,98 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if len(f.PDUs) == 0 || len(f.Machines) == 0 || f.Machines[0].Shutdown == nil || f.Machines[0].Liveness == nil {
 		t.Errorf("the example lost its PDUs, machines or shutdown: %+v", f)
+	}
+}
+
+// Issue 12 item 8: the config is a regular file of at most 1 MiB, checked
+// before it is read. A FIFO would block the read (a reload hung and SIGTERM
+// waited on it), /dev/zero would fill memory. Load must answer at once.
+func TestConfigMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exactly the limit loads; a byte more does not.
+	pad := func(n int) []byte {
+		data := append([]byte{}, good...)
+		line := "#" + strings.Repeat("x", 78) + "\n"
+		for len(data)+len(line) <= n {
+			data = append(data, line...)
+		}
+		for len(data) < n-1 {
+			data = append(data, '#')
+		}
+		return append(data, '\n')
+	}
+	limit, over := filepath.Join(dir, "limit.yaml"), filepath.Join(dir, "over.yaml")
+	for path, data := range map[string][]byte{limit: pad(MaxFileSize), over: pad(MaxFileSize + 1)} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Load(limit); err != nil {
+		t.Errorf("a config of exactly 1 MiB: %v", err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{fifo, "reading config: " + fifo + " is a named pipe (FIFO); want a regular file of at most 1 MiB"},
+		{"/dev/zero", "reading config: /dev/zero is a character device; want a regular file of at most 1 MiB"},
+		{"testdata", "reading config: testdata is a directory; want a regular file of at most 1 MiB"},
+		{over, "reading config: " + over + " is larger than 1 MiB; want a regular file of at most 1 MiB"},
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(tc.path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Load(%s) = %v\nwant %s", tc.path, err, tc.want)
+			}
+		case <-time.After(time.Minute): // a deadline for a hang, not a measure
+			t.Fatalf("Load(%s) has not returned after a minute", tc.path)
+		}
+	}
+}
+
+// ReadFile stops at the limit however large the file has grown since it
+// was looked at: a file that grows while it is read is cut short, not read
+// to its end.
+func TestReadFileLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadFile(path, 10); err != nil || string(data) != "0123456789" {
+		t.Errorf("ReadFile of 10 bytes, limit 10: %q, %v", data, err)
+	}
+	want := path + " is larger than 9 bytes; want a regular file of at most 9 bytes"
+	if _, err := ReadFile(path, 9); err == nil || err.Error() != want {
+		t.Errorf("ReadFile of 10 bytes, limit 9: %v\nwant %s", err, want)
+	}
+	var fe *FileError
+	if _, err := ReadFile("/dev/null", 9); !errors.As(err, &fe) || fe.Path != "/dev/null" {
+		t.Errorf("ReadFile(/dev/null): %v, want a *FileError", err)
+	}
+}
+
+// A state directory that does not exist yet, but can be created, is fine;
+// checking it creates nothing (serve creates it, check-config must not).
+func TestStateDirIsCheckedNotCreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	data := "auth: {tokens: [{name: maas, token: maas-token-0123456789}]}\nstate_dir: " + dir + "\naudit_log: " + filepath.Join(filepath.Dir(cfg), "audit.log") + "\n"
+	if err := os.WriteFile(cfg, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Dir(dir), filepath.Join(filepath.Dir(cfg), "audit.log")} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: %v; checking the config must not create it", p, err)
+		}
 	}
 }

@@ -153,8 +153,13 @@ func (c *checker) mapping(n *yaml.Node, v reflect.Value, key string) {
 		d.defaults()
 	}
 	fields := yamlFields(v.Type())
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			continue // a problem of its own (duplicates); the first one counts
+		}
+		seen[k.Value] = true
 		path := k.Value
 		if key != "" {
 			path = key + "." + k.Value
@@ -166,6 +171,43 @@ func (c *checker) mapping(n *yaml.Node, v reflect.Value, key string) {
 		}
 		c.value(val, v.Field(idx), path)
 	}
+}
+
+// duplicates reports every key given twice in a mapping anywhere in n,
+// sections of unknown keys and raw sections included. yaml.v3 refuses a
+// duplicate only when it decodes into a map or struct, not into a Node, and
+// a merged second "auth:" block must not switch a setting unnoticed.
+func (c *checker) duplicates(n *yaml.Node, key string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		first := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			path := k.Value
+			if key != "" {
+				path = key + "." + k.Value
+			}
+			if line, dup := first[k.Value]; dup {
+				if line == k.Line {
+					c.addf(k, path, "given twice on this line: write each key once")
+				} else {
+					c.addf(k, path, "given twice, at lines %d and %d: write each key once", line, k.Line)
+				}
+				continue
+			}
+			first[k.Value] = k.Line
+			c.duplicates(val, path)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			c.duplicates(item, fmt.Sprintf("%s[%d]", key, i))
+		}
+	case yaml.DocumentNode:
+		for _, item := range n.Content {
+			c.duplicates(item, key)
+		}
+	}
+	// An alias is checked where its anchor is.
 }
 
 // yamlFields maps each yaml tag name of struct type t to its field index.

@@ -7,9 +7,13 @@ import "time"
 // stays 0 and only a key left out takes the default.
 type defaulter interface{ defaults() }
 
+// defaultStateDir is DefaultStateDir, except in this package's tests, which
+// must not depend on whether /var/lib/powerbridge can be created.
+var defaultStateDir = DefaultStateDir
+
 func (f *File) defaults() {
 	f.Listen = DefaultListen
-	f.StateDir = DefaultStateDir
+	f.StateDir = defaultStateDir
 	f.Timeouts.defaults()
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults for keys a file leaves out.
@@ -149,8 +150,12 @@ func (c *SSH) validate(s section) {
 		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(f.path); err != nil {
+		// It is read when a machine's shutdown is built, on a reload too: a
+		// FIFO would hold the reload up until something writes to it.
+		if fi, err := os.Stat(f.path); err != nil {
 			s.field(f.key).errorf("%v", err)
+		} else if !fi.Mode().IsRegular() {
+			s.field(f.key).errorf("%s is %s; want a regular file", f.path, modeName(fi.Mode()))
 		}
 	}
 	if c.KnownHosts != "" && c.InsecureIgnoreHostKey {
@@ -227,11 +232,13 @@ func (a *Auth) validate(s section) {
 		}
 		names[name] = true
 	}
+	tokens := map[Secret]string{} // token → the key of its first use
 	for i := range a.Tokens {
 		t := &a.Tokens[i]
 		ts := s.field("tokens").index(i)
 		checkName(ts.field("name"), t.Name)
 		t.Token = readSecret(ts, "token", t.Token, t.TokenFile)
+		checkToken(secretField(ts, "token", t.TokenFile), t.Token, tokens)
 	}
 	for i := range a.Users {
 		u := &a.Users[i]
@@ -241,13 +248,88 @@ func (a *Auth) validate(s section) {
 			us.field("name").errorf("a Basic-auth user name cannot contain ':'")
 		}
 		u.Password = readSecret(us, "password", u.Password, u.PasswordFile)
+		checkPassword(secretField(us, "password", u.PasswordFile), u.Password)
 	}
 	if a.MetricsToken != "" || a.MetricsTokenFile != "" {
 		a.MetricsToken = readSecret(s, "metrics_token", a.MetricsToken, a.MetricsTokenFile)
+		ms := secretField(s, "metrics_token", a.MetricsTokenFile)
+		if first, reused := tokens[a.MetricsToken]; reused && a.MetricsToken != "" {
+			ms.errorf("is the same as %s: a scraper's token must not be able to switch power; make one of its own with: %s", first, makeToken)
+		} else {
+			checkToken(ms, a.MetricsToken, nil)
+		}
 	}
-	if len(a.Tokens)+len(a.Users) == 0 && !a.InsecureNoAuth {
+	switch {
+	case len(a.Tokens)+len(a.Users) == 0 && !a.InsecureNoAuth:
 		s.errorf("no tokens or users: anyone could switch power; add auth.tokens (MAAS's power_token) or set auth.insecure_no_auth: true")
+	case len(a.Tokens)+len(a.Users) > 0 && a.InsecureNoAuth:
+		s.field("insecure_no_auth").errorf("cannot be set with auth.tokens or auth.users: it would let anyone switch power and leave them unused; remove it, or remove them")
 	}
+}
+
+// makeToken is how a message says to make a good token.
+const makeToken = "openssl rand -hex 32"
+
+// minTokenLength is the least length of a bearer token: 16 characters of
+// `openssl rand -hex` are 64 bits, beyond guessing at the failed-login limit.
+const minTokenLength = 16
+
+// checkToken refuses a bearer token that is too short to be secret, or that
+// no request can carry as it is written (whitespace, a line break, a control
+// or non-ASCII character: HTTP trims the spaces around a header value and
+// MAAS sends power_token as one line), or that is already used by the key
+// in seen (then both principals would be one). The token is never quoted.
+func checkToken(s section, t Secret, seen map[Secret]string) {
+	v := t.Reveal()
+	if v == "" {
+		return // already a problem: required, or an empty file
+	}
+	switch {
+	case strings.IndexFunc(v, unicode.IsSpace) >= 0:
+		s.errorf("has whitespace or a line break in it, which no request can carry; make a token with: %s", makeToken)
+		return
+	case strings.IndexFunc(v, func(r rune) bool { return r < '!' || r > '~' }) >= 0:
+		s.errorf("has a control or non-ASCII character in it, which an HTTP header cannot carry as it is; make a token with: %s", makeToken)
+		return
+	case len(v) < minTokenLength:
+		s.errorf("is shorter than %d characters, too easy to guess; make a token with: %s", minTokenLength, makeToken)
+		return
+	}
+	if seen == nil {
+		return
+	}
+	if first, reused := seen[t]; reused {
+		s.errorf("is the same as %s: give each client a token of its own, made with: %s", first, makeToken)
+		return
+	}
+	seen[t] = s.key
+}
+
+// checkPassword refuses a Basic-auth password with whitespace at either end
+// or a line break or control character anywhere. MAAS's power_pass is one
+// line typed in a form; a space or newline around a password from a file is
+// nearly always a slip, and trimming it quietly would change the secret.
+// Spaces inside are allowed: people choose passphrases. Passwords get no
+// length rule here (tokens are what MAAS is meant to use; the failed-login
+// limit bounds guessing either way).
+func checkPassword(s section, p Secret) {
+	v := p.Reveal()
+	switch {
+	case v == "":
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		s.errorf("has a line break or control character in it, which MAAS's power_pass cannot hold")
+	case strings.TrimFunc(v, unicode.IsSpace) != v:
+		s.errorf("has whitespace at its start or end, which is nearly always a slip; remove it (trailing line breaks in a file are dropped already)")
+	}
+}
+
+// secretField is where a secret given inline as key or in key+"_file" was
+// written, for a problem with its value.
+func secretField(s section, key, file string) section {
+	if file != "" {
+		return s.field(key + "_file")
+	}
+	return s.field(key)
 }
 
 // readSecret resolves a secret given inline as key or in the file key+"_file":
@@ -260,11 +342,7 @@ func readSecret(s section, key string, inline Secret, file string) Secret {
 		// A secret is a small regular file: /dev/zero, a FIFO or a log
 		// file given by mistake must be an error, not a read that never
 		// ends or fills memory.
-		if fi, err := os.Stat(file); err == nil && (!fi.Mode().IsRegular() || fi.Size() > maxSecretFile) {
-			s.field(key+"_file").errorf("%s is not a secret file: want a regular file of at most %d bytes", file, maxSecretFile)
-			return ""
-		}
-		data, err := os.ReadFile(file)
+		data, err := ReadFile(file, maxSecretFile)
 		if err != nil {
 			s.field(key+"_file").errorf("%v", err)
 			return ""

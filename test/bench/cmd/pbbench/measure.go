@@ -44,7 +44,7 @@ func requests(control string) (total, maxInFlight int64, err error) {
 func burst(args []string) error {
 	fs := flag.NewFlagSet("burst", flag.ContinueOnError)
 	url := fs.String("url", "", "powerbridge's base URL")
-	token := fs.String("token", "bench-token", "bearer token")
+	token := fs.String("token", "bench-token-0123456789", "bearer token")
 	control := fs.String("control", "", "the `pbbench sims` control URL")
 	machines := fs.String("machines", "", "comma-separated machine names; queries go round them")
 	n := fs.Int("n", 50, "how many queries")
@@ -87,7 +87,7 @@ func burst(args []string) error {
 func query8(args []string) error {
 	fs := flag.NewFlagSet("query8", flag.ContinueOnError)
 	url := fs.String("url", "", "powerbridge's base URL")
-	token := fs.String("token", "bench-token", "bearer token")
+	token := fs.String("token", "bench-token-0123456789", "bearer token")
 	snmp := fs.String("snmp", "", "the PDU's SNMP address, for snmpget")
 	pdu := fs.String("pdu", "pdu1", "the PDU's name in powerbridge's config")
 	rounds := fs.Int("rounds", 10, "how many rounds")
@@ -143,7 +143,7 @@ func query8(args []string) error {
 func poweron(args []string) error {
 	fs := flag.NewFlagSet("poweron", flag.ContinueOnError)
 	url := fs.String("url", "", "powerbridge's base URL")
-	token := fs.String("token", "bench-token", "bearer token")
+	token := fs.String("token", "bench-token-0123456789", "bearer token")
 	snmp := fs.String("snmp", "", "the raw side's PDU SNMP address (another simulated PDU of the same model)")
 	pdu := fs.String("pdu", "pdu1", "the powerbridge side's PDU")
 	outlet := fs.Int("outlet", 3, "the outlet")

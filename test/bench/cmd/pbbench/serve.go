@@ -26,7 +26,7 @@ func sims(args []string) error {
 	switchDelay := fs.Duration("switch-delay", -1, "how long a switch stays pending; negative: instant")
 	config := fs.String("config", "", "write the powerbridge config here")
 	listen := fs.String("listen", "127.0.0.1:8080", "powerbridge's listen address, for the config")
-	token := fs.String("token", "bench-token", "powerbridge's bearer token, for the config")
+	token := fs.String("token", "bench-token-0123456789", "powerbridge's bearer token, for the config")
 	poll := fs.Duration("poll", 0, "every PDU's poll_interval; 0 for the default (15s)")
 	version := fs.String("version", "1", "the SNMP version powerbridge speaks: 1 or 2c")
 	control := fs.String("control", "127.0.0.1:0", "serve GET /requests here")
