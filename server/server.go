@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -59,13 +60,20 @@ type Config struct {
 	// AuthFailures, when set, counts requests refused for their
 	// credentials, by reason (see Metrics.AuthFailure).
 	AuthFailures func(reason string)
+	// AuthChecks, when set, counts requests whose credentials were
+	// compared (see Metrics.AuthCheck).
+	AuthChecks func()
 	// AuthFailureBurst failed authentications from one client address are
-	// answered 401; then one more every AuthFailureEvery, and 429 with
-	// Retry-After to the rest. Defaults: DefaultAuthFailureBurst,
-	// DefaultAuthFailureEvery. A request that authenticates is never held
-	// back.
+	// answered 401; then one more every AuthFailureEvery. An address with
+	// none left is answered 429 with Retry-After before its credentials
+	// are compared, right ones included. Defaults: DefaultAuthFailureBurst,
+	// DefaultAuthFailureEvery.
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
+	// AuthLimitExempt are client addresses the limit never holds back:
+	// MAAS's rack controllers, so that nobody sharing their address can
+	// lock MAAS out. Guesses from them are not limited.
+	AuthLimitExempt []netip.Prefix
 }
 
 // Server routes HTTP requests to the fleet.
@@ -81,7 +89,7 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger, limiter: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureEvery)}
+	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger, limiter: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureEvery, cfg.AuthLimitExempt)}
 
 	r := chi.NewRouter()
 	if cfg.Instrument != nil {

@@ -93,6 +93,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
 		Instrument:    svc.metrics.Instrument,
 		AuthFailures:  svc.metrics.AuthFailure,
+		AuthChecks:    svc.metrics.AuthCheck,
+		// Restart-only, like listen: the limiter lives as long as the server.
+		AuthLimitExempt: cfg.Auth.RateLimitExemptPrefixes(),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
