@@ -2,12 +2,15 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Listener wraps ln so that the answers net/http writes by itself, before
@@ -40,6 +43,31 @@ func (l *jsonErrorListener) Accept() (net.Conn, error) {
 type jsonErrorConn struct {
 	net.Conn
 	maxHeaderBytes int
+	handshake      sync.Once
+}
+
+// Read does a TLS connection's handshake first, as net/http does with a
+// *tls.Conn it sees itself, so that a client speaking plain HTTP to the
+// HTTPS port is told so (as JSON) rather than cut off.
+func (c *jsonErrorConn) Read(p []byte) (int, error) {
+	var err error
+	c.handshake.Do(func() {
+		tc, ok := c.Conn.(*tls.Conn)
+		if !ok {
+			return
+		}
+		err = tc.Handshake()
+		var re tls.RecordHeaderError
+		if errors.As(err, &re) && re.Conn != nil {
+			body := `{"error":"client sent an HTTP request to an HTTPS server"}` + "\n"
+			fmt.Fprintf(re.Conn, "HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+			re.Conn.Close()
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
 }
 
 // bareErrorHeaders are the headers of net/http's own error answers

@@ -103,7 +103,8 @@ func checkJSONError(t *testing.T, what string, resp *http.Response, body []byte,
 
 // Issue 12 item 9: 431 answers (headers too large) were plain text with no
 // Content-Length. They are JSON errors like every other, over HTTP and
-// HTTPS; so are the 400s net/http writes by itself.
+// HTTPS; so are the 400s net/http writes by itself, and the one to plain
+// HTTP sent to the HTTPS port.
 func TestHeadersTooLargeAnswerIsJSON(t *testing.T) {
 	_, _, pdu := simPDU(t, "ap7900")
 	big := "GET /v1/machines/node1/status HTTP/1.1\r\nHost: powerbridge\r\nAuthorization: Bearer " + maasToken +
@@ -169,6 +170,14 @@ func TestHeadersTooLargeAnswerIsJSON(t *testing.T) {
 		defer conn.Close()
 		r, body := rawAnswer(t, conn, big)
 		checkJSONError(t, "headers over 1 MiB over HTTPS", r, body, http.StatusRequestHeaderFieldsTooLarge)
+
+		plain, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer plain.Close()
+		r, body = rawAnswer(t, plain, "GET /healthz HTTP/1.1\r\nHost: powerbridge\r\n\r\n")
+		checkJSONError(t, "plain HTTP to the HTTPS port", r, body, http.StatusBadRequest)
 	})
 }
 
