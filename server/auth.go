@@ -90,10 +90,9 @@ func (a Authenticator) Check(r *http.Request) (string, bool) {
 
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, ok := s.cfg.Auth.Check(r)
+		who, ok := s.guard(w, r, s.cfg.Auth.Check, `Bearer realm="powerbridge", Basic realm="powerbridge"`,
+			"authentication required: send Authorization: Bearer <token> (MAAS power_token) or Basic credentials")
 		if !ok {
-			s.refuse(w, r, `Bearer realm="powerbridge", Basic realm="powerbridge"`,
-				"authentication required: send Authorization: Bearer <token> (MAAS power_token) or Basic credentials")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(power.WithPrincipal(r.Context(), who)))

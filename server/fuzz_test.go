@@ -110,6 +110,10 @@ func FuzzRoutes(f *testing.F) {
 		{"HEAD", "/v1/machines/node1/status", auth, "", ""},
 		{"OPTIONS", "*", "", "", ""},
 		{"GET", "/v1/machines/node%2F1/status?x=%00", auth, "", ""},
+		{"GET", "/v1/machines/node%31/status", auth, "", ""},
+		{"HEAD", "/v1/machines/n%C3%B6de/status/", auth, "", ""},
+		{"GET", "/readyz", auth, "", ""},
+		{"GET", "/readyz", "Bearer wrong", "", ""},
 		{"GET", "/../../etc/passwd", auth, "", ""},
 		{"POST", "/v1/machines/node1/on", auth, "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"},
 	} {

@@ -44,6 +44,7 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	authChecks   prometheus.Counter
 	authFailures *prometheus.CounterVec
 
 	reloadOK   prometheus.Gauge
@@ -125,6 +126,10 @@ func NewMetrics(version string) *Metrics {
 			Help:    "Time taken to answer an HTTP request, by route pattern.",
 			Buckets: httpBuckets,
 		}, []string{"route"}),
+		authChecks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "powerbridge_auth_checks_total",
+			Help: "Requests whose credentials were compared with the configured ones, right or wrong. A request from an address over its failed-authentication limit is answered 429 before that and is not counted: this counter's rate less the successful requests' is the rate of guesses being made.",
+		}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powerbridge_auth_failures_total",
 			Help: "Requests refused for their credentials, by reason: missing (none, or a scheme other than Bearer and Basic), invalid (wrong ones), rate-limited (refused with 429 while the client address has failed too often).",
@@ -148,7 +153,7 @@ func NewMetrics(version string) *Metrics {
 		m.snmpDuration, m.snmpErrors, m.snmpTimeouts, m.snmpRetries, m.pduRestarts,
 		m.actions, m.actionDuration,
 		m.graceful, m.cuts, m.refused, m.shutdownDuration,
-		m.httpRequests, m.httpDuration, m.authFailures,
+		m.httpRequests, m.httpDuration, m.authChecks, m.authFailures,
 		m.reloadOK, m.reloadTime, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -295,12 +300,14 @@ func (s *Server) metricsAuth(next http.Handler) http.Handler {
 		return next
 	}
 	want := sha256.Sum256([]byte(s.cfg.MetricsToken))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	check := func(r *http.Request) (string, bool) {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			s.refuse(w, r, `Bearer realm="powerbridge metrics"`,
-				"authentication required: /metrics needs Authorization: Bearer <auth.metrics_token>")
+		return "metrics", strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.guard(w, r, check, `Bearer realm="powerbridge metrics"`,
+			"authentication required: /metrics needs Authorization: Bearer <auth.metrics_token>"); !ok {
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -25,21 +25,23 @@ const (
 
 // authLimiter limits failed authentication per client address with a token
 // bucket: an address may fail burst times, then once more every interval.
-// While its bucket is empty, a request from it that fails authentication
-// is answered 429 rather than 401.
+// A request takes a token before its credentials are looked at and gives
+// it back when they are right; while its address's bucket is empty, it is
+// answered 429 without being compared at all. So however fast a client
+// sends, and whether or not it heeds 429, the guesses compared per address
+// are at most burst plus one per interval, and a right guess made over the
+// limit is refused like a wrong one: it tells the guesser nothing.
 //
-// Credentials are checked before the limiter is asked, so a request that
-// authenticates is never refused or slowed, whatever its address has done:
-// MAAS sends every machine's power requests from its rack controllers, and
-// one machine with a stale token must not lock the others out. The limit
-// bounds what a failing client costs (log lines, hashing, answers) and
-// tells it to back off; it is not what keeps a guesser out, which is the
-// length of the tokens.
+// The price is that MAAS's right token is refused too while its address is
+// over the limit: an attacker sharing the address of a rack controller (the
+// same host, a NAT, an IPv6 /64) could hold MAAS back. Addresses in
+// Config.AuthLimitExempt (MAAS's rack controllers) are never limited.
 type authLimiter struct {
-	burst float64
-	every time.Duration
-	max   int
-	now   func() time.Time
+	burst  float64
+	every  time.Duration
+	max    int
+	now    func() time.Time
+	exempt []netip.Prefix
 
 	mu      sync.Mutex
 	clients map[netip.Addr]*bucket
@@ -52,14 +54,15 @@ type bucket struct {
 	refused int       // refusals since then
 }
 
-func newAuthLimiter(burst int, every time.Duration) *authLimiter {
+func newAuthLimiter(burst int, every time.Duration, exempt []netip.Prefix) *authLimiter {
 	if burst <= 0 {
 		burst = DefaultAuthFailureBurst
 	}
 	if every <= 0 {
 		every = DefaultAuthFailureEvery
 	}
-	return &authLimiter{burst: float64(burst), every: every, max: authLimitAddresses, now: time.Now, clients: map[netip.Addr]*bucket{}}
+	return &authLimiter{burst: float64(burst), every: every, max: authLimitAddresses, now: time.Now,
+		exempt: exempt, clients: map[netip.Addr]*bucket{}}
 }
 
 // refill brings b's tokens up to now.
@@ -68,17 +71,29 @@ func (l *authLimiter) refill(b *bucket, now time.Time) {
 	b.at = now
 }
 
-// refusal is the outcome of a failed attempt the limiter refused.
+// refusal is the outcome of an attempt the limiter refused.
 type refusal struct {
 	retryAfter time.Duration
 	log        bool // the first refusal of this address in refusalLogEvery
 	refused    int  // refusals of this address the log line covers
 }
 
-// fail records a failed authentication from addr. It returns nil when the
-// address still had a failure to spend (answer 401), or the refusal (answer
-// 429) when it had none.
-func (l *authLimiter) fail(addr netip.Addr) *refusal {
+// isExempt tells whether remote (the request's own address, not the one it
+// is counted as) is never limited.
+func (l *authLimiter) isExempt(remote netip.Addr) bool {
+	for _, p := range l.exempt {
+		if p.Contains(remote) {
+			return true
+		}
+	}
+	return false
+}
+
+// take spends one of addr's failures on an attempt about to be checked. It
+// returns nil when the address had one (check the credentials, and give it
+// back with give when they are right), or the refusal (answer 429, compare
+// nothing) when it had none.
+func (l *authLimiter) take(addr netip.Addr) *refusal {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -102,9 +117,18 @@ func (l *authLimiter) fail(addr netip.Addr) *refusal {
 	return r
 }
 
+// give returns the failure take spent, for an attempt that authenticated.
+func (l *authLimiter) give(addr netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.clients[addr]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}
+
 // makeRoom keeps the map under its bound: first it forgets the addresses
-// whose buckets have filled up again (they hold nothing against anyone),
-// then, if that was not enough, the one touched longest ago. l.mu is held.
+// whose buckets are full again (they hold nothing against anyone), then, if
+// that was not enough, the one touched longest ago. l.mu is held.
 func (l *authLimiter) makeRoom(now time.Time) {
 	if len(l.clients) < l.max {
 		return
@@ -112,7 +136,8 @@ func (l *authLimiter) makeRoom(now time.Time) {
 	var oldest netip.Addr
 	var oldestAt time.Time
 	for a, b := range l.clients {
-		if now.Sub(b.at) >= time.Duration(l.burst*float64(l.every)) && now.Sub(b.logged) >= refusalLogEvery {
+		full := b.tokens+float64(now.Sub(b.at))/float64(l.every) >= l.burst
+		if full && now.Sub(b.logged) >= refusalLogEvery {
 			delete(l.clients, a)
 			continue
 		}
@@ -132,44 +157,85 @@ func (l *authLimiter) size() int {
 	return len(l.clients)
 }
 
-// clientAddr is the address a request came from, as the limiter counts it:
-// RemoteAddr's IP, with an IPv6 address taken as its /64, which one client
-// usually has whole.
-func clientAddr(r *http.Request) netip.Addr {
+// remoteAddr is the IP a request came from, or the zero Addr when
+// RemoteAddr holds none.
+func remoteAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.Addr{} // one bucket for whatever this is
+		return netip.Addr{}
 	}
-	a = a.Unmap().WithZone("")
+	return a.Unmap().WithZone("")
+}
+
+// clientAddr is the address a request came from, as the limiter counts it:
+// RemoteAddr's IP, with an IPv6 address taken as its /64, which one client
+// usually has whole.
+func clientAddr(r *http.Request) netip.Addr {
+	a := remoteAddr(r)
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		a = p.Addr()
 	}
-	return a
+	return a // the zero Addr: one bucket for whatever RemoteAddr holds
 }
 
-// refuse answers a request whose credentials failed: 401 with a challenge
-// while its address may still fail, 429 with Retry-After once it may not.
-// Each 401 is logged; 429s once per address per minute. Neither the log
-// nor the answer holds what the request sent as credentials.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, challenge, msg string) {
-	addr := clientAddr(r)
-	if ref := s.limiter.fail(addr); ref != nil {
-		s.countAuthFailure(AuthRateLimited)
-		secs := int(math.Ceil(ref.retryAfter.Seconds()))
-		secs = max(secs, 1)
-		if ref.log {
-			s.log.Warn("authentication refused: too many failed attempts from this address", "remote", r.RemoteAddr,
-				"refused", ref.refused, "retry_after", strconv.Itoa(secs)+"s", "next_line_in", refusalLogEvery)
+// guard checks a request's credentials with check, after the limit: a
+// request from an address that has failed too often is answered 429 before
+// its credentials are looked at. It answers a refused request itself and
+// returns ok false; challenge and msg are the 401's.
+func (s *Server) guard(w http.ResponseWriter, r *http.Request, check func(*http.Request) (string, bool), challenge, msg string) (string, bool) {
+	if s.limiter.isExempt(remoteAddr(r)) {
+		who, ok := s.check(r, check)
+		if !ok {
+			s.unauthorized(w, r, challenge, msg)
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed authentication attempts from %s; try again in %ds", addr, secs))
-		return
+		return who, ok
 	}
+	addr := clientAddr(r)
+	if ref := s.limiter.take(addr); ref != nil {
+		s.tooMany(w, r, addr, ref)
+		return "", false
+	}
+	who, ok := s.check(r, check)
+	if !ok {
+		s.unauthorized(w, r, challenge, msg)
+		return "", false
+	}
+	s.limiter.give(addr)
+	return who, true
+}
+
+// check runs check and counts it: the count is of requests whose
+// credentials were compared, which the limit bounds.
+func (s *Server) check(r *http.Request, check func(*http.Request) (string, bool)) (string, bool) {
+	if s.cfg.AuthChecks != nil {
+		s.cfg.AuthChecks()
+	}
+	return check(r)
+}
+
+// tooMany answers a request from an address over its limit: 429 with
+// Retry-After, logged once per address per minute.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, addr netip.Addr, ref *refusal) {
+	s.countAuthFailure(AuthRateLimited)
+	secs := int(math.Ceil(ref.retryAfter.Seconds()))
+	secs = max(secs, 1)
+	if ref.log {
+		s.log.Warn("authentication refused: too many failed attempts from this address", "remote", r.RemoteAddr,
+			"refused", ref.refused, "retry_after", strconv.Itoa(secs)+"s", "next_line_in", refusalLogEvery)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed authentication attempts from %s; try again in %ds", addr, secs))
+}
+
+// unauthorized answers a request whose credentials failed: 401 with a
+// challenge, logged. Neither the log nor the answer holds what the request
+// sent as credentials.
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, challenge, msg string) {
 	reason := AuthInvalid
 	if scheme := authScheme(r); scheme == "none" || scheme == "other" {
 		reason = AuthMissing

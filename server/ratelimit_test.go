@@ -41,9 +41,14 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
+// checked is the key of limitedServer's counts under which the requests
+// whose credentials were compared are counted.
+const checked = "checked"
+
 // limitedServer is a test server with a failure limit of burst and no
-// refill within a test, its log and its auth-failure counts.
-func limitedServer(t *testing.T, burst int) (http.Handler, *logBuffer, map[string]int) {
+// refill within a test, the addresses exempt from it, its log and its
+// auth-failure and check counts.
+func limitedServer(t *testing.T, burst int, exempt ...netip.Prefix) (http.Handler, *logBuffer, map[string]int) {
 	t.Helper()
 	logs := &logBuffer{}
 	var mu sync.Mutex
@@ -62,6 +67,12 @@ func limitedServer(t *testing.T, burst int) (http.Handler, *logBuffer, map[strin
 			counts[reason]++
 			mu.Unlock()
 		},
+		AuthChecks: func() {
+			mu.Lock()
+			counts[checked]++
+			mu.Unlock()
+		},
+		AuthLimitExempt: exempt,
 	})
 	return h, logs, counts
 }
@@ -81,8 +92,9 @@ func withAuth(r *http.Request, value string) *http.Request {
 }
 
 // A client that keeps failing is answered 401 burst times, then 429 with
-// Retry-After and a JSON error; the right token from the same address goes
-// through at once all the while; other addresses are not affected.
+// Retry-After and a JSON error, without its credentials being compared: the
+// right token and password from that address are refused the same way
+// until it may try again; other addresses are not affected.
 func TestFailedAuthIsRateLimited(t *testing.T) {
 	const burst = 3
 	h, logs, counts := limitedServer(t, burst)
@@ -118,20 +130,20 @@ func TestFailedAuthIsRateLimited(t *testing.T) {
 			t.Errorf("429 body %q matches a power regex", w.Body)
 		}
 
-		// The right credentials from the same address are never held back.
-		if w := serve(from(maasRequest("GET", "/v1/machines/node1/status"), attacker)); w.Code != http.StatusOK {
-			t.Fatalf("the right token from a limited address: %d %s", w.Code, w.Body)
+		// A right guess over the limit tells the guesser nothing.
+		if w := serve(from(maasRequest("GET", "/v1/machines/node1/status"), attacker)); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("the right token from a limited address: %d %s, want 429", w.Code, w.Body)
 		}
-		if w := serve(from(basicRequest("admin", "pw"), "192.0.2.7:40001")); w.Code != http.StatusOK {
-			t.Fatalf("the right password from a limited address: %d %s", w.Code, w.Body)
+		if w := serve(from(basicRequest("admin", "pw"), "192.0.2.7:40001")); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("the right password from a limited address: %d %s, want 429", w.Code, w.Body)
 		}
 	}
 	// /metrics's own token shares the limit.
 	if w := serve(from(withAuth(httptest.NewRequest("GET", "/metrics", nil), "Bearer nope"), attacker)); w.Code != http.StatusTooManyRequests {
 		t.Errorf("/metrics from a limited address: %d, want 429", w.Code)
 	}
-	if w := serve(from(withAuth(httptest.NewRequest("GET", "/metrics", nil), "Bearer metrics-t0ken"), attacker)); w.Code != http.StatusOK {
-		t.Errorf("/metrics with its token from a limited address: %d, want 200", w.Code)
+	if w := serve(from(withAuth(httptest.NewRequest("GET", "/metrics", nil), "Bearer metrics-t0ken"), attacker)); w.Code != http.StatusTooManyRequests {
+		t.Errorf("/metrics with its token from a limited address: %d, want 429", w.Code)
 	}
 	// Another address has its own allowance.
 	if w := serve(from(withAuth(maasRequest("GET", "/v1/machines"), ""), "198.51.100.9:5000")); w.Code != http.StatusUnauthorized {
@@ -142,9 +154,10 @@ func TestFailedAuthIsRateLimited(t *testing.T) {
 		t.Errorf("%d 'authentication failed' lines, want %d (one per 401):\n%s", n, burst+1, logs)
 	}
 	if n := logs.count(`msg="authentication refused: too many failed attempts from this address"`); n != 1 {
-		t.Errorf("%d refusal lines for 6 refusals in a minute, want 1:\n%s", n, logs)
+		t.Errorf("%d refusal lines for 17 refusals in a minute, want 1:\n%s", n, logs)
 	}
-	want := map[string]int{AuthInvalid: burst, AuthMissing: 1, AuthRateLimited: 6}
+	// Compared: the burst of wrong tokens and the other address's request.
+	want := map[string]int{AuthInvalid: burst, AuthMissing: 1, AuthRateLimited: 5*3 + 2, checked: burst + 1}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("auth failures counted %v, want %v", counts, want)
 	}
@@ -152,6 +165,90 @@ func TestFailedAuthIsRateLimited(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log shows %q", secret)
 		}
+	}
+}
+
+// However many requests one address sends at once, no more credentials are
+// compared than the limit allows, and a request that authenticates gives
+// back what it took.
+func TestRateLimitedRequestsAreNotCompared(t *testing.T) {
+	const burst = 3
+	h, _, counts := limitedServer(t, burst)
+	serve := func(r *http.Request) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	attacker := "192.0.2.7:40000"
+	if code := serve(from(withAuth(maasRequest("GET", "/v1/machines/node1/status"), "Bearer wrong"), attacker)); code != http.StatusUnauthorized {
+		t.Fatalf("first failure: %d, want 401", code)
+	}
+	for i := range 20 {
+		if code := serve(from(maasRequest("GET", "/v1/machines/node1/status"), attacker)); code != http.StatusOK {
+			t.Fatalf("right token %d after one failure: %d, want 200", i+1, code)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code := serve(from(withAuth(maasRequest("GET", "/v1/machines/node1/status"), "Bearer wrong"), attacker))
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// The successes gave back what they took: the burst less the first
+	// failure is left for the 200 concurrent guesses.
+	if want := map[int]int{401: burst - 1, 429: 200 - (burst - 1)}; fmt.Sprint(codes) != fmt.Sprint(want) {
+		t.Errorf("200 concurrent wrong tokens answered %v, want %v", codes, want)
+	}
+	if want := 1 + 20 + burst - 1; counts[checked] != want {
+		t.Errorf("%d requests compared, want %d: the failures the limit allows and the right tokens", counts[checked], want)
+	}
+}
+
+// An exempt address (MAAS's rack controller) is never held back, even when
+// another client counted as the same address (its IPv6 /64) has used the
+// limit up; that other client still is.
+func TestAuthLimitExempt(t *testing.T) {
+	const burst = 2
+	h, _, counts := limitedServer(t, burst, netip.MustParsePrefix("2001:db8:1:2::10/128"), netip.MustParsePrefix("198.51.100.0/24"))
+	serve := func(r *http.Request) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	rack, neighbour := "[2001:db8:1:2::10]:5000", "[2001:db8:1:2::99]:5000"
+	for i := range burst + 3 {
+		want := http.StatusUnauthorized
+		if i >= burst {
+			want = http.StatusTooManyRequests
+		}
+		if code := serve(from(withAuth(maasRequest("GET", "/v1/machines/node1/status"), "Bearer wrong"), neighbour)); code != want {
+			t.Fatalf("neighbour's failure %d: %d, want %d", i+1, code, want)
+		}
+	}
+	if code := serve(from(maasRequest("GET", "/v1/machines/node1/status"), neighbour)); code != http.StatusTooManyRequests {
+		t.Errorf("the right token from the limited neighbour: %d, want 429", code)
+	}
+	if code := serve(from(maasRequest("GET", "/v1/machines/node1/status"), rack)); code != http.StatusOK {
+		t.Errorf("the right token from the exempt address in the same /64: %d, want 200", code)
+	}
+	for i := range 20 {
+		if code := serve(from(withAuth(maasRequest("GET", "/v1/machines/node1/status"), "Bearer wrong"), "198.51.100.7:1")); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d from an exempt prefix: %d, want 401", i+1, code)
+		}
+	}
+	if code := serve(from(maasRequest("GET", "/v1/machines/node1/status"), "198.51.100.7:2")); code != http.StatusOK {
+		t.Errorf("the right token from the exempt prefix after 20 failures: %d, want 200", code)
+	}
+	if want := burst + 1 + 20 + 1; counts[checked] != want {
+		t.Errorf("%d requests compared, want %d", counts[checked], want)
 	}
 }
 
@@ -165,13 +262,13 @@ func basicRequest(user, pass string) *http.Request {
 // IPv6 clients are counted by their /64.
 func TestAuthLimiterBucket(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newAuthLimiter(2, 10*time.Second)
+	l := newAuthLimiter(2, 10*time.Second, nil)
 	l.now = func() time.Time { return now }
 	a := netip.MustParseAddr("192.0.2.1")
 	step := func(want string) {
 		t.Helper()
 		got := "401"
-		if r := l.fail(a); r != nil {
+		if r := l.take(a); r != nil {
 			got = fmt.Sprintf("429 after %s log %v", r.retryAfter, r.log)
 		}
 		if got != want {
@@ -209,31 +306,31 @@ func TestAuthLimiterBucket(t *testing.T) {
 // forgets first the ones that hold nothing against anyone.
 func TestAuthLimiterMemoryIsBounded(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newAuthLimiter(1, time.Second)
+	l := newAuthLimiter(1, time.Second, nil)
 	l.now = func() time.Time { return now }
 	l.max = 100
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
 	for i := range 99 {
-		l.fail(addr(i))
+		l.take(addr(i))
 	}
 	now = now.Add(time.Minute) // they have all refilled
 	limited := addr(5000)
-	l.fail(limited)
-	if l.fail(limited) == nil {
+	l.take(limited)
+	if l.take(limited) == nil {
 		t.Fatal("the second failure with a burst of 1 was not refused")
 	}
 	for i := range 50 {
-		l.fail(addr(10_000 + i))
+		l.take(addr(10_000 + i))
 	}
 	if n := l.size(); n != 51 {
 		t.Errorf("%d addresses remembered, want 51: the 99 refilled ones forgotten, the limited one and 50 new ones kept", n)
 	}
-	if l.fail(limited) == nil {
+	if l.take(limited) == nil {
 		t.Error("the limited address was forgotten while others had nothing against them")
 	}
 	// A flood from more addresses than it holds, none of them refilled.
 	for i := range 10_000 {
-		l.fail(addr(20_000 + i))
+		l.take(addr(20_000 + i))
 		if n := l.size(); n > l.max {
 			t.Fatalf("%d addresses remembered, more than %d", n, l.max)
 		}

@@ -29,3 +29,8 @@ func (m *Metrics) PDURestarted(pdu string) {
 func (m *Metrics) AuthFailure(reason string) {
 	m.authFailures.WithLabelValues(reason).Inc()
 }
+
+// AuthCheck counts a request whose credentials were compared.
+func (m *Metrics) AuthCheck() {
+	m.authChecks.Inc()
+}

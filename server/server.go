@@ -10,8 +10,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -59,13 +61,20 @@ type Config struct {
 	// AuthFailures, when set, counts requests refused for their
 	// credentials, by reason (see Metrics.AuthFailure).
 	AuthFailures func(reason string)
+	// AuthChecks, when set, counts requests whose credentials were
+	// compared (see Metrics.AuthCheck).
+	AuthChecks func()
 	// AuthFailureBurst failed authentications from one client address are
-	// answered 401; then one more every AuthFailureEvery, and 429 with
-	// Retry-After to the rest. Defaults: DefaultAuthFailureBurst,
-	// DefaultAuthFailureEvery. A request that authenticates is never held
-	// back.
+	// answered 401; then one more every AuthFailureEvery. An address with
+	// none left is answered 429 with Retry-After before its credentials
+	// are compared, right ones included. Defaults: DefaultAuthFailureBurst,
+	// DefaultAuthFailureEvery.
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
+	// AuthLimitExempt are client addresses the limit never holds back:
+	// MAAS's rack controllers, so that nobody sharing their address can
+	// lock MAAS out. Guesses from them are not limited.
+	AuthLimitExempt []netip.Prefix
 }
 
 // Server routes HTTP requests to the fleet.
@@ -81,15 +90,19 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger, limiter: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureEvery)}
+	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger, limiter: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureEvery, cfg.AuthLimitExempt)}
 
 	r := chi.NewRouter()
 	if cfg.Instrument != nil {
 		r.Use(cfg.Instrument)
 	}
+	r.Use(routeDecodedPath)
 	// MAAS fails a POST that is redirected, and chi would redirect
 	// ".../on/" to ".../on": route the slash away instead.
 	r.Use(middleware.StripSlashes)
+	// HEAD on a GET route is that GET without its body (net/http drops
+	// the body of a HEAD answer and keeps its headers).
+	r.Use(middleware.GetHead)
 	r.Use(middleware.Recoverer)
 	// A 404 is success to MAAS's webhook driver: a mistyped power URI must
 	// fail loudly, so nothing here ever answers 404.
@@ -127,21 +140,68 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	return r
 }
 
-// ready answers 200 when every PDU can be read.
+// routeDecodedPath routes every request on its percent-decoded path. chi
+// routes on URL.RawPath when net/http keeps one, which it does only when the
+// path was escaped in a way other than the standard one: so node%31 reached
+// the handlers as "node%31" while n%C3%B6de reached them as "nöde". Now
+// every escape is decoded once, before routing; %2F is then a slash and
+// separates segments like any other.
+func routeDecodedPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath == "" {
+			rctx.RoutePath = r.URL.Path
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readyJSON is /readyz's answer. Errors, which name PDUs and their
+// addresses, are there only for a request that authenticated.
+type readyJSON struct {
+	Ready          bool `json:"ready"`
+	PDUs           int  `json:"pdus"`
+	UnreadablePDUs int  `json:"unreadable_pdus"`
+	// Error says what is wrong, as on every other answer that is not a 200.
+	Error  string            `json:"error,omitempty"`
+	Errors map[string]string `json:"errors,omitempty"`
+}
+
+// ready answers 200 when every PDU can be read, 503 when one cannot. It is
+// open, for probes: without credentials it says only how many PDUs cannot
+// be read; with credentials (checked, and limited, as on /v1) it says which
+// and why.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	details := false
+	if r.Header.Get("Authorization") != "" {
+		if _, ok := s.guard(w, r, s.cfg.Auth.Check, `Bearer realm="powerbridge", Basic realm="powerbridge"`,
+			"authentication failed: /readyz answers without credentials, and with the PDUs' errors to the right ones"); !ok {
+			return
+		}
+		details = true
+	} else if _, open := s.cfg.Auth.Check(r); open {
+		details = true // insecure_no_auth: the errors are on /v1/pdus for anyone anyway
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
 	problems := map[string]string{}
-	for _, p := range s.fleet.PDUs() {
+	pdus := s.fleet.PDUs()
+	for _, p := range pdus {
 		if _, err := p.Read(ctx); err != nil {
 			problems[p.Name()] = err.Error()
 		}
 	}
-	if len(problems) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "pdus": problems})
-		return
+	out := readyJSON{Ready: len(problems) == 0, PDUs: len(pdus), UnreadablePDUs: len(problems)}
+	code := http.StatusOK
+	if !out.Ready {
+		code = http.StatusServiceUnavailable
+		out.Error = fmt.Sprintf("%d of %d PDUs cannot be read", len(problems), len(pdus))
+		if details {
+			out.Errors = problems
+		} else {
+			out.Error += "; send the API's credentials to see which and why"
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+	writeJSON(w, code, out)
 }
 
 type machineJSON struct {

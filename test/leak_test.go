@@ -76,6 +76,9 @@ func TestNoGoroutineLeaks(t *testing.T) {
 		Auth:          server.NewAuthenticator([]server.Credential{{Name: "maas", Token: maasToken}}),
 		StatusTimeout: 500 * time.Millisecond,
 		ActionTimeout: 3 * time.Second,
+		// Room for every wrong token: an address over the limit would be
+		// refused before its queries and actions reach the fleet.
+		AuthFailureBurst: 1000,
 	}))
 
 	client := &http.Client{Transport: &http.Transport{}}

@@ -176,14 +176,18 @@ machines:
 		{"GET", "/v1/machines/twin/status", maasAuth},
 		{"GET", "/metrics", bearerOf(s["metrics token"])},
 	}
-	// Near-miss credentials, enough of them to be rate-limited.
+	// Near-miss credentials, enough of them to be rate-limited, from an
+	// address of their own: once it is limited, the right credentials from
+	// it are refused too.
+	var nearMiss []req
 	for range 6 {
-		reqs = append(reqs,
+		nearMiss = append(nearMiss,
 			req{"POST", "/v1/machines/node1/on", bearerOf(s["maas token"] + "x")},
 			req{"GET", "/v1/machines/node1/status", basicOf("admin", s["admin password"]+"x")},
 			req{"GET", "/v1/machines", basicOf(s["maas token"], s["admin password"])},
 		)
 	}
+	client := maasClient
 	send := func(r req) {
 		t.Helper()
 		hr, err := http.NewRequest(r.method, b.URL+r.path, nil)
@@ -193,7 +197,7 @@ machines:
 		if r.auth != "" {
 			hr.Header.Set("Authorization", r.auth)
 		}
-		resp, err := maasClient.Do(hr)
+		resp, err := client.Do(hr)
 		if err != nil {
 			t.Fatalf("%s %s: %v", r.method, r.path, err)
 		}
@@ -204,6 +208,11 @@ machines:
 	for _, r := range reqs {
 		send(r)
 	}
+	client = fromAddress("127.0.0.7")
+	for _, r := range nearMiss {
+		send(r)
+	}
+	client = maasClient
 	if n := len(srv.Commands(t)); n != 1 {
 		t.Errorf("%d shutdown commands over ssh with the encrypted key, want 1", n)
 	}

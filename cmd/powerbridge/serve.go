@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -32,6 +33,10 @@ const demoToken = "demo-token-loopback-only"
 // right after every action and polls every few minutes; two seconds keeps a
 // burst of queries to one request without hiding a change for long.
 const cacheTTL = 2 * time.Second
+
+// maxHeaderBytes bounds a request's headers (net/http's default); a
+// request with more is answered 431.
+const maxHeaderBytes = http.DefaultMaxHeaderBytes
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "--config FILE | --simulate", stderr)
@@ -93,14 +98,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
 		Instrument:    svc.metrics.Instrument,
 		AuthFailures:  svc.metrics.AuthFailure,
+		AuthChecks:    svc.metrics.AuthCheck,
+		// Restart-only, like listen: the limiter lives as long as the server.
+		AuthLimitExempt: cfg.Auth.RateLimitExemptPrefixes(),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
 		return exitFail
 	}
+	if cfg.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "powerbridge serve: tls: %v\n", err)
+			return exitFail
+		}
+		// HTTP/1.1, what MAAS speaks: net/http offers HTTP/2 only on a
+		// *tls.Conn of its own, and server.Listener wraps the connections.
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+	}
+	ln = server.Listener(ln, maxHeaderBytes)
 	srv := &http.Server{
 		Handler:           handler,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
 		// An action may take the whole action timeout before it answers.
 		WriteTimeout: cfg.Timeouts.Action.Std() + 10*time.Second,
@@ -108,13 +129,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS != nil {
-			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "tls", cfg.TLS != nil, "pdus", len(cfg.PDUs), "machines", len(cfg.Machines), "version", buildVersion())
 	if *simulate {
 		printDemo(stdout, ln.Addr().String(), cfg)

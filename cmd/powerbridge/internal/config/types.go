@@ -42,6 +42,10 @@ type Auth struct {
 	// it /metrics is open, as Prometheus scrapes usually are.
 	MetricsToken     Secret `yaml:"metrics_token"`
 	MetricsTokenFile string `yaml:"metrics_token_file"`
+	// RateLimitExempt are the addresses or CIDR prefixes of clients the
+	// failed-authentication limit never holds back: MAAS's rack
+	// controllers, which anyone sharing their address could lock out.
+	RateLimitExempt []string `yaml:"rate_limit_exempt"`
 }
 
 // Token is a bearer token; Name is the principal written to the log.

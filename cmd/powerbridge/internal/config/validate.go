@@ -61,6 +61,7 @@ func (f *File) validate(s section) {
 		f.TLS.validate(s.field("tls"))
 	}
 	f.Auth.validate(s.field("auth"))
+	f.Auth.validateRateLimitExempt(s.field("auth"))
 	f.Timeouts.validate(s.field("timeouts"))
 
 	pdus := s.field("pdus")
