@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -24,12 +24,26 @@ func authenticator(a config.Auth) server.Authenticator {
 	return auth
 }
 
+// driverFunc makes the driver of a configured PDU; onEvent is told of what
+// the driver notices besides the outcome of each call (see apc.Event).
+type driverFunc func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error)
+
+// apcDriver drives a PDU over SNMP with power/apc.
+func apcDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+	ac := apcConfig(p)
+	ac.OnEvent = onEvent
+	return apc.New(ac)
+}
+
 // fleetParts is what a fleet is built with besides the config.
 type fleetParts struct {
 	log     *slog.Logger
-	obs     power.Observer // may be nil
-	audit   power.Auditor  // may be nil
-	journal power.Journal  // may be nil
+	obs     power.Observer  // may be nil
+	events  pduEventCounter // may be nil
+	audit   power.Auditor   // may be nil
+	journal power.Journal   // may be nil
+	// newDriver makes each new PDU's driver; nil: apcDriver.
+	newDriver driverFunc
 	// prev is the fleet in force, on a reload: its PDUs whose config has
 	// not changed are kept (their worker, cache and detected dialect), and
 	// its machines' state carries over.
@@ -40,6 +54,10 @@ type fleetParts struct {
 // buildFleet turns the config's PDUs and machines into the power domain.
 func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 	log, obs := parts.log, parts.obs
+	newDriver := parts.newDriver
+	if newDriver == nil {
+		newDriver = apcDriver
+	}
 	// A PDU is kept when nothing that shapes it changed.
 	kept := map[string]*power.PDU{}
 	if parts.prev != nil && cfg.Timeouts.Status == parts.prevCfg.Timeouts.Status {
@@ -66,10 +84,7 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			pdus = append(pdus, k)
 			continue
 		}
-		ac := apcConfig(p)
-		counter, _ := obs.(pduEventCounter)
-		ac.OnEvent = pduEvents(p.Name, log, counter)
-		drv, err := apc.New(ac)
+		drv, err := newDriver(p, pduEvents(p.Name, log, parts.events))
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
