@@ -61,6 +61,17 @@ type Options struct {
 // the action timeout) and closes everything. It returns an error when the
 // service cannot start or its listener fails.
 func Run(ctx context.Context, o Options) error {
+	s, err := newService(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return s.serve(ctx, o)
+}
+
+// newService starts the service on o.Config: its first generation, the
+// metrics and the routes.
+func newService(ctx context.Context, o Options) (*service, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -78,13 +89,12 @@ func Run(ctx context.Context, o Options) error {
 		newDriver:   o.newDriver,
 	}
 	if err := s.start(cfg); err != nil {
-		return err
+		return nil, err
 	}
-	defer s.close()
 	if err := s.metrics.CollectCurrentFleet(s.currentFleet); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		s.close()
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-
 	// Every request reaches the routes through s.ServeHTTP, which hands it
 	// the fleet of its generation: the server has no fleet of its own.
 	s.handler = server.New(nil, server.Config{
@@ -98,6 +108,13 @@ func Run(ctx context.Context, o Options) error {
 		Instrument:    s.metrics.Instrument,
 		AuthFailures:  s.metrics.AuthFailure,
 	})
+	return s, nil
+}
+
+// serve listens on the config's address and serves until ctx ends or the
+// listener fails; a signal on o.Reload reloads the config.
+func (s *service) serve(ctx context.Context, o Options) error {
+	cfg, log := o.Config, s.log
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
