@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/atomicfile"
-	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
 )
 
@@ -67,11 +66,11 @@ func openJournal(dir string) (*journalFile, []power.Interrupted, error) {
 	for name, e := range doc.Switching {
 		in := power.Interrupted{Machine: name, To: e.To}
 		for _, ref := range e.Outlets {
-			pdu, n, ok := config.ParseOutlet(ref)
-			if !ok {
-				return nil, nil, fmt.Errorf("%s: machine %s: %q is not an outlet", j.path, name, ref)
+			o, err := power.ParseOutletRef(ref)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: machine %s: %w", j.path, name, err)
 			}
-			in.Outlets = append(in.Outlets, power.OutletRef{PDU: pdu, Outlet: n})
+			in.Outlets = append(in.Outlets, o)
 		}
 		j.entries[name] = e
 		pending = append(pending, in)

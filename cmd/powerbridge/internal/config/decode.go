@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -34,6 +35,7 @@ var (
 	durationType = reflect.TypeFor[Duration]()
 	secretType   = reflect.TypeFor[Secret]()
 	nodeType     = reflect.TypeFor[yaml.Node]()
+	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 // decode sets out (a pointer) from n. key is n's path, for messages.
@@ -74,6 +76,16 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 	case secretType:
 		if c.scalar(n, key, "a string") {
 			v.Set(reflect.ValueOf(Secret(n.Value)))
+		}
+		return
+	}
+	// A type that reads itself from text, such as power.OutletRef, is
+	// written as one scalar; its error says what is wrong with it.
+	if v.Kind() != reflect.Pointer && v.CanAddr() && v.Addr().Type().Implements(textType) {
+		if c.scalar(n, key, "a string") {
+			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+				c.addf(n, key, "%v", err)
+			}
 		}
 		return
 	}

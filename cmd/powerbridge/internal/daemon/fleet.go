@@ -105,11 +105,7 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 	var fleet *power.Fleet
 	var machines []power.Machine
 	for _, m := range cfg.Machines {
-		pm := power.Machine{Name: m.Name, Liveness: livenessFor(m)}
-		for _, ref := range m.Outlets {
-			pdu, n, _ := config.ParseOutlet(ref) // validated by the loader
-			pm.Outlets = append(pm.Outlets, power.OutletRef{PDU: pdu, Outlet: n})
-		}
+		pm := power.Machine{Name: m.Name, Outlets: m.Outlets, Liveness: livenessFor(m)}
 		below := func(ctx context.Context) (bool, error) {
 			watts, metered, err := fleet.MachineWatts(ctx, m.Name)
 			return metered && watts < m.Liveness.PowerBelowWatts, err
