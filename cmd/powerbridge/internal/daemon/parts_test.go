@@ -468,8 +468,8 @@ func TestGracefulFor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (g.pinDir != "") != tc.pinned {
-				t.Errorf("pinned under %q, want pinned: %v", g.pinDir, tc.pinned)
+			if (g.PinDir != "") != tc.pinned {
+				t.Errorf("pinned under %q, want pinned: %v", g.PinDir, tc.pinned)
 			}
 			if err := g.ForgetHostKey(); err != nil {
 				t.Errorf("ForgetHostKey: %v", err)
