@@ -249,21 +249,10 @@ func readSecret(s section, key string, inline Secret, file string) Secret {
 	case inline != "" && file != "":
 		s.field(key).errorf("set either %s or %s_file, not both", key, key)
 	case file != "":
-		// A secret is a small regular file: /dev/zero, a FIFO or a log
-		// file given by mistake must be an error, not a read that never
-		// ends or fills memory.
-		if fi, err := os.Stat(file); err == nil && (!fi.Mode().IsRegular() || fi.Size() > maxSecretFile) {
-			s.field(key+"_file").errorf("%s is not a secret file: want a regular file of at most %d bytes", file, maxSecretFile)
-			return ""
-		}
-		data, err := os.ReadFile(file)
+		v, err := ReadSecretFile(file)
 		if err != nil {
 			s.field(key+"_file").errorf("%v", err)
 			return ""
-		}
-		v := strings.TrimRight(string(data), "\r\n")
-		if v == "" {
-			s.field(key+"_file").errorf("%s is empty", file)
 		}
 		return Secret(v)
 	case inline == "":

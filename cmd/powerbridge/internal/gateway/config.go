@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -399,11 +398,11 @@ func (m *MAAS) validate(p *problems, s *Spec, need bool) {
 
 // ReadAPIKey reads and parses the MAAS API key file.
 func (m MAASSpec) ReadAPIKey() (maas.APIKey, error) {
-	data, err := os.ReadFile(m.APIKeyFile)
+	text, err := config.ReadSecretFile(m.APIKeyFile)
 	if err != nil {
 		return maas.APIKey{}, fmt.Errorf("reading the MAAS API key: %w", err)
 	}
-	k, err := maas.ParseAPIKey(string(data))
+	k, err := maas.ParseAPIKey(text)
 	if err != nil {
 		return maas.APIKey{}, fmt.Errorf("%s: %w", m.APIKeyFile, err)
 	}
