@@ -71,6 +71,8 @@ Exit status: 0 done (or nothing to do), 1 failure, 2 usage error.
 Flags:
 `
 
+// maasSync is `powerbridge maas sync`. Over 60 lines, it is one straight
+// sequence (flags, config, MAAS, plan, apply) that reads best whole.
 func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("maas sync", "", stderr)
 	fs.Usage = func() {

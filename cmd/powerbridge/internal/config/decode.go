@@ -79,14 +79,7 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 		}
 		return
 	}
-	// A type that reads itself from text, such as power.OutletRef, is
-	// written as one scalar; its error says what is wrong with it.
-	if v.Kind() != reflect.Pointer && v.CanAddr() && v.Addr().Type().Implements(textType) {
-		if c.scalar(n, key, "a string") {
-			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
-				c.addf(n, key, "%v", err)
-			}
-		}
+	if c.text(n, v, key) {
 		return
 	}
 	switch v.Kind() {
@@ -146,6 +139,21 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 	default:
 		panic(fmt.Sprintf("config: no YAML mapping for %s", v.Type()))
 	}
+}
+
+// text decodes a value of a type that reads itself from text, such as
+// power.OutletRef: it is written as one scalar, and its error says what is
+// wrong with it. It reports whether v is of such a type.
+func (c *checker) text(n *yaml.Node, v reflect.Value, key string) bool {
+	if v.Kind() == reflect.Pointer || !v.CanAddr() || !v.Addr().Type().Implements(textType) {
+		return false
+	}
+	if c.scalar(n, key, "a string") {
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+			c.addf(n, key, "%v", err)
+		}
+	}
+	return true
 }
 
 func (c *checker) scalar(n *yaml.Node, key, want string) bool {

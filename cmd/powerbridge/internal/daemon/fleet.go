@@ -51,26 +51,51 @@ type fleetParts struct {
 	prevCfg *config.File
 }
 
-// buildFleet turns the config's PDUs and machines into the power domain.
-func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
-	log, obs := parts.log, parts.obs
+// keptPDUs are the PDUs of the fleet in force that a reload to cfg keeps:
+// those whose config, and the read timeout, did not change.
+func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
+	kept := map[string]*power.PDU{}
+	if parts.prev == nil || cfg.Timeouts.Status != parts.prevCfg.Timeouts.Status {
+		return kept
+	}
+	before := map[string]config.PDU{}
+	for _, p := range parts.prevCfg.PDUs {
+		before[p.Name] = p
+	}
+	for _, p := range cfg.PDUs {
+		if old, ok := before[p.Name]; ok && old == p {
+			kept[p.Name], _ = parts.prev.PDU(p.Name)
+		}
+	}
+	return kept
+}
+
+// newPDU builds a configured PDU with its driver and worker.
+func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error) {
 	newDriver := parts.newDriver
 	if newDriver == nil {
 		newDriver = apcDriver
 	}
-	// A PDU is kept when nothing that shapes it changed.
-	kept := map[string]*power.PDU{}
-	if parts.prev != nil && cfg.Timeouts.Status == parts.prevCfg.Timeouts.Status {
-		before := map[string]config.PDU{}
-		for _, p := range parts.prevCfg.PDUs {
-			before[p.Name] = p
-		}
-		for _, p := range cfg.PDUs {
-			if old, ok := before[p.Name]; ok && old == p {
-				kept[p.Name], _ = parts.prev.PDU(p.Name)
-			}
-		}
+	drv, err := newDriver(p, pduEvents(p.Name, parts.log, parts.events))
+	if err != nil {
+		return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
 	}
+	return power.NewPDU(power.PDUConfig{
+		Name:          p.Name,
+		Driver:        drv,
+		PowerOnDelay:  p.PowerOnDelay.Std(),
+		SwitchTimeout: p.SwitchTimeout.Std(),
+		ReadTimeout:   cfg.Timeouts.Status.Std(),
+		CacheTTL:      cacheTTL,
+		Logger:        parts.log,
+		Observer:      parts.obs,
+	}), nil
+}
+
+// buildFleet turns the config's PDUs and machines into the power domain.
+func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
+	log, obs := parts.log, parts.obs
+	kept := keptPDUs(cfg, parts)
 	var pdus []*power.PDU
 	closeAll := func() {
 		for _, p := range pdus {
@@ -84,21 +109,12 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			pdus = append(pdus, k)
 			continue
 		}
-		drv, err := newDriver(p, pduEvents(p.Name, log, parts.events))
+		pdu, err := newPDU(cfg, p, parts)
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
+			return nil, err
 		}
-		pdus = append(pdus, power.NewPDU(power.PDUConfig{
-			Name:          p.Name,
-			Driver:        drv,
-			PowerOnDelay:  p.PowerOnDelay.Std(),
-			SwitchTimeout: p.SwitchTimeout.Std(),
-			ReadTimeout:   cfg.Timeouts.Status.Std(),
-			CacheTTL:      cacheTTL,
-			Logger:        log,
-			Observer:      obs,
-		}))
+		pdus = append(pdus, pdu)
 	}
 	// The fleet is built last, but a graceful shutdown watching metered power
 	// needs to read it.
