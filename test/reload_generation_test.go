@@ -57,13 +57,7 @@ func TestReloadReadsStraddlingAReloadNeverMeetARetiredPDU(t *testing.T) {
 		return maasConfig(pdus)
 	}
 	b := startBridge(t, config(0))
-	listen := func() string { // startBridge put the listen line first
-		data, err := os.ReadFile(b.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.SplitN(string(data), "\n", 2)[0] + "\n"
-	}()
+	listen := b.listenLine(t)
 
 	// The reads, until the reloads are done. An answer that names a PDU
 	// shutting down is the defect; timeouts of the silent PDUs are expected.
@@ -123,4 +117,16 @@ func TestReloadReadsStraddlingAReloadNeverMeetARetiredPDU(t *testing.T) {
 		t.Errorf("%d of %d reads met a PDU retired by a reload; the first: %s", len(bad), started.Load(), bad[0])
 	}
 	t.Logf("%d reads during 20 reloads", started.Load())
+}
+
+// listenLine is the first line of the bridge's config file, its listen: a
+// test that rewrites the file for a reload keeps it (startBridge put it
+// first).
+func (b *bridge) listenLine(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(b.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.SplitN(string(data), "\n", 2)[0] + "\n"
 }

@@ -121,8 +121,8 @@ func (ds *drivers) of(pdu string) []*fakeDriver {
 	return append([]*fakeDriver(nil), ds.made[pdu]...)
 }
 
-// testConfig is a config with rack1 (node1 on outlet 1, bigboy on 3 and 4)
-// and extra, a YAML fragment of more PDUs and machines' keys.
+// testConfig is a config with rack1 (node1 on outlet 1, bigboy on 3 and 4),
+// its state and audit log in dir.
 func testConfig(t *testing.T, dir string, powerOnDelay string) string {
 	t.Helper()
 	return fmt.Sprintf(`listen: "127.0.0.1:0"
