@@ -122,11 +122,3 @@ type Meter struct {
 	PowerWatts     *float64  `json:"power_watts,omitempty"`
 	EnergyJoules   *float64  `json:"energy_joules,omitempty"`
 }
-
-// OutletRef names one outlet of one PDU, written "pdu/N" in the config.
-type OutletRef struct {
-	PDU    string
-	Outlet int
-}
-
-func (r OutletRef) String() string { return fmt.Sprintf("%s/%d", r.PDU, r.Outlet) }

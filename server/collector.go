@@ -20,10 +20,16 @@ type PolledFleet interface {
 	LastStatus(machine string) (power.MachineStatus, bool)
 }
 
-// CollectFleet adds the fleet's live readings to the registry. Call it once;
-// f may be a fleet that is swapped on a reload.
+// CollectFleet adds the fleet's live readings to the registry. Call it once.
 func (m *Metrics) CollectFleet(f PolledFleet) error {
-	return m.reg.Register(fleetCollector{f})
+	return m.CollectCurrentFleet(func() PolledFleet { return f })
+}
+
+// CollectCurrentFleet adds the live readings of a fleet that is swapped on a
+// reload: each scrape takes current's fleet once and is built from it alone.
+// Call it once.
+func (m *Metrics) CollectCurrentFleet(current func() PolledFleet) error {
+	return m.reg.Register(fleetCollector{current})
 }
 
 // StartCounters starts the counters of a (re)built fleet's PDUs and machines
@@ -97,7 +103,7 @@ var (
 // last poll. It never reads a PDU: the pollers do, through the PDU's worker,
 // and a scrape only looks at what they found.
 type fleetCollector struct {
-	fleet PolledFleet
+	current func() PolledFleet
 }
 
 func (c fleetCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -108,7 +114,8 @@ func (c fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, p := range c.fleet.PDUs() {
+	fleet := c.current()
+	for _, p := range fleet.PDUs() {
 		name, poll := p.Name(), p.LastPoll()
 		up := poll.Err == nil && !poll.At.IsZero()
 		ch <- gauge(pduUpDesc, bool01(up), name)
@@ -124,17 +131,17 @@ func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
 			// for current ones.
 			continue
 		}
-		c.collectReading(ch, name, poll.Reading)
+		c.collectReading(ch, fleet, name, poll.Reading)
 	}
 
-	for _, m := range c.fleet.Machines() {
-		if st, ok := c.fleet.LastStatus(m.Name); ok && st.State != power.Unknown {
+	for _, m := range fleet.Machines() {
+		if st, ok := fleet.LastStatus(m.Name); ok && st.State != power.Unknown {
 			ch <- gauge(machineOnDesc, bool01(st.State == power.On), m.Name)
 		}
 	}
 }
 
-func (c fleetCollector) collectReading(ch chan<- prometheus.Metric, pdu string, r power.Reading) {
+func (c fleetCollector) collectReading(ch chan<- prometheus.Metric, fleet PolledFleet, pdu string, r power.Reading) {
 	for i, a := range r.Meter.CurrentAmperes {
 		ch <- gauge(pduCurrentDesc, a, pdu, strconv.Itoa(i+1))
 	}
@@ -145,7 +152,7 @@ func (c fleetCollector) collectReading(ch chan<- prometheus.Metric, pdu string, 
 		ch <- constMetric(pduEnergyDesc, prometheus.CounterValue, *j, pdu)
 	}
 	for _, o := range r.Outlets {
-		machine, _ := c.fleet.MachineOf(power.OutletRef{PDU: pdu, Outlet: o.Number})
+		machine, _ := fleet.MachineOf(power.OutletRef{PDU: pdu, Outlet: o.Number})
 		labels := []string{pdu, strconv.Itoa(o.Number), o.Name, machine}
 		if o.State == power.On || o.State == power.Off {
 			ch <- gauge(outletOnDesc, bool01(o.State == power.On), labels...)

@@ -31,7 +31,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
 	name := chi.URLParam(r, "name")
-	st, err := s.fleet.Status(ctx, name)
+	st, err := s.fleetOf(r).Status(ctx, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -71,7 +71,7 @@ func (s *Server) action(a power.Action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ActionTimeout)
 		defer cancel()
-		res, err := do(s.fleet, ctx, chi.URLParam(r, "name"))
+		res, err := do(s.fleetOf(r), ctx, chi.URLParam(r, "name"))
 		if err != nil {
 			s.fail(w, r, err)
 			return

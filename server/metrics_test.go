@@ -162,7 +162,7 @@ powerbridge_machine_on{machine="bigboy"} 1
 powerbridge_machine_on{machine="node1"} 1
 powerbridge_machine_on{machine="node2"} 0
 `
-	c := fleetCollector{f}
+	c := fleetCollector{func() PolledFleet { return f }}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), liveNames...); err != nil {
 		t.Error(err)
 	}
@@ -185,7 +185,7 @@ func TestFleetCollectorDownPDU(t *testing.T) {
 powerbridge_pdu_up{pdu="rack1"} 0
 powerbridge_pdu_up{pdu="rack2"} 0
 `
-	if err := testutil.CollectAndCompare(fleetCollector{f}, strings.NewReader(want), append(liveNames, "powerbridge_pdu_last_poll_success_timestamp_seconds")...); err != nil {
+	if err := testutil.CollectAndCompare(fleetCollector{func() PolledFleet { return f }}, strings.NewReader(want), append(liveNames, "powerbridge_pdu_last_poll_success_timestamp_seconds")...); err != nil {
 		t.Errorf("before the first poll: %v", err)
 	}
 
@@ -210,7 +210,7 @@ powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="A
 # TYPE powerbridge_outlet_on gauge
 powerbridge_outlet_on{machine="bigboy",name="db�",outlet="1",pdu="rack2"} 1
 `
-	if err := testutil.CollectAndCompare(fleetCollector{f}, strings.NewReader(want),
+	if err := testutil.CollectAndCompare(fleetCollector{func() PolledFleet { return f }}, strings.NewReader(want),
 		"powerbridge_pdu_up", "powerbridge_pdu_info", "powerbridge_outlet_on", "powerbridge_machine_on"); err != nil {
 		t.Errorf("rack1 down: %v", err)
 	}

@@ -184,7 +184,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
 	problems := map[string]string{}
-	pdus := s.fleet.PDUs()
+	pdus := s.fleetOf(r).PDUs()
 	for _, p := range pdus {
 		if _, err := p.Read(ctx); err != nil {
 			problems[p.Name()] = err.Error()
@@ -212,7 +212,7 @@ type machineJSON struct {
 }
 
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
-	ms := s.fleet.Machines()
+	ms := s.fleetOf(r).Machines()
 	out := make([]machineJSON, len(ms))
 	for i, m := range ms {
 		out[i] = machineJSON{Name: m.Name, Graceful: m.Graceful != nil}
@@ -226,7 +226,7 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
-	st, err := s.fleet.Status(ctx, chi.URLParam(r, "name"))
+	st, err := s.fleetOf(r).Status(ctx, chi.URLParam(r, "name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -238,7 +238,7 @@ func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
 // redeployed by other means than a power-on through powerbridge.
 func (s *Server) forgetHostKey(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
-	if err := s.fleet.ForgetHostKey(name); err != nil {
+	if err := s.fleetOf(r).ForgetHostKey(name); err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, power.ErrUnknownMachine) {
 			code = http.StatusBadRequest
@@ -272,7 +272,7 @@ func (s *Server) listPDUs(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
 	var out []pduJSON
-	for _, p := range s.fleet.PDUs() {
+	for _, p := range s.fleetOf(r).PDUs() {
 		pj := pduJSON{Name: p.Name()}
 		if rd, err := p.Read(ctx); err != nil {
 			pj.Error = err.Error()
@@ -293,7 +293,7 @@ func (s *Server) outlets(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
 	name := chi.URLParam(r, "pdu")
-	rd, err := s.fleet.ReadPDU(ctx, name)
+	rd, err := s.fleetOf(r).ReadPDU(ctx, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -301,7 +301,7 @@ func (s *Server) outlets(w http.ResponseWriter, r *http.Request) {
 	out := make([]outletJSON, len(rd.Outlets))
 	for i, o := range rd.Outlets {
 		out[i].Outlet = o
-		out[i].Machine, _ = s.fleet.MachineOf(power.OutletRef{PDU: name, Outlet: o.Number})
+		out[i].Machine, _ = s.fleetOf(r).MachineOf(power.OutletRef{PDU: name, Outlet: o.Number})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pdu": name, "outlets": out})
 }
@@ -317,7 +317,7 @@ func (s *Server) switchOutlet(w http.ResponseWriter, r *http.Request) {
 	ctx = power.WithPrincipal(ctx, power.Principal(r.Context()))
 	pdu, action := chi.URLParam(r, "pdu"), power.Action(chi.URLParam(r, "action"))
 	start := time.Now()
-	out, err := s.fleet.SwitchOutlet(ctx, pdu, n, action)
+	out, err := s.fleetOf(r).SwitchOutlet(ctx, pdu, n, action)
 	attrs := []any{"principal", power.Principal(r.Context()), "outlet", power.OutletRef{PDU: pdu, Outlet: n}.String(),
 		"action", action, "changed", out.Changed, "duration", time.Since(start).Round(time.Millisecond)}
 	if err != nil {

@@ -19,13 +19,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	_, _, pdu := simPDU(t, "ap7900")
 	base := maasConfig(pdu)
 	b := startBridge(t, base)
-	listen := func() string { // startBridge put the listen line first
-		data, err := os.ReadFile(b.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.SplitN(string(data), "\n", 2)[0] + "\n"
-	}()
+	listen := b.listenLine(t)
 
 	// The load: status queries of node1, as MAAS's pollers send them.
 	var served, failed atomic.Int64

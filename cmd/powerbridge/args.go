@@ -1,12 +1,6 @@
 package main
 
-import (
-	"errors"
-	"flag"
-	"fmt"
-	"os"
-	"strings"
-)
+import "flag"
 
 // parseInterspersed parses flags that come before, between or after the
 // positional arguments ("power on node1 --json"); flag.Parse alone stops at
@@ -26,22 +20,4 @@ func parseInterspersed(fs *flag.FlagSet, args []string) (pos []string, exit int,
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// readSecretFile reads a one-line secret (a token, an API key) the way the
-// config's *_file keys are read: a trailing newline is dropped. Its errors
-// name the file, never its content.
-func readSecretFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimRight(string(data), "\r\n")
-	if strings.TrimSpace(s) == "" {
-		return "", fmt.Errorf("%s is empty", path)
-	}
-	if strings.ContainsAny(s, "\r\n") {
-		return "", errors.New(path + " holds more than one line; it should hold the secret alone")
-	}
-	return s, nil
 }

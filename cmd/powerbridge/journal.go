@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/atomicfile"
-	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
 )
 
@@ -68,11 +66,11 @@ func openJournal(dir string) (*journalFile, []power.Interrupted, error) {
 	for name, e := range doc.Switching {
 		in := power.Interrupted{Machine: name, To: e.To}
 		for _, ref := range e.Outlets {
-			pdu, n, ok := config.ParseOutlet(ref)
-			if !ok {
-				return nil, nil, fmt.Errorf("%s: machine %s: %q is not an outlet", j.path, name, ref)
+			o, err := power.ParseOutletRef(ref)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: machine %s: %w", j.path, name, err)
 			}
-			in.Outlets = append(in.Outlets, power.OutletRef{PDU: pdu, Outlet: n})
+			in.Outlets = append(in.Outlets, o)
 		}
 		j.entries[name] = e
 		pending = append(pending, in)
@@ -109,53 +107,4 @@ func (j *journalFile) save() error {
 		return err
 	}
 	return atomicfile.Write(j.path, append(data, '\n'), 0o600)
-}
-
-// startJournal opens the journal in the config's state directory for the
-// service, and returns what a previous process left unfinished. Without a
-// config file (the demo) there is nothing to finish and no journal; a state
-// directory that cannot be used is logged, and the service runs without.
-func (s *service) startJournal(cfg *config.File) []power.Interrupted {
-	if s.path == "" {
-		return nil
-	}
-	j, pending, err := openJournal(cfg.StateDir)
-	if err != nil {
-		level := slog.LevelDebug // nothing would be written to it
-		for _, m := range cfg.Machines {
-			if len(m.Outlets) > 1 {
-				level = slog.LevelError
-			}
-		}
-		s.log.Log(s.runCtx, level, "journal: cannot use the state directory; a machine with two outlets left half switched by a crash will not be finished on restart",
-			"state_dir", cfg.StateDir, "error", err.Error())
-		return nil
-	}
-	s.journal = j
-	return pending
-}
-
-// journalOrNil is the journal for a fleet: nil, not a nil *journalFile.
-func (s *service) journalOrNil() power.Journal {
-	if s.journal == nil {
-		return nil
-	}
-	return s.journal
-}
-
-// finishInterrupted completes, each in its own goroutine, the switches a
-// previous process left unfinished; a MAAS request for the same action
-// joins them. One that fails stays in the journal, and the next action on
-// the machine completes it.
-func (s *service) finishInterrupted(pending []power.Interrupted) {
-	for _, in := range pending {
-		go func() {
-			g := s.acquire()
-			defer g.release()
-			ctx := power.WithPrincipal(s.runCtx, "powerbridge (restart)")
-			if _, err := g.fleet.Finish(ctx, in); err != nil {
-				s.log.Error("journal: could not finish an interrupted switch; the next action on the machine will", "machine", in.Machine, "error", err.Error())
-			}
-		}()
-	}
 }

@@ -71,6 +71,8 @@ Exit status: 0 done (or nothing to do), 1 failure, 2 usage error.
 Flags:
 `
 
+// maasSync is `powerbridge maas sync`. Over 60 lines, it is one straight
+// sequence (flags, config, MAAS, plan, apply) that reads best whole.
 func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("maas sync", "", stderr)
 	fs.Usage = func() {
@@ -132,7 +134,7 @@ func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case kfile == "":
 		return fail(exitUsage, "no MAAS API key: give --api-key-file or set gateway.maas.api_key_file in the config")
 	}
-	keyText, err := readSecretFile(kfile)
+	keyText, err := config.ReadSecretFile(kfile)
 	if err != nil {
 		return fail(exitFail, "reading the MAAS API key: %v", err)
 	}
@@ -183,7 +185,7 @@ func syncToken(cfg *config.File, cfgPath, tokenFile string) (token, from string,
 		t := cfg.Auth.Tokens[0]
 		return t.Token.Reveal(), fmt.Sprintf("auth.tokens[0] (%s) of %s", t.Name, cfgPath), nil
 	}
-	token, err = readSecretFile(tokenFile)
+	token, err = config.ReadSecretFile(tokenFile)
 	if err != nil {
 		return "", "", fmt.Errorf("--token-file: %w", err)
 	}

@@ -2,8 +2,11 @@
 // webhook power type calls it over HTTP, and it switches the machines' APC PDU
 // outlets over SNMP.
 //
-// main is wiring: it parses the command line, loads the config, builds the
-// parts and runs them.
+// main is wiring: it parses the command line, loads the config, and hands
+// the parts their options. `serve` runs cmd/powerbridge/internal/daemon, the
+// running service; the other commands are small clients and tools. main
+// must not hold running state: config generations, PDU workers, pollers and
+// the like belong to the daemon.
 package main
 
 import (

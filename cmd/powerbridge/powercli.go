@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 )
 
 // Exit codes of `powerbridge power`, beyond exitOK, exitFail and exitUsage.
@@ -91,7 +93,7 @@ func powerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	c.base = base
 	switch {
 	case *tokenFile != "":
-		if c.token, err = readSecretFile(*tokenFile); err != nil {
+		if c.token, err = config.ReadSecretFile(*tokenFile); err != nil {
 			fmt.Fprintf(stderr, "powerbridge power: --token-file: %v\n", err)
 			return exitUsage
 		}

@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -117,31 +115,6 @@ func TestParseInterspersed(t *testing.T) {
 		pos, _, done := parseInterspersed(fs, tc.args)
 		if done || !slices.Equal(pos, tc.pos) || *js != tc.json || *u != tc.url {
 			t.Errorf("%q: positional %q json %v url %q done %v; want %q %v %q", tc.args, pos, *js, *u, done, tc.pos, tc.json, tc.url)
-		}
-	}
-}
-
-func TestReadSecretFile(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		content, want, err string
-	}{
-		{"tok\n", "tok", ""},
-		{"tok\r\n", "tok", ""},
-		{"tok", "tok", ""},
-		{"\n", "", "is empty"},
-		{"a\nb\n", "", "more than one line"},
-	} {
-		p := filepath.Join(dir, "secret")
-		os.WriteFile(p, []byte(tc.content), 0o600)
-		got, err := readSecretFile(p)
-		switch {
-		case tc.err == "" && (err != nil || got != tc.want):
-			t.Errorf("%q: %q, %v; want %q", tc.content, got, err, tc.want)
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("%q: %q, %v; want an error with %q", tc.content, got, err, tc.err)
-		case err != nil && strings.Contains(err.Error(), "b"+"\n"):
-			t.Errorf("the error shows the file's content: %v", err)
 		}
 	}
 }

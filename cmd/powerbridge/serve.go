@@ -2,22 +2,19 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
-	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/daemon"
+	"github.com/powerbridge/powerbridge/power"
 )
 
 // demoConfig is what `serve --simulate` runs: simulated PDUs on loopback, a
@@ -28,15 +25,6 @@ import (
 var demoConfig []byte
 
 const demoToken = "demo-token-loopback-only"
-
-// cacheTTL is how long a PDU reading answers status queries. MAAS queries
-// right after every action and polls every few minutes; two seconds keeps a
-// burst of queries to one request without hiding a change for long.
-const cacheTTL = 2 * time.Second
-
-// maxHeaderBytes bounds a request's headers (net/http's default); a
-// request with more is answered 431.
-const maxHeaderBytes = http.DefaultMaxHeaderBytes
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "--config FILE | --simulate", stderr)
@@ -70,92 +58,36 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 
-	svc := &service{
-		path:    *cfgPath,
-		listen:  *listen,
-		log:     log,
-		metrics: server.NewMetrics(buildVersion()),
-		audit:   &auditFile{log: log},
-		runCtx:  ctx,
-	}
-	if err := svc.start(cfg); err != nil {
-		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
-		return exitFail
-	}
-	defer svc.close()
-	if err := svc.metrics.CollectFleet(svc); err != nil {
-		fmt.Fprintf(stderr, "powerbridge serve: metrics: %v\n", err)
-		return exitFail
-	}
-
-	handler := server.New(svc, server.Config{
-		Auth:          svc,
-		Reload:        svc.reload,
-		StatusTimeout: cfg.Timeouts.Status.Std(),
-		ActionTimeout: cfg.Timeouts.Action.Std(),
-		Logger:        log,
-		Metrics:       svc.metrics.Handler(),
-		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
-		Instrument:    svc.metrics.Instrument,
-		AuthFailures:  svc.metrics.AuthFailure,
-		AuthChecks:    svc.metrics.AuthCheck,
-		// Restart-only, like listen: the limiter lives as long as the server.
-		AuthLimitExempt: cfg.Auth.RateLimitExemptPrefixes(),
-	})
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
-		return exitFail
-	}
-	if cfg.TLS != nil {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			ln.Close()
-			fmt.Fprintf(stderr, "powerbridge serve: tls: %v\n", err)
-			return exitFail
-		}
-		// HTTP/1.1, what MAAS speaks: net/http offers HTTP/2 only on a
-		// *tls.Conn of its own, and server.Listener wraps the connections.
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
-	}
-	ln = server.Listener(ln, maxHeaderBytes)
-	srv := &http.Server{
-		Handler:           handler,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ReadHeaderTimeout: 10 * time.Second,
-		// An action may take the whole action timeout before it answers.
-		WriteTimeout: cfg.Timeouts.Action.Std() + 10*time.Second,
-		IdleTimeout:  2 * time.Minute,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "tls", cfg.TLS != nil, "pdus", len(cfg.PDUs), "machines", len(cfg.Machines), "version", buildVersion())
-	if *simulate {
-		printDemo(stdout, ln.Addr().String(), cfg)
-	}
-
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	for running := true; running; {
-		select {
-		case err := <-errc:
-			fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
-			return exitFail
-		case <-hup:
-			svc.reload(ctx) // it logs and counts its outcome
-		case <-ctx.Done():
-			running = false
-		}
+	opts := daemon.Options{
+		Config:      cfg,
+		ConfigPath:  *cfgPath,
+		Load:        loadConfig,
+		Listen:      *listen,
+		Logger:      log,
+		Version:     buildVersion(),
+		OpenJournal: openJournalFor,
+		Reload:      hup,
 	}
-	log.Info("shutting down: finishing requests under way")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Timeouts.Action.Std())
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("shutdown", "error", err.Error())
+	if *simulate {
+		opts.Serving = func(addr string, cfg *config.File) { printDemo(stdout, addr, cfg) }
+	}
+	if err := daemon.Run(ctx, opts); err != nil {
+		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)
+		return exitFail
 	}
 	return exitOK
+}
+
+// openJournalFor opens serve's journal in a state directory (journal.go).
+func openJournalFor(dir string) (power.Journal, []power.Interrupted, error) {
+	j, pending, err := openJournal(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, pending, nil
 }
 
 func loadConfig(path string) (*config.File, error) {

@@ -68,6 +68,14 @@ var (
 	privProtocols = []string{"DES", "AES", "AES192", "AES256"}
 )
 
+// AuthProtocols lists the SNMPv3 authentication protocols Config.AuthProtocol
+// may name, in upper case (the config accepts any case).
+func AuthProtocols() []string { return slices.Clone(authProtocols) }
+
+// PrivProtocols lists the SNMPv3 privacy protocols Config.PrivProtocol may
+// name, in upper case.
+func PrivProtocols() []string { return slices.Clone(privProtocols) }
+
 // withDefaults returns c with its defaults filled in and its protocol names
 // in upper case, or an error naming the first field that is wrong.
 func (c Config) withDefaults() (Config, error) {

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/powerbridge/powerbridge/power"
 )
 
-// Probe tells whether a host is still up.
-type Probe interface {
-	// Alive reports whether the host answered, within ctx. It is called
-	// again and again: it must not keep state that a failure would spoil.
-	Alive(ctx context.Context) bool
-}
+// Probe tells whether a host is still up: the domain's power.Prober, whose
+// Alive reports whether the host answered, within ctx. It is called again
+// and again: it must not keep state that a failure would spoil.
+type Probe = power.Prober
 
 // DefaultProbeTimeout bounds one TCPProbe attempt when its Timeout is zero.
 const DefaultProbeTimeout = 2 * time.Second

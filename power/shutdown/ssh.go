@@ -7,9 +7,11 @@
 // it took. Host keys are checked against a known_hosts file, pinned on first
 // use under a state directory, or, only when asked for by name, ignored.
 //
-// It knows nothing of HTTP, configuration files or PDUs: the caller builds an
-// SSH from its configuration, and passes in a function to read outlet power
-// when it has a metered PDU.
+// It implements the power domain's interfaces itself, as power/apc
+// implements power.Driver: a Machine is a power.Graceful and a TCPProbe a
+// power.Prober. It knows nothing of HTTP, configuration files or how PDUs
+// are reached: the caller builds an SSH from its configuration, and passes in
+// a function to read outlet power when it has a metered PDU.
 package shutdown
 
 import (

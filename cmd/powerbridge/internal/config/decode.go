@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -34,6 +35,7 @@ var (
 	durationType = reflect.TypeFor[Duration]()
 	secretType   = reflect.TypeFor[Secret]()
 	nodeType     = reflect.TypeFor[yaml.Node]()
+	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 // decode sets out (a pointer) from n. key is n's path, for messages.
@@ -75,6 +77,9 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 		if c.scalar(n, key, "a string") {
 			v.Set(reflect.ValueOf(Secret(n.Value)))
 		}
+		return
+	}
+	if c.text(n, v, key) {
 		return
 	}
 	switch v.Kind() {
@@ -134,6 +139,21 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 	default:
 		panic(fmt.Sprintf("config: no YAML mapping for %s", v.Type()))
 	}
+}
+
+// text decodes a value of a type that reads itself from text, such as
+// power.OutletRef: it is written as one scalar, and its error says what is
+// wrong with it. It reports whether v is of such a type.
+func (c *checker) text(n *yaml.Node, v reflect.Value, key string) bool {
+	if v.Kind() == reflect.Pointer || !v.CanAddr() || !v.Addr().Type().Implements(textType) {
+		return false
+	}
+	if c.scalar(n, key, "a string") {
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+			c.addf(n, key, "%v", err)
+		}
+	}
+	return true
 }
 
 func (c *checker) scalar(n *yaml.Node, key, want string) bool {

@@ -6,7 +6,10 @@
 // valid File: defaults are applied and secrets read from their files.
 //
 // The package knows nothing of SNMP, HTTP or ssh; cmd/powerbridge turns a File
-// into the parts that do.
+// into the parts that do. What the domain and the drivers define, it takes
+// from them rather than keeping a copy: outlets decode into power.OutletRef,
+// and the PDU dialects and SNMPv3 protocols it accepts are the ones power/apc
+// lists.
 package config
 
 import (

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/powerbridge/powerbridge/power"
 )
 
 // File is the whole configuration file.
@@ -110,10 +112,10 @@ type SNMP struct {
 
 // Machine is a MAAS machine and the outlets that feed it.
 type Machine struct {
-	Name     string    `yaml:"name"`
-	Outlets  []string  `yaml:"outlets"`
-	Shutdown *Shutdown `yaml:"shutdown"`
-	Liveness *Liveness `yaml:"liveness"`
+	Name     string            `yaml:"name"`
+	Outlets  []power.OutletRef `yaml:"outlets"`
+	Shutdown *Shutdown         `yaml:"shutdown"`
+	Liveness *Liveness         `yaml:"liveness"`
 }
 
 // Shutdown shuts the machine's OS down over ssh before power is cut.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/powerbridge/powerbridge/power/apc"
 )
 
 // Defaults for keys a file leaves out.
@@ -43,12 +45,15 @@ const (
 	maxSecretFile = 64 << 10
 )
 
-// Dialects are the values of a PDU's dialect key; "auto" probes the device.
-var Dialects = []string{"auto", "spdu", "rpdu", "rpdu2"}
+// Dialects are the values of a PDU's dialect key, from power/apc, oldest
+// first; "auto" probes the device.
+var Dialects = append([]string{"auto"}, reversed(apc.Dialects())...)
 
 var (
-	authProtocols = []string{"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
-	privProtocols = []string{"DES", "AES", "AES192", "AES256"}
+	// The SNMPv3 protocols are power/apc's, so that a protocol it learns
+	// is one the config accepts.
+	authProtocols = apc.AuthProtocols()
+	privProtocols = apc.PrivProtocols()
 	// A machine or PDU name is a path segment of the API and a MAAS hostname.
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
@@ -92,18 +97,13 @@ func (f *File) validate(s section) {
 		if len(m.Outlets) == 0 {
 			os.errorf("machine %q needs at least one outlet, as \"pdu/N\"", m.Name)
 		}
-		for j, ref := range m.Outlets {
+		for j, ref := range m.Outlets { // parsed as they were decoded
 			rs := os.index(j)
-			pdu, n, ok := ParseOutlet(ref)
-			switch {
-			case !ok:
-				rs.errorf("%q is not an outlet; write \"pdu/N\" with N from 1", ref)
-				continue
-			case !seen[pdu]:
-				rs.errorf("no PDU is named %q", pdu)
+			if !seen[ref.PDU] {
+				rs.errorf("no PDU is named %q", ref.PDU)
 				continue
 			}
-			key := pdu + "/" + strconv.Itoa(n)
+			key := ref.String()
 			if other, dup := owner[key]; dup {
 				rs.errorf("outlet %s is already mapped to machine %q", key, other)
 				continue
@@ -194,23 +194,15 @@ func (l *Liveness) validate(s section, sh *Shutdown) {
 	}
 }
 
+func reversed(s []string) []string {
+	slices.Reverse(s)
+	return s
+}
+
 func positive(s section, d Duration) {
 	if d <= 0 {
 		s.errorf("must be more than 0")
 	}
-}
-
-// ParseOutlet splits "pdu/N" into the PDU's name and the outlet number.
-func ParseOutlet(ref string) (pdu string, n int, ok bool) {
-	pdu, num, found := strings.Cut(ref, "/")
-	if !found || pdu == "" {
-		return "", 0, false
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n < 1 {
-		return "", 0, false
-	}
-	return pdu, n, true
 }
 
 func (t *TLS) validate(s section) {
@@ -340,17 +332,10 @@ func readSecret(s section, key string, inline Secret, file string) Secret {
 	case inline != "" && file != "":
 		s.field(key).errorf("set either %s or %s_file, not both", key, key)
 	case file != "":
-		// A secret is a small regular file: /dev/zero, a FIFO or a log
-		// file given by mistake must be an error, not a read that never
-		// ends or fills memory.
-		data, err := ReadFile(file, maxSecretFile)
+		v, err := ReadSecretFile(file)
 		if err != nil {
 			s.field(key+"_file").errorf("%v", err)
 			return ""
-		}
-		v := strings.TrimRight(string(data), "\r\n")
-		if v == "" {
-			s.field(key+"_file").errorf("%s is empty", file)
 		}
 		return Secret(v)
 	case inline == "":

@@ -3,7 +3,6 @@ package gateway
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -130,11 +129,11 @@ type overrides map[string]string // key path → flag
 
 // ReadAPIKey reads and parses the MAAS API key file.
 func (m MAASSpec) ReadAPIKey() (maas.APIKey, error) {
-	data, err := os.ReadFile(m.APIKeyFile)
+	text, err := config.ReadSecretFile(m.APIKeyFile)
 	if err != nil {
 		return maas.APIKey{}, fmt.Errorf("reading the MAAS API key: %w", err)
 	}
-	k, err := maas.ParseAPIKey(string(data))
+	k, err := maas.ParseAPIKey(text)
 	if err != nil {
 		return maas.APIKey{}, fmt.Errorf("%s: %w", m.APIKeyFile, err)
 	}

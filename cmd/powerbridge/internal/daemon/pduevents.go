@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"log/slog"
@@ -8,8 +8,9 @@ import (
 	"github.com/powerbridge/powerbridge/power/apc"
 )
 
-// pduEventCounter is what counts a PDU driver's events; *server.Metrics is
-// one.
+// pduEventCounter counts a PDU driver's events. It is handed to the fleet's
+// builder as a typed hook (fleetParts.events), never found by asserting an
+// interface on something else; *server.Metrics is one.
 type pduEventCounter interface {
 	SNMPRetries(pdu string, n int)
 	PDURestarted(pdu string)

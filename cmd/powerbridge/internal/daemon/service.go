@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -29,11 +29,16 @@ type service struct {
 	metrics *server.Metrics
 	audit   *auditFile
 	runCtx  context.Context // the service's lifetime
+	load    func(path string) (*config.File, error)
+	// openJournal opens the journal in a state directory; nil: none.
+	openJournal func(dir string) (power.Journal, []power.Interrupted, error)
+	newDriver   driverFunc
+	handler     http.Handler // the routes, each request served from one generation
 
 	reloading sync.Mutex // one reload at a time
 	sims      simulators // guarded by reloading
 	cur       atomic.Pointer[generation]
-	journal   *journalFile // nil without a usable state directory
+	journal   power.Journal // nil without a usable state directory
 }
 
 // generation is one config and the fleet built from it.
@@ -69,7 +74,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 		cfg.Listen = s.listen
 	}
 	var oldSims simulators
-	parts := fleetParts{log: s.log, obs: s.metrics, audit: s.audit, journal: s.journalOrNil()}
+	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: s.audit, journal: s.journal, newDriver: s.newDriver}
 	if prev != nil {
 		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
 	}
@@ -114,7 +119,7 @@ func (s *service) reloadLocked() error {
 	if s.path == "" {
 		return errors.New("the built-in demo config cannot be reloaded")
 	}
-	cfg, err := loadConfig(s.path)
+	cfg, err := s.load(s.path)
 	if err != nil {
 		return err
 	}
@@ -198,77 +203,28 @@ func (g *generation) retire() {
 	}
 }
 
-// Check authenticates against the generation in force.
-func (s *service) Check(r *http.Request) (string, bool) {
+// genKey is the context key of the generation a request is served from.
+type genKey struct{}
+
+// ServeHTTP serves r from the generation in force when it arrived, held
+// until it is answered: everything the request reads or switches belongs to
+// that one generation, whatever reloads happen meanwhile.
+func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := s.acquire()
 	defer g.release()
+	ctx := context.WithValue(r.Context(), genKey{}, g)
+	s.handler.ServeHTTP(w, r.WithContext(server.WithFleet(ctx, g.fleet)))
+}
+
+// Check authenticates against the credentials of the request's generation.
+func (s *service) Check(r *http.Request) (string, bool) {
+	g, ok := r.Context().Value(genKey{}).(*generation)
+	if !ok {
+		return "", false
+	}
 	return g.auth.Check(r)
 }
 
-// The server reaches the fleet through the service, one generation per call.
-
-func (s *service) Machines() []power.Machine {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.Machines()
-}
-
-func (s *service) PDUs() []*power.PDU {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.PDUs()
-}
-
-func (s *service) Status(ctx context.Context, machine string) (power.MachineStatus, error) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.Status(ctx, machine)
-}
-
-func (s *service) On(ctx context.Context, machine string) (power.Result, error) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.On(ctx, machine)
-}
-
-func (s *service) Off(ctx context.Context, machine string) (power.Result, error) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.Off(ctx, machine)
-}
-
-func (s *service) Cycle(ctx context.Context, machine string) (power.Result, error) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.Cycle(ctx, machine)
-}
-
-func (s *service) ReadPDU(ctx context.Context, pdu string) (power.Reading, error) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.ReadPDU(ctx, pdu)
-}
-
-func (s *service) SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.SwitchOutcome, error) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.SwitchOutlet(ctx, pdu, n, action)
-}
-
-func (s *service) MachineOf(ref power.OutletRef) (string, bool) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.MachineOf(ref)
-}
-
-func (s *service) LastStatus(machine string) (power.MachineStatus, bool) {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.LastStatus(machine)
-}
-
-func (s *service) ForgetHostKey(machine string) error {
-	g := s.acquire()
-	defer g.release()
-	return g.fleet.ForgetHostKey(machine)
-}
+// currentFleet is the fleet in force, for a metrics scrape: it reads only
+// what the pollers found, never a PDU, so it needs no hold on its generation.
+func (s *service) currentFleet() server.PolledFleet { return s.cur.Load().fleet }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -24,12 +24,26 @@ func authenticator(a config.Auth) server.Authenticator {
 	return auth
 }
 
+// driverFunc makes the driver of a configured PDU; onEvent is told of what
+// the driver notices besides the outcome of each call (see apc.Event).
+type driverFunc func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error)
+
+// apcDriver drives a PDU over SNMP with power/apc.
+func apcDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+	ac := apcConfig(p)
+	ac.OnEvent = onEvent
+	return apc.New(ac)
+}
+
 // fleetParts is what a fleet is built with besides the config.
 type fleetParts struct {
 	log     *slog.Logger
-	obs     power.Observer // may be nil
-	audit   power.Auditor  // may be nil
-	journal power.Journal  // may be nil
+	obs     power.Observer  // may be nil
+	events  pduEventCounter // may be nil
+	audit   power.Auditor   // may be nil
+	journal power.Journal   // may be nil
+	// newDriver makes each new PDU's driver; nil: apcDriver.
+	newDriver driverFunc
 	// prev is the fleet in force, on a reload: its PDUs whose config has
 	// not changed are kept (their worker, cache and detected dialect), and
 	// its machines' state carries over.
@@ -37,22 +51,51 @@ type fleetParts struct {
 	prevCfg *config.File
 }
 
+// keptPDUs are the PDUs of the fleet in force that a reload to cfg keeps:
+// those whose config, and the read timeout, did not change.
+func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
+	kept := map[string]*power.PDU{}
+	if parts.prev == nil || cfg.Timeouts.Status != parts.prevCfg.Timeouts.Status {
+		return kept
+	}
+	before := map[string]config.PDU{}
+	for _, p := range parts.prevCfg.PDUs {
+		before[p.Name] = p
+	}
+	for _, p := range cfg.PDUs {
+		if old, ok := before[p.Name]; ok && old == p {
+			kept[p.Name], _ = parts.prev.PDU(p.Name)
+		}
+	}
+	return kept
+}
+
+// newPDU builds a configured PDU with its driver and worker.
+func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error) {
+	newDriver := parts.newDriver
+	if newDriver == nil {
+		newDriver = apcDriver
+	}
+	drv, err := newDriver(p, pduEvents(p.Name, parts.log, parts.events))
+	if err != nil {
+		return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
+	}
+	return power.NewPDU(power.PDUConfig{
+		Name:          p.Name,
+		Driver:        drv,
+		PowerOnDelay:  p.PowerOnDelay.Std(),
+		SwitchTimeout: p.SwitchTimeout.Std(),
+		ReadTimeout:   cfg.Timeouts.Status.Std(),
+		CacheTTL:      cacheTTL,
+		Logger:        parts.log,
+		Observer:      parts.obs,
+	}), nil
+}
+
 // buildFleet turns the config's PDUs and machines into the power domain.
 func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 	log, obs := parts.log, parts.obs
-	// A PDU is kept when nothing that shapes it changed.
-	kept := map[string]*power.PDU{}
-	if parts.prev != nil && cfg.Timeouts.Status == parts.prevCfg.Timeouts.Status {
-		before := map[string]config.PDU{}
-		for _, p := range parts.prevCfg.PDUs {
-			before[p.Name] = p
-		}
-		for _, p := range cfg.PDUs {
-			if old, ok := before[p.Name]; ok && old == p {
-				kept[p.Name], _ = parts.prev.PDU(p.Name)
-			}
-		}
-	}
+	kept := keptPDUs(cfg, parts)
 	var pdus []*power.PDU
 	closeAll := func() {
 		for _, p := range pdus {
@@ -66,35 +109,19 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			pdus = append(pdus, k)
 			continue
 		}
-		ac := apcConfig(p)
-		counter, _ := obs.(pduEventCounter)
-		ac.OnEvent = pduEvents(p.Name, log, counter)
-		drv, err := apc.New(ac)
+		pdu, err := newPDU(cfg, p, parts)
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
+			return nil, err
 		}
-		pdus = append(pdus, power.NewPDU(power.PDUConfig{
-			Name:          p.Name,
-			Driver:        drv,
-			PowerOnDelay:  p.PowerOnDelay.Std(),
-			SwitchTimeout: p.SwitchTimeout.Std(),
-			ReadTimeout:   cfg.Timeouts.Status.Std(),
-			CacheTTL:      cacheTTL,
-			Logger:        log,
-			Observer:      obs,
-		}))
+		pdus = append(pdus, pdu)
 	}
 	// The fleet is built last, but a graceful shutdown watching metered power
 	// needs to read it.
 	var fleet *power.Fleet
 	var machines []power.Machine
 	for _, m := range cfg.Machines {
-		pm := power.Machine{Name: m.Name, Liveness: livenessFor(m)}
-		for _, ref := range m.Outlets {
-			pdu, n, _ := config.ParseOutlet(ref) // validated by the loader
-			pm.Outlets = append(pm.Outlets, power.OutletRef{PDU: pdu, Outlet: n})
-		}
+		pm := power.Machine{Name: m.Name, Outlets: m.Outlets, Liveness: livenessFor(m)}
 		below := func(ctx context.Context) (bool, error) {
 			watts, metered, err := fleet.MachineWatts(ctx, m.Name)
 			return metered && watts < m.Liveness.PowerBelowWatts, err
