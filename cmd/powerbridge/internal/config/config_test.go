@@ -127,7 +127,7 @@ func TestProblems(t *testing.T) {
 			`testdata/token-whitespace.yaml:3: auth.tokens[0].token: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
 			`testdata/token-whitespace.yaml:4: auth.tokens[1].token: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
 			`testdata/token-whitespace.yaml:5: auth.tokens[2].token: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
-			`testdata/token-whitespace.yaml:6: auth.tokens[3].token_file: has whitespace or a line break in it, which no request can carry; make a token with: openssl rand -hex 32`,
+			`testdata/token-whitespace.yaml:6: auth.tokens[3].token_file: testdata/token-two-lines.txt holds more than one line; it should hold the secret alone`,
 			`testdata/token-whitespace.yaml:7: auth.tokens[4].token: has a control or non-ASCII character in it, which an HTTP header cannot carry as it is; make a token with: openssl rand -hex 32`,
 		}},
 		{"token-reused", []string{
@@ -148,8 +148,8 @@ func TestProblems(t *testing.T) {
 			`testdata/type-errors.yaml:2: timeouts.action: 6m0s is too long: MAAS gives up on a power action after 5 minutes; use at most 4m30s`,
 			`testdata/type-errors.yaml:4: pdus[0].snmp.retries: "many" is not a whole number`,
 			`testdata/type-errors.yaml:5: pdus[1].snmp.version: "4" is not an SNMP version: use "1", "2c" or "3"`,
-			`testdata/type-errors.yaml:7: machines[0].shutdown: expected a mapping of keys to values, found "yes"`,
 			`testdata/type-errors.yaml:7: machines[0].outlets[0]: "rack1/0" is not an outlet; write "pdu/N" with N from 1`,
+			`testdata/type-errors.yaml:7: machines[0].shutdown: expected a mapping of keys to values, found "yes"`,
 		}},
 		{"state-dir-file", []string{`testdata/state-dir-file.yaml:2: state_dir: testdata/token.txt is not a directory`}},
 		{"state-dir-under-file", []string{`testdata/state-dir-under-file.yaml:2: state_dir: testdata/token.txt/state cannot be created: testdata/token.txt is not a directory`}},
