@@ -55,9 +55,6 @@ func NewEnv(root, stateDir string, out io.Writer) *Env {
 	return e
 }
 
-// Live tells whether the run reads and changes the live system.
-func (e *Env) Live() bool { return e.host != nil }
-
 // ConnectMAAS has the run read and change MAAS as s says: at its URL, with
 // the API key in its key file.
 func (e *Env) ConnectMAAS(s *Spec) error {
