@@ -143,9 +143,9 @@ func New(fleet Fleet, cfg Config) http.Handler {
 // routeDecodedPath routes every request on its percent-decoded path. chi
 // routes on URL.RawPath when net/http keeps one, which it does only when the
 // path was escaped in a way other than the standard one: so node%31 reached
-// the handlers as "node%31" while n%C3%B6de reached them as "nöde". Now
-// every escape is decoded once, before routing; %2F is then a slash and
-// separates segments like any other.
+// the handlers as "node%31" while n%C3%B6de reached them as "nöde". Here
+// every escape is decoded once, before routing, whatever its spelling; %2F
+// is then a slash and separates segments like any other.
 func routeDecodedPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath == "" {
