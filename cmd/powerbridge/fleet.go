@@ -30,6 +30,8 @@ type fleetParts struct {
 	obs     power.Observer // may be nil
 	audit   power.Auditor  // may be nil
 	journal power.Journal  // may be nil
+	// offTimes keeps the PDUs' off times across restarts; may be nil.
+	offTimes power.OffTimes
 	// prev is the fleet in force, on a reload: its PDUs whose config has
 	// not changed are kept (their worker, cache and detected dialect), and
 	// its machines' state carries over.
@@ -78,6 +80,7 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			Name:          p.Name,
 			Driver:        drv,
 			PowerOnDelay:  p.PowerOnDelay.Std(),
+			OffTimes:      parts.offTimes,
 			SwitchTimeout: p.SwitchTimeout.Std(),
 			ReadTimeout:   cfg.Timeouts.Status.Std(),
 			CacheTTL:      cacheTTL,

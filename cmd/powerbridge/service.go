@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/statedir"
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/server"
 )
@@ -33,7 +34,7 @@ type service struct {
 	reloading sync.Mutex // one reload at a time
 	sims      simulators // guarded by reloading
 	cur       atomic.Pointer[generation]
-	journal   *journalFile // nil without a usable state directory
+	state     *statedir.Dir // nil without a usable state directory
 }
 
 // generation is one config and the fleet built from it.
@@ -69,7 +70,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 		cfg.Listen = s.listen
 	}
 	var oldSims simulators
-	parts := fleetParts{log: s.log, obs: s.metrics, audit: s.audit, journal: s.journalOrNil()}
+	parts := fleetParts{log: s.log, obs: s.metrics, audit: s.audit, journal: s.journalOrNil(), offTimes: s.offTimesOrNil()}
 	if prev != nil {
 		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
 	}
@@ -249,7 +250,7 @@ func (s *service) ReadPDU(ctx context.Context, pdu string) (power.Reading, error
 	return g.fleet.ReadPDU(ctx, pdu)
 }
 
-func (s *service) SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.SwitchOutcome, error) {
+func (s *service) SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.OutletResult, error) {
 	g := s.acquire()
 	defer g.release()
 	return g.fleet.SwitchOutlet(ctx, pdu, n, action)
