@@ -294,7 +294,7 @@ func (f *Fleet) SwitchOutlet(ctx context.Context, pdu string, n int, action Acti
 		}
 		st = f.free.of(ref)
 	}
-	r, err := f.start(ctx, st, runKey{action: action, outlet: ref}, "", func(r *run) { f.executeOutlet(ctx, p, m, st, r) })
+	r, err := f.start(ctx, st, runKey{action: action, outlet: ref}, fmt.Sprintf("%s outlet %s", action, ref), func(r *run) { f.executeOutlet(ctx, p, m, st, r) })
 	if err != nil {
 		return OutletResult{}, err
 	}

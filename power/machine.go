@@ -333,7 +333,7 @@ func (f *Fleet) act(ctx context.Context, name string, action Action, do func(con
 	if err != nil {
 		return Result{}, err
 	}
-	r, err := f.start(ctx, m.machineState, runKey{action: action}, m.Name, func(r *run) { f.execute(ctx, m, r, do) })
+	r, err := f.start(ctx, m.machineState, runKey{action: action}, string(action)+" "+m.Name, func(r *run) { f.execute(ctx, m, r, do) })
 	if err != nil {
 		return Result{}, err
 	}
@@ -345,7 +345,7 @@ func (f *Fleet) act(ctx context.Context, name string, action Action, do func(con
 
 // start returns the run of key on st: the one under way, or a new one that
 // begin starts in a goroutine of its own once any other action on st has
-// ended. what names st for an error.
+// ended. what names the action for an error ("off bigboy").
 func (f *Fleet) start(ctx context.Context, st *machineState, key runKey, what string, begin func(*run)) (*run, error) {
 	for {
 		st.mu.Lock()
@@ -365,7 +365,7 @@ func (f *Fleet) start(ctx context.Context, st *machineState, key runKey, what st
 		select {
 		case <-cur.done:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s %s: waiting for the %s under way: %w", key, what, cur.key, ctx.Err())
+			return nil, fmt.Errorf("%s: waiting for the %s under way: %w", what, cur.key, ctx.Err())
 		}
 	}
 }
@@ -380,7 +380,8 @@ func wait(ctx context.Context, r *run) error {
 	}
 }
 
-// finish records the outcome of r and lets the next action on st start.
+// finish ends r, whose outcome is set: its waiters read it, and the next
+// action on st may start.
 func (st *machineState) finish(r *run) {
 	st.mu.Lock()
 	st.cur = nil
