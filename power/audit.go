@@ -9,7 +9,8 @@ type AuditRecord struct {
 	Machine   string // the machine, for a machine action
 	Outlet    string // "pdu/N", for an action on one outlet
 	Action    Action
-	Changed   bool
+	Changed   bool     // an outlet was seen to change state
+	Switched  []string // the outlets ("pdu/N") seen to change state
 	State     State
 	Shutdown  string // "graceful", "cut", "refused" or ""
 	Reason    string

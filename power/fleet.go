@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -28,6 +29,7 @@ type Fleet struct {
 	obs      Observer
 	audit    Auditor
 	journal  Journal // nil: none
+	free     *outletStates
 }
 
 // FleetConfig is how a fleet behaves.
@@ -59,6 +61,10 @@ func NewFleet(pdus []*PDU, machines []Machine, cfg FleetConfig) (*Fleet, error) 
 		cfg.Audit = nopAuditor{}
 	}
 	f := &Fleet{pdus: map[string]*PDU{}, machines: map[string]*machine{}, timeout: cfg.ActionTimeout, log: cfg.Logger, obs: cfg.Observer, audit: cfg.Audit, journal: cfg.Journal}
+	f.free = &outletStates{m: map[OutletRef]*machineState{}}
+	if cfg.Previous != nil {
+		f.free = cfg.Previous.free
+	}
 	for _, p := range pdus {
 		f.pdus[p.Name()] = p
 		f.pduOrder = append(f.pduOrder, p.Name())
@@ -213,25 +219,163 @@ func (f *Fleet) ReadPDU(ctx context.Context, name string) (Reading, error) {
 	return p.Read(ctx)
 }
 
-// SwitchOutlet switches or cycles one outlet directly, outside any machine.
-func (f *Fleet) SwitchOutlet(ctx context.Context, pdu string, n int, action Action) (SwitchOutcome, error) {
+// OutletResult is the outcome of an action on one outlet, as answered to
+// the caller.
+type OutletResult struct {
+	PDU    string `json:"pdu"`
+	Outlet int    `json:"outlet"`
+	Action Action `json:"action"`
+	State  State  `json:"state"`
+	// Changed is true when the outlet was seen to change state; an outlet
+	// already in the state asked for is not switched.
+	Changed bool `json:"changed"`
+	// Machine is the machine the outlet feeds, if any.
+	Machine string `json:"machine,omitempty"`
+	// CutWithoutShutdown is true when the outlet of a machine with a
+	// graceful shutdown was switched off without it: its OS lost power
+	// while running, if this was its last live outlet.
+	CutWithoutShutdown bool     `json:"cut_without_shutdown,omitempty"`
+	Notes              []string `json:"notes,omitempty"`
+	Seconds            float64  `json:"seconds"`
+}
+
+// outletStates holds the action state of the outlets that feed no machine,
+// shared by the fleets that replace one another on reloads, so that an
+// outlet's actions run one at a time like a machine's.
+type outletStates struct {
+	mu sync.Mutex
+	m  map[OutletRef]*machineState
+}
+
+func (o *outletStates) of(ref OutletRef) *machineState {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.m[ref]
+	if st == nil {
+		st = &machineState{}
+		o.m[ref] = st
+	}
+	return st
+}
+
+// SwitchOutlet switches one outlet on or off, or cycles it (off, the
+// power-on delay, on), the way a machine action runs: detached from ctx
+// and bounded by the action timeout, so that a caller who goes away does
+// not leave a cycle half done; joined by an identical request under way;
+// on and off leave alone an outlet already in that state.
+//
+// An outlet that feeds a machine is switched under the machine's action
+// lock (after any action on the machine under way, and holding off the
+// next), and a cycle of it is journaled like the machine's. No graceful
+// shutdown is run: switching an outlet is a hand at the PDU, and the
+// result says when it cut a machine that has one.
+func (f *Fleet) SwitchOutlet(ctx context.Context, pdu string, n int, action Action) (OutletResult, error) {
 	p, err := f.PDU(pdu)
 	if err != nil {
-		return SwitchOutcome{}, err
-	}
-	start := time.Now()
-	var out SwitchOutcome
-	switch action {
-	case ActionOn:
-		out, err = p.Switch(ctx, n, On)
-	case ActionOff:
-		out, err = p.Switch(ctx, n, Off)
-	case ActionCycle:
-		out, err = SwitchOutcome{Changed: true}, p.Cycle(ctx, n)
-	default:
-		return SwitchOutcome{}, fmt.Errorf("unknown action %q", action)
+		return OutletResult{}, err
 	}
 	ref := OutletRef{PDU: pdu, Outlet: n}
-	f.audit.Record(AuditRecord{Principal: Principal(ctx), Outlet: ref.String(), Action: action, Changed: out.Changed, Duration: time.Since(start), Err: err})
-	return out, err
+	if action != ActionOn && action != ActionOff && action != ActionCycle {
+		return OutletResult{}, fmt.Errorf("outlet %s: unknown action %q", ref, action)
+	}
+	var m *machine
+	var st *machineState
+	if name, ok := f.MachineOf(ref); ok {
+		m = f.machines[name]
+		st = m.machineState
+	} else {
+		// Only outlets the PDU has get a state of their own.
+		r, err := p.Read(ctx)
+		if err != nil {
+			return OutletResult{}, fmt.Errorf("%s outlet %s: %w", action, ref, err)
+		}
+		if _, ok := r.Outlet(n); !ok {
+			return OutletResult{}, fmt.Errorf("%s outlet %s: %w %d (the PDU has %d)", action, ref, ErrUnknownOutlet, n, len(r.Outlets))
+		}
+		st = f.free.of(ref)
+	}
+	r, err := f.start(ctx, st, runKey{action: action, outlet: ref}, fmt.Sprintf("%s outlet %s", action, ref), func(r *run) { f.executeOutlet(ctx, p, m, st, r) })
+	if err != nil {
+		return OutletResult{}, err
+	}
+	if err := wait(ctx, r); err != nil {
+		return OutletResult{}, err
+	}
+	return r.outlet, r.err
+}
+
+// executeOutlet runs r, an action on one outlet of p that feeds machine m
+// (nil: none) and whose action state is st.
+func (f *Fleet) executeOutlet(ctx context.Context, p *PDU, m *machine, st *machineState, r *run) {
+	start := time.Now()
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+	defer cancel()
+	ref, action := r.key.outlet, r.key.action
+	res := OutletResult{PDU: ref.PDU, Outlet: ref.Outlet, Action: action, State: Unknown}
+	wentOff := false
+	sw := func(to State) error {
+		out, err := p.Switch(actx, ref.Outlet, to)
+		if out.Note != "" {
+			res.Notes = append(res.Notes, out.Note)
+		}
+		if err != nil {
+			return err
+		}
+		res.State = to
+		if out.Changed {
+			res.Changed = true
+			wentOff = wentOff || to == Off
+		}
+		return nil
+	}
+	var err error
+	switch action {
+	case ActionOn:
+		err = sw(On)
+	case ActionOff:
+		err = sw(Off)
+	case ActionCycle:
+		if m != nil {
+			// A crash between the off and the on must end on.
+			f.journalBegin(m, []OutletRef{ref}, On, false)
+		}
+		if err = sw(Off); err == nil {
+			err = sw(On)
+		}
+	}
+	if m != nil {
+		f.journalEnd(m)
+		res.Machine = m.Name
+		if wentOff && m.Graceful != nil {
+			res.CutWithoutShutdown = true
+			res.Notes = append(res.Notes, fmt.Sprintf("outlet %s of machine %s was cut without the machine's graceful shutdown (POST /v1/machines/%s/off runs it)", ref, m.Name, m.Name))
+		}
+		if res.State == On && res.Changed {
+			m.mu.Lock()
+			m.poweredOn, m.failingSince = time.Now(), time.Time{}
+			m.mu.Unlock()
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("%s outlet %s: %w", action, ref, err)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	var switched []string
+	if res.Changed {
+		switched = []string{ref.String()}
+	}
+	f.audit.Record(AuditRecord{Principal: Principal(ctx), Outlet: ref.String(), Action: action, Changed: res.Changed, Switched: switched,
+		Duration: time.Since(start), Err: err})
+	attrs := []any{"principal", Principal(ctx), "outlet", ref.String(), "action", action, "changed", res.Changed,
+		"duration", time.Since(start).Round(time.Millisecond)}
+	if m != nil {
+		attrs = append(attrs, "machine", m.Name, "cut_without_shutdown", res.CutWithoutShutdown)
+	}
+	if err != nil {
+		f.log.Error("outlet action failed", append(attrs, "error", err.Error())...)
+	} else {
+		f.log.Info("outlet action", attrs...)
+	}
+	r.outlet, r.err = res, err
+	st.finish(r)
 }

@@ -85,8 +85,11 @@ type Result struct {
 	Machine string `json:"machine"`
 	Action  Action `json:"action"`
 	State   State  `json:"state"`
-	// Changed is false when the machine was already in the wanted state.
+	// Changed is true when an outlet was seen to change state: read back
+	// switched after a switch request. A switch that failed is not a change.
 	Changed bool `json:"changed"`
+	// Switched lists the outlets ("pdu/N") that changed state, in order.
+	Switched []string `json:"switched,omitempty"`
 	// Shutdown says how an "off" ended: "graceful", "cut" (power cut without
 	// a confirmed shutdown; Reason says why) or "" (no shutdown configured
 	// or nothing to do).
@@ -112,6 +115,9 @@ type machineState struct {
 	// failingSince is when the current run of failed liveness probes began;
 	// zero while the host answers or before the first probe.
 	failingSince time.Time
+	// journaled is true while the action under way has a record in the
+	// journal. Only that action touches it.
+	journaled bool
 }
 
 // halted reports whether the OS is down though its outlets may be live: the
@@ -137,12 +143,27 @@ func (m *machine) probed(alive bool, now time.Time) {
 	}
 }
 
-// run is one action on one machine; identical requests wait on it together.
+// run is one action on one machine, or on one of its outlets (or on an
+// outlet that feeds no machine); identical requests wait on it together.
 type run struct {
-	action Action
+	key    runKey
 	done   chan struct{}
 	result Result
+	outlet OutletResult
 	err    error
+}
+
+// runKey says which action a run is: requests with the same key join.
+type runKey struct {
+	action Action
+	outlet OutletRef // zero for an action on the whole machine
+}
+
+func (k runKey) String() string {
+	if k.outlet == (OutletRef{}) {
+		return string(k.action)
+	}
+	return fmt.Sprintf("%s of outlet %s", k.action, k.outlet)
 }
 
 // MachineStatus is a machine's state with the outlets it was read from.
@@ -235,7 +256,7 @@ func (m *machine) status(rs readings) (MachineStatus, error) {
 	case st.Power != On:
 	case m.halted(time.Now()):
 		st.Halted, st.State = true, Off
-	case m.cur != nil && m.cur.action == ActionOff:
+	case m.cur != nil && m.cur.key == runKey{action: ActionOff}:
 		st.ShuttingDown = true
 	}
 	return st, nil
@@ -312,51 +333,82 @@ func (f *Fleet) act(ctx context.Context, name string, action Action, do func(con
 	if err != nil {
 		return Result{}, err
 	}
+	r, err := f.start(ctx, m.machineState, runKey{action: action}, string(action)+" "+m.Name, func(r *run) { f.execute(ctx, m, r, do) })
+	if err != nil {
+		return Result{}, err
+	}
+	if err := wait(ctx, r); err != nil {
+		return Result{}, err
+	}
+	return r.result, r.err
+}
+
+// start returns the run of key on st: the one under way, or a new one that
+// begin starts in a goroutine of its own once any other action on st has
+// ended. what names the action for an error ("off bigboy").
+func (f *Fleet) start(ctx context.Context, st *machineState, key runKey, what string, begin func(*run)) (*run, error) {
 	for {
-		m.mu.Lock()
-		cur := m.cur
+		st.mu.Lock()
+		cur := st.cur
 		if cur == nil {
-			r := &run{action: action, done: make(chan struct{})}
-			m.cur = r
-			m.mu.Unlock()
-			go f.execute(ctx, m, r, do)
-			return wait(ctx, r)
+			r := &run{key: key, done: make(chan struct{})}
+			st.cur = r
+			st.mu.Unlock()
+			go begin(r)
+			return r, nil
 		}
-		m.mu.Unlock()
-		if cur.action == action {
-			return wait(ctx, cur)
+		st.mu.Unlock()
+		if cur.key == key {
+			return cur, nil
 		}
 		// Another action is under way: wait for it, then start ours.
 		select {
 		case <-cur.done:
 		case <-ctx.Done():
-			return Result{}, fmt.Errorf("%s %s: waiting for the %s under way: %w", action, name, cur.action, ctx.Err())
+			return nil, fmt.Errorf("%s: waiting for the %s under way: %w", what, cur.key, ctx.Err())
 		}
 	}
 }
 
-func wait(ctx context.Context, r *run) (Result, error) {
+// wait waits for r to end, or for ctx to.
+func wait(ctx context.Context, r *run) error {
 	select {
 	case <-r.done:
-		return r.result, r.err
+		return nil
 	case <-ctx.Done():
-		return Result{}, fmt.Errorf("%s still under way: %w", r.action, ctx.Err())
+		return fmt.Errorf("%s still under way: %w", r.key, ctx.Err())
 	}
+}
+
+// finish ends r, whose outcome is set: its waiters read it, and the next
+// action on st may start.
+func (st *machineState) finish(r *run) {
+	st.mu.Lock()
+	st.cur = nil
+	st.mu.Unlock()
+	close(r.done)
 }
 
 func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context.Context, *machine, *Result) error) {
 	start := time.Now()
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
 	defer cancel()
-	res := Result{Machine: m.Name, Action: r.action, State: Unknown}
+	action := r.key.action
+	res := Result{Machine: m.Name, Action: action, State: Unknown}
 	err := do(actx, m, &res)
+	// Whatever the outcome, the action has ended: nothing of it is left
+	// for a restart to carry out.
+	f.journalEnd(m)
 	if err != nil {
-		err = fmt.Errorf("%s %s: %w", r.action, m.Name, err)
+		err = fmt.Errorf("%s %s: %w", action, m.Name, err)
 	}
 	res.Seconds = time.Since(start).Seconds()
 
-	attrs := []any{"principal", Principal(ctx), "machine", m.Name, "action", r.action,
+	attrs := []any{"principal", Principal(ctx), "machine", m.Name, "action", action,
 		"changed", res.Changed, "state", res.State, "duration", time.Since(start).Round(time.Millisecond)}
+	if len(res.Switched) > 0 {
+		attrs = append(attrs, "switched", res.Switched)
+	}
 	if res.Shutdown != "" {
 		attrs = append(attrs, "shutdown", res.Shutdown)
 	}
@@ -364,7 +416,7 @@ func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context
 		attrs = append(attrs, "reason", res.Reason)
 	}
 	f.audit.Record(AuditRecord{
-		Principal: Principal(ctx), Machine: m.Name, Action: r.action, Changed: res.Changed, State: res.State,
+		Principal: Principal(ctx), Machine: m.Name, Action: action, Changed: res.Changed, Switched: res.Switched, State: res.State,
 		Shutdown: res.Shutdown, Reason: res.Reason, Duration: time.Since(start), Err: err,
 	})
 	result := "ok"
@@ -374,13 +426,10 @@ func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context
 	} else {
 		f.log.Info("power action", attrs...)
 	}
-	f.obs.Action(m.Name, r.action, result, time.Since(start))
+	f.obs.Action(m.Name, action, result, time.Since(start))
 
-	m.mu.Lock()
 	r.result, r.err = res, err
-	m.cur = nil
-	m.mu.Unlock()
-	close(r.done)
+	m.finish(r)
 }
 
 func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
@@ -393,11 +442,14 @@ func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
 		// A machine runs on one supply, but an outlet left off (a switch
 		// that failed midway, MAAS's retry of it, or a hand at the PDU) is
 		// switched on too: "on" means every outlet on.
+		f.journalSwitch(m, On)
 		return f.switchAll(ctx, m, On, res)
 	}
 	if st.Halted {
 		// The BIOS powers the machine up when AC returns.
 		res.Notes = append(res.Notes, "the OS had halted with power on: cycling the outlets")
+		// A crash between the off and the on must end on, not off.
+		f.journalBegin(m, m.Outlets, On, false)
 		if err := f.switchAll(ctx, m, Off, res); err != nil {
 			return err
 		}
@@ -407,6 +459,7 @@ func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
 			f.log.Warn("forgetting the host key", "machine", m.Name, "error", err.Error())
 		}
 	}
+	f.journalSwitch(m, On)
 	err = f.switchAll(ctx, m, On, res)
 	m.mu.Lock()
 	m.poweredOn, m.failingSince = time.Now(), time.Time{}
@@ -431,6 +484,10 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 		// Nothing left to shut down; the outlets are only drawing standby.
 		res.Shutdown, res.Reason = "cut", "the OS had already halted"
 	} else if m.Graceful != nil && st.Power == On {
+		// From before the request until power is cut, a crash leaves an
+		// OS asked to go down with its power on: the restart asks again,
+		// under the same policy (Finish).
+		f.journalBegin(m, m.Outlets, Off, true)
 		start := time.Now()
 		rep := m.Graceful.Shutdown(ctx)
 		res.Phases = rep.Phases
@@ -447,6 +504,14 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 			res.State = On
 			return fmt.Errorf("graceful shutdown failed and the machine's policy leaves power on: %s", rep.Reason)
 		}
+		// The shutdown is decided: a crash from here on must cut the
+		// rest of the power, not ask an OS that is down again (under
+		// policy fail, that would leave power on).
+		if m.journaled || len(m.Outlets) > 1 {
+			f.journalBegin(m, m.Outlets, Off, false)
+		}
+	} else {
+		f.journalSwitch(m, Off)
 	}
 	if err := f.switchAll(ctx, m, Off, res); err != nil {
 		return err
@@ -456,6 +521,8 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 }
 
 func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
+	// A crash between the off and the on must end on.
+	f.journalBegin(m, m.Outlets, On, false)
 	if err := f.switchAll(ctx, m, Off, res); err != nil {
 		return err
 	}
@@ -471,19 +538,34 @@ func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
 	return nil
 }
 
+// journalSwitch journals the switch of all of m's outlets to state to when
+// a crash could leave it half done: when m has more than one outlet.
+func (f *Fleet) journalSwitch(m *machine, to State) {
+	if len(m.Outlets) > 1 && !m.journaled {
+		f.journalBegin(m, m.Outlets, to, false)
+	}
+}
+
 // switchAll switches every outlet of m, one after another: a machine with two
 // power supplies is on as soon as either is, and switching them in config
 // order keeps what happens predictable.
-//
-// While they are switched, the journal holds the machine: a process killed
-// between two outlets finishes the job when it starts again (Finish). A
-// switch that fails stays in the journal too, until an action on the
-// machine completes.
 func (f *Fleet) switchAll(ctx context.Context, m *machine, to State, res *Result) error {
-	f.journalBegin(m, to)
-	for _, ref := range m.Outlets {
+	return f.switchOutlets(ctx, m, m.Outlets, to, res)
+}
+
+// switchOutlets switches refs, outlets of m, in order, and records in res
+// those seen to change. The caller has journaled what a crash would leave
+// half done; the record is removed when the action ends (execute), in
+// success or failure, so a failed switch is never carried out later.
+func (f *Fleet) switchOutlets(ctx context.Context, m *machine, refs []OutletRef, to State, res *Result) error {
+	for _, ref := range refs {
 		out, err := f.pdus[ref.PDU].Switch(ctx, ref.Outlet, to)
-		res.Changed = res.Changed || out.Changed
+		if out.Changed && err == nil {
+			// Only a verified switch is a change: a request that failed
+			// left the outlet reading as it was.
+			res.Changed = true
+			res.Switched = append(res.Switched, ref.String())
+		}
 		if out.Note != "" {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s: %s", ref, out.Note))
 		}
@@ -491,7 +573,6 @@ func (f *Fleet) switchAll(ctx context.Context, m *machine, to State, res *Result
 			return err
 		}
 	}
-	f.journalEnd(m)
 	return nil
 }
 

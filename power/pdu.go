@@ -17,6 +17,9 @@ type PDUConfig struct {
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again.
 	PowerOnDelay time.Duration
+	// OffTimes, when set, keeps when each outlet went off across restarts,
+	// so that the power-on delay holds across them too.
+	OffTimes OffTimes
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout time.Duration
 	// ReadTimeout bounds one read of the PDU, retries included.
@@ -91,6 +94,11 @@ func NewPDU(cfg PDUConfig) *PDU {
 		done:    make(chan struct{}),
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
+	}
+	if cfg.OffTimes != nil {
+		for n, at := range cfg.OffTimes.Load(cfg.Name) {
+			p.lastOff[n] = at
+		}
 	}
 	go p.work()
 	return p
@@ -282,6 +290,11 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 		}
 	}
 
+	if to == Off {
+		// Before the request too: a crash while it is on its way must
+		// not forget that the outlet may have gone off.
+		p.markOff(n)
+	}
 	var sent error
 	if err := p.do(ctx, func() {
 		start := time.Now()
@@ -342,10 +355,19 @@ func (p *PDU) verify(ctx context.Context, n int, to State, sent error) error {
 	}
 }
 
+// markOff notes that outlet n goes off now, in memory and in OffTimes.
 func (p *PDU) markOff(n int) {
+	now := time.Now()
 	p.mu.Lock()
-	p.lastOff[n] = time.Now()
+	p.lastOff[n] = now
 	p.mu.Unlock()
+	if p.cfg.OffTimes == nil {
+		return
+	}
+	if err := p.cfg.OffTimes.Record(OutletRef{PDU: p.cfg.Name, Outlet: n}, now); err != nil {
+		p.log.Warn("recording when the outlet went off failed; a restart could switch it on before the power-on delay",
+			"outlet", n, "error", err.Error())
+	}
 }
 
 // waitPowerOnDelay waits until outlet n has been off for PowerOnDelay.

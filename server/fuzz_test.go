@@ -50,7 +50,7 @@ func (f *countingFleet) ReadPDU(ctx context.Context, p string) (power.Reading, e
 	f.count()
 	return f.fakeFleet.ReadPDU(ctx, p)
 }
-func (f *countingFleet) SwitchOutlet(ctx context.Context, p string, n int, a power.Action) (power.SwitchOutcome, error) {
+func (f *countingFleet) SwitchOutlet(ctx context.Context, p string, n int, a power.Action) (power.OutletResult, error) {
 	f.count()
 	return f.fakeFleet.SwitchOutlet(ctx, p, n, a)
 }

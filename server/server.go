@@ -32,7 +32,7 @@ type Fleet interface {
 	Off(ctx context.Context, machine string) (power.Result, error)
 	Cycle(ctx context.Context, machine string) (power.Result, error)
 	ReadPDU(ctx context.Context, pdu string) (power.Reading, error)
-	SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.SwitchOutcome, error)
+	SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.OutletResult, error)
 	MachineOf(ref power.OutletRef) (string, bool)
 	ForgetHostKey(machine string) error
 }
@@ -306,6 +306,9 @@ func (s *Server) outlets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"pdu": name, "outlets": out})
 }
 
+// switchOutlet switches one outlet. The fleet runs the action apart from
+// the request, joins identical ones and logs it; the request only waits for
+// it, within the action timeout.
 func (s *Server) switchOutlet(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(chi.URLParam(r, "n"))
 	if err != nil || n < 1 {
@@ -314,19 +317,12 @@ func (s *Server) switchOutlet(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ActionTimeout)
 	defer cancel()
-	ctx = power.WithPrincipal(ctx, power.Principal(r.Context()))
-	pdu, action := chi.URLParam(r, "pdu"), power.Action(chi.URLParam(r, "action"))
-	start := time.Now()
-	out, err := s.fleetOf(r).SwitchOutlet(ctx, pdu, n, action)
-	attrs := []any{"principal", power.Principal(r.Context()), "outlet", power.OutletRef{PDU: pdu, Outlet: n}.String(),
-		"action", action, "changed", out.Changed, "duration", time.Since(start).Round(time.Millisecond)}
+	res, err := s.fleetOf(r).SwitchOutlet(ctx, chi.URLParam(r, "pdu"), n, power.Action(chi.URLParam(r, "action")))
 	if err != nil {
-		s.log.Error("outlet action failed", append(attrs, "error", err.Error())...)
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("outlet action", attrs...)
-	writeJSON(w, http.StatusOK, map[string]any{"pdu": pdu, "outlet": n, "action": action, "changed": out.Changed, "note": out.Note})
+	writeJSON(w, http.StatusOK, res)
 }
 
 // fail answers err with the status code that fits it. The body never holds

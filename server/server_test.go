@@ -64,8 +64,8 @@ func (f *fakeFleet) Cycle(_ context.Context, m string) (power.Result, error) {
 func (f *fakeFleet) ReadPDU(context.Context, string) (power.Reading, error) {
 	return power.Reading{}, power.ErrUnknownPDU
 }
-func (f *fakeFleet) SwitchOutlet(context.Context, string, int, power.Action) (power.SwitchOutcome, error) {
-	return power.SwitchOutcome{}, power.ErrUnknownPDU
+func (f *fakeFleet) SwitchOutlet(context.Context, string, int, power.Action) (power.OutletResult, error) {
+	return power.OutletResult{}, power.ErrUnknownPDU
 }
 func (f *fakeFleet) MachineOf(power.OutletRef) (string, bool) { return "", false }
 func (f *fakeFleet) ForgetHostKey(string) error               { return nil }

@@ -100,7 +100,9 @@ func TestMAASRetryPatternSwitchesOncePerAction(t *testing.T) {
 	})
 
 	var wg sync.WaitGroup
-	results := make(chan string, len(machines))
+	// Up to one line per action (3) and a summary per machine: a smaller
+	// buffer blocks the senders, and wg.Wait with them, once MAAS retries.
+	results := make(chan string, 4*len(machines))
 	for _, m := range machines {
 		wg.Go(func() {
 			maas := newMAASDriver(b.URL, maasToken, 0.05)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/daemon"
-	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/statedir"
 )
 
 // demoConfig is what `serve --simulate` runs: simulated PDUs on loopback, a
@@ -62,14 +62,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	opts := daemon.Options{
-		Config:      cfg,
-		ConfigPath:  *cfgPath,
-		Load:        loadConfig,
-		Listen:      *listen,
-		Logger:      log,
-		Version:     buildVersion(),
-		OpenJournal: openJournalFor,
-		Reload:      hup,
+		Config:     cfg,
+		ConfigPath: *cfgPath,
+		Load:       loadConfig,
+		Listen:     *listen,
+		Logger:     log,
+		Version:    buildVersion(),
+		OpenState:  openStateDir,
+		Reload:     hup,
 	}
 	if *simulate {
 		opts.Serving = func(addr string, cfg *config.File) { printDemo(stdout, addr, cfg) }
@@ -81,13 +81,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// openJournalFor opens serve's journal in a state directory (journal.go).
-func openJournalFor(dir string) (power.Journal, []power.Interrupted, error) {
-	j, pending, err := openJournal(dir)
+// openStateDir opens serve's state directory (internal/statedir).
+func openStateDir(dir string) (daemon.StateDir, error) {
+	d, err := statedir.Open(dir)
 	if err != nil {
-		return nil, nil, err
+		return daemon.StateDir{}, err
 	}
-	return j, pending, nil
+	return daemon.StateDir{Journal: d.Journal, OffTimes: d.OffTimes, Interrupted: d.Interrupted}, nil
 }
 
 func loadConfig(path string) (*config.File, error) {

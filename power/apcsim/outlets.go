@@ -15,7 +15,17 @@ type outlet struct {
 	state    power.State
 	steps    []step // future changes, in time order; the outlet is pending while there are any
 	switches int    // changes of state made by commands
+	executed []Command
 }
+
+// Command is an outlet command the device carried out, and when: what a
+// test asserts device-side timing on (the power-on delay, for one).
+type Command struct {
+	At   time.Time
+	Word string // "on", "off", "reboot" or "cancel"
+}
+
+var commandWords = map[command]string{cmdOn: "on", cmdOff: "off", cmdReboot: "reboot", cmdCancel: "cancel"}
 
 // step is a change of state due at a time.
 type step struct {
@@ -152,8 +162,19 @@ func (d *Device) outlet(n int) *outlet {
 	return d.outlets[n-1]
 }
 
+// Commands returns the commands outlet n carried out, in order, by SNMP.
+func (d *Device) Commands(n int) []Command {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if o := d.outlet(n); o != nil {
+		return append([]Command(nil), o.executed...)
+	}
+	return nil
+}
+
 // command tells outlet n to do c. The device must be locked.
 func (d *Device) command(n int, c command, now time.Time) {
+	d.outlets[n-1].executed = append(d.outlets[n-1].executed, Command{At: now, Word: commandWords[c]})
 	d.outlets[n-1].do(c, now, d.opts.switchDelay(), d.opts.rebootDuration())
 }
 

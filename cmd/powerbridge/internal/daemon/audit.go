@@ -29,6 +29,7 @@ type auditLine struct {
 	Action    string      `json:"action"`
 	Outcome   string      `json:"outcome"` // "ok" or "error"
 	Changed   bool        `json:"changed"`
+	Switched  []string    `json:"switched,omitempty"` // the outlets seen to change state
 	State     power.State `json:"state,omitempty"`
 	Shutdown  string      `json:"shutdown,omitempty"`
 	Reason    string      `json:"reason,omitempty"`
@@ -62,7 +63,7 @@ func (a *auditFile) open(path string) error {
 func (a *auditFile) Record(r power.AuditRecord) {
 	line := auditLine{
 		Time: time.Now().UTC(), Principal: r.Principal, Machine: r.Machine, Outlet: r.Outlet,
-		Action: string(r.Action), Outcome: "ok", Changed: r.Changed, State: r.State,
+		Action: string(r.Action), Outcome: "ok", Changed: r.Changed, Switched: r.Switched, State: r.State,
 		Shutdown: r.Shutdown, Reason: r.Reason, Seconds: r.Duration.Seconds(),
 	}
 	if r.Err != nil {

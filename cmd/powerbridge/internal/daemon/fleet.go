@@ -44,6 +44,8 @@ type fleetParts struct {
 	journal power.Journal   // may be nil
 	// newDriver makes each new PDU's driver; nil: apcDriver.
 	newDriver driverFunc
+	// offTimes keeps the PDUs' off times across restarts; may be nil.
+	offTimes power.OffTimes
 	// prev is the fleet in force, on a reload: its PDUs whose config has
 	// not changed are kept (their worker, cache and detected dialect), and
 	// its machines' state carries over.
@@ -84,6 +86,7 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 		Name:          p.Name,
 		Driver:        drv,
 		PowerOnDelay:  p.PowerOnDelay.Std(),
+		OffTimes:      parts.offTimes,
 		SwitchTimeout: p.SwitchTimeout.Std(),
 		ReadTimeout:   cfg.Timeouts.Status.Std(),
 		CacheTTL:      cacheTTL,

@@ -7,34 +7,38 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 )
 
-// startJournal opens the journal in the config's state directory for the
-// service, and returns what a previous process left unfinished. Without a
-// config file (the demo) there is nothing to finish and no journal; a state
-// directory that cannot be used is logged, and the service runs without.
+// StateDir is what the service keeps in its state directory across a
+// restart (cmd/powerbridge/internal/statedir is the real one).
+type StateDir struct {
+	Journal  power.Journal
+	OffTimes power.OffTimes
+	// Interrupted is what the journal held when it was opened: the actions
+	// a previous process died in.
+	Interrupted []power.Interrupted
+}
+
+// startJournal opens the config's state directory for the service (the
+// journal and the outlets' off times), and returns what a previous process
+// left unfinished. Without a config file (the demo) there is nothing to
+// finish and nothing kept; a state directory that cannot be used is logged,
+// and the service runs without.
 func (s *service) startJournal(cfg *config.File) []power.Interrupted {
-	if s.path == "" || s.openJournal == nil {
+	if s.path == "" || s.openState == nil {
 		return nil
 	}
-	j, pending, err := s.openJournal(cfg.StateDir)
+	d, err := s.openState(cfg.StateDir)
 	if err != nil {
-		level := slog.LevelDebug // nothing would be written to it
-		for _, m := range cfg.Machines {
-			if len(m.Outlets) > 1 {
-				level = slog.LevelError
-			}
-		}
-		s.log.Log(s.runCtx, level, "journal: cannot use the state directory; a machine with two outlets left half switched by a crash will not be finished on restart",
+		s.log.Log(s.runCtx, slog.LevelError, "state directory cannot be used: an action a crash interrupts will not be finished on restart, and the power-on delay does not hold across one",
 			"state_dir", cfg.StateDir, "error", err.Error())
 		return nil
 	}
-	s.journal = j
-	return pending
+	s.journal, s.offTimes = d.Journal, d.OffTimes
+	return d.Interrupted
 }
 
-// finishInterrupted completes, each in its own goroutine, the switches a
-// previous process left unfinished; a MAAS request for the same action
-// joins them. One that fails stays in the journal, and the next action on
-// the machine completes it.
+// finishInterrupted completes, each in its own goroutine, the actions a
+// previous process died in; a MAAS request for the same action joins them.
+// Each runs once: its record is removed when it ends, however it ends.
 func (s *service) finishInterrupted(pending []power.Interrupted) {
 	for _, in := range pending {
 		go func() {
@@ -42,7 +46,7 @@ func (s *service) finishInterrupted(pending []power.Interrupted) {
 			defer g.release()
 			ctx := power.WithPrincipal(s.runCtx, "powerbridge (restart)")
 			if _, err := g.fleet.Finish(ctx, in); err != nil {
-				s.log.Error("journal: could not finish an interrupted switch; the next action on the machine will", "machine", in.Machine, "error", err.Error())
+				s.log.Error("journal: an interrupted action could not be finished", "machine", in.Machine, "error", err.Error())
 			}
 		}()
 	}

@@ -290,7 +290,7 @@ type fakeJournal struct {
 	ended []string
 }
 
-func (j *fakeJournal) Begin(string, []power.OutletRef, power.State) error { return nil }
+func (j *fakeJournal) Begin(string, []power.OutletRef, power.State, bool) error { return nil }
 func (j *fakeJournal) End(machine string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -305,10 +305,10 @@ func TestJournalFinishesAnInterruptedSwitch(t *testing.T) {
 	j := &fakeJournal{}
 	var openedIn string
 	r := startDaemon(t, testConfig(t, dir, "1ms"), ds, func(o *Options) {
-		o.OpenJournal = func(d string) (power.Journal, []power.Interrupted, error) {
+		o.OpenState = func(d string) (StateDir, error) {
 			openedIn = d
-			return j, []power.Interrupted{{Machine: "bigboy", To: power.On,
-				Outlets: []power.OutletRef{{PDU: "rack1", Outlet: 3}, {PDU: "rack1", Outlet: 4}}}}, nil
+			return StateDir{Journal: j, Interrupted: []power.Interrupted{{Machine: "bigboy", To: power.On,
+				Outlets: []power.OutletRef{{PDU: "rack1", Outlet: 3}, {PDU: "rack1", Outlet: 4}}}}}, nil
 		}
 	})
 	if openedIn != dir {
@@ -333,8 +333,8 @@ func TestJournalThatCannotOpen(t *testing.T) {
 	ds := &drivers{}
 	r := startDaemon(t, testConfig(t, t.TempDir(), "1ms"), ds, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logged, nil))
-		o.OpenJournal = func(string) (power.Journal, []power.Interrupted, error) {
-			return nil, nil, errors.New("read-only file system")
+		o.OpenState = func(string) (StateDir, error) {
+			return StateDir{}, errors.New("read-only file system")
 		}
 	})
 	if code, body := r.call(t, http.MethodPost, "/v1/machines/bigboy/on"); code != 200 {

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
-	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/server"
 )
 
@@ -45,10 +44,10 @@ type Options struct {
 	Listen  string
 	Logger  *slog.Logger
 	Version string
-	// OpenJournal opens the journal of switches under way in a state
-	// directory and returns what a previous process left unfinished; nil
-	// runs without one.
-	OpenJournal func(dir string) (power.Journal, []power.Interrupted, error)
+	// OpenState opens the state directory: the journal of actions under
+	// way, with what a previous process left unfinished, and the outlets'
+	// off times; nil runs without one.
+	OpenState func(dir string) (StateDir, error)
 	// Reload is sent to (SIGHUP) to read the config file again.
 	Reload <-chan os.Signal
 	// Serving, when set, is called once the listener is open.
@@ -79,15 +78,15 @@ func newService(ctx context.Context, o Options) (*service, error) {
 	}
 	cfg := o.Config
 	s := &service{
-		path:        o.ConfigPath,
-		listen:      o.Listen,
-		log:         log,
-		metrics:     server.NewMetrics(o.Version),
-		audit:       &auditFile{log: log},
-		runCtx:      ctx,
-		load:        o.Load,
-		openJournal: o.OpenJournal,
-		newDriver:   o.newDriver,
+		path:      o.ConfigPath,
+		listen:    o.Listen,
+		log:       log,
+		metrics:   server.NewMetrics(o.Version),
+		audit:     &auditFile{log: log},
+		runCtx:    ctx,
+		load:      o.Load,
+		openState: o.OpenState,
+		newDriver: o.newDriver,
 	}
 	if err := s.start(cfg); err != nil {
 		return nil, err

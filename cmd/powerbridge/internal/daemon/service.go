@@ -30,15 +30,17 @@ type service struct {
 	audit   *auditFile
 	runCtx  context.Context // the service's lifetime
 	load    func(path string) (*config.File, error)
-	// openJournal opens the journal in a state directory; nil: none.
-	openJournal func(dir string) (power.Journal, []power.Interrupted, error)
-	newDriver   driverFunc
-	handler     http.Handler // the routes, each request served from one generation
+	// openState opens the state directory; nil: none.
+	openState func(dir string) (StateDir, error)
+	newDriver driverFunc
+	handler   http.Handler // the routes, each request served from one generation
 
 	reloading sync.Mutex // one reload at a time
 	sims      simulators // guarded by reloading
 	cur       atomic.Pointer[generation]
-	journal   power.Journal // nil without a usable state directory
+	// journal and offTimes are the state directory's; nil without a usable one.
+	journal  power.Journal
+	offTimes power.OffTimes
 }
 
 // generation is one config and the fleet built from it.
@@ -74,7 +76,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 		cfg.Listen = s.listen
 	}
 	var oldSims simulators
-	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: s.audit, journal: s.journal, newDriver: s.newDriver}
+	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: s.audit, journal: s.journal, offTimes: s.offTimes, newDriver: s.newDriver}
 	if prev != nil {
 		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
 	}
