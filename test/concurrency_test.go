@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,13 @@ import (
 // each PDU never had two requests in flight; every query answered 200 with
 // one state word within its bound; and the bridge has no more goroutines
 // at the end than before it started work.
+//
+// 50 ssh logins at once by a bridge built with -race, on two cores other
+// work is using too, take far longer than on a quiet machine: the timeouts
+// fit that load (connect_timeout 45 s, where 10 s is the default), and a
+// failure prints what explains it for each machine that went wrong (MAAS's
+// answers, the bridge's lines about it, the end of its sshd's log), not the
+// thousands of lines every sshd and the bridge logged.
 func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	const machines, racks = 50, 3
 	const statusBound = 5 * time.Second
@@ -36,7 +44,7 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 		`{version: "3", user: fleet, auth_protocol: SHA, auth_passphrase: fleet-auth-pass, priv_protocol: AES, priv_passphrase: fleet-priv-pass}`,
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: %s, action: 90s}\npdus:\n", maasToken, statusBound)
+	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: %s, action: 120s}\npdus:\n", maasToken, statusBound)
 	var rs []rack
 	for i := range racks {
 		dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
@@ -60,17 +68,50 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	servers := make([]*sshd.Server, machines)
 	cfg.WriteString("machines:\n")
 	for i := range machines {
-		servers[i] = sshd.Start(t, sshd.Options{})
+		servers[i] = sshd.Start(t, sshd.Options{Quiet: true})
 		host, port, _ := net.SplitHostPort(servers[i].Addr)
 		fmt.Fprintf(&cfg, `  - name: %s
     outlets: ["rack%d/%d"]
     shutdown:
-      ssh: {host: %q, port: %s, user: %q, key_file: %q}
-      timeout: 60s
+      ssh: {host: %q, port: %s, user: %q, key_file: %q, connect_timeout: 45s}
+      timeout: 90s
     liveness: {failures: 2, interval: 200ms, settle: 300ms, poll_interval: 2s}
 `, name(i), i%racks+1, i/racks+1, host, port, servers[i].User, servers[i].ClientKeyFile)
 	}
 	b := startBridge(t, cfg.String())
+	b.Quiet = true
+
+	// What went wrong, by machine, printed at the end with the lines of the
+	// bridge's and the machine's sshd's logs that explain it.
+	var failMu sync.Mutex
+	failed := map[int][]string{}
+	fail := func(i int, format string, args ...any) {
+		failMu.Lock()
+		defer failMu.Unlock()
+		failed[i] = append(failed[i], fmt.Sprintf(format, args...))
+	}
+	defer func() {
+		failMu.Lock()
+		defer failMu.Unlock()
+		if len(failed) == 0 {
+			return
+		}
+		var which []int
+		for i := range failed {
+			which = append(which, i)
+		}
+		slices.Sort(which)
+		const shown, lines = 5, 8
+		for _, i := range which[:min(shown, len(which))] {
+			mine := b.logs.lines("machine=" + name(i))
+			t.Errorf("%s (rack%d/%d):\n  %s\nthe bridge's last lines about it:\n%s\nits sshd's last lines (liveness probes left out):\n%s",
+				name(i), i%racks+1, i/racks+1, strings.Join(failed[i], "\n  "),
+				lastLines(strings.Join(mine, "\n"), lines), lastLines(withoutProbes(servers[i].SSHDLog()), lines))
+		}
+		if len(which) > shown {
+			t.Errorf("and %d more machines went wrong: %v", len(which)-shown, which[shown:])
+		}
+	}()
 	scrape := func() string {
 		t.Helper()
 		code, body := get(t, b.URL+"/metrics", "")
@@ -137,7 +178,7 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 			wg.Go(func() {
 				d := newMAASDriver(b.URL, maasToken, 0.05)
 				if _, err := d.power(ctx, name(i), want); err != nil {
-					t.Errorf("MAAS powering %s %s: %v\ncalls: %s", name(i), want, err, d.summary())
+					fail(i, "MAAS powering it %s: %v; calls: %s", want, err, d.summary())
 				}
 			})
 		}
@@ -152,10 +193,10 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	for i := range machines {
 		r, n := rs[i%racks], i/racks+1
 		if st, sw := r.dev.OutletState(n), r.dev.Switches(n); st != power.Off || sw != 2 {
-			t.Errorf("%s (rack%d/%d): %v after %d switches, want off after 2 (on, off)", name(i), i%racks+1, n, st, sw)
+			fail(i, "%v after %d switches, want off after 2 (on, off)", st, sw)
 		}
 		if cmds := servers[i].Commands(t); len(cmds) != 1 {
-			t.Errorf("%s: %d shutdown commands, want 1", name(i), len(cmds))
+			fail(i, "%d shutdown commands, want 1", len(cmds))
 		}
 	}
 	for i, r := range rs {
@@ -176,6 +217,9 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	graceful := 0.0
 	for i := range machines {
 		v, _ := sample(body, fmt.Sprintf(`powerbridge_graceful_shutdowns_total{machine=%q}`, name(i)))
+		if v != 1 {
+			fail(i, "%v graceful shutdowns, want 1", v)
+		}
 		graceful += v
 	}
 	if graceful != machines {
@@ -188,4 +232,32 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 		return after <= before
 	})
 	t.Logf("goroutines: %v before, %v after", before, after)
+}
+
+// lastLines is the last n lines of s, indented, for a failure message.
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return "    " + strings.Join(ls, "\n    ")
+}
+
+// withoutProbes drops from an sshd log the three lines each liveness probe
+// leaves (a connection that closes before the ssh banner), which would
+// otherwise fill the end of the log.
+func withoutProbes(log string) string {
+	ls := strings.Split(log, "\n")
+	var out []string
+	for i := 0; i < len(ls); i++ {
+		if strings.HasPrefix(ls[i], "Connection from ") && i+1 < len(ls) && strings.HasPrefix(ls[i+1], "kex_exchange_identification:") {
+			i++
+			if i+1 < len(ls) && (strings.HasPrefix(ls[i+1], "Connection closed by ") || strings.HasPrefix(ls[i+1], "Connection reset by ")) {
+				i++
+			}
+			continue
+		}
+		out = append(out, ls[i])
+	}
+	return strings.Join(out, "\n")
 }

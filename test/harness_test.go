@@ -47,6 +47,9 @@ type bridge struct {
 	logs *syncBuffer
 	// Config is the config file's path, for tests that rewrite it.
 	Config string
+	// Quiet leaves the process's output out of a failed test's output, for
+	// a test that prints the lines that explain its failure itself.
+	Quiet bool
 }
 
 // startBridge writes config (with the listen address filled in) and starts
@@ -87,7 +90,7 @@ func startProcess(t *testing.T, url string, args ...string) *bridge {
 			b.cmd.Process.Kill()
 			<-exited
 		}
-		if t.Failed() {
+		if t.Failed() && !b.Quiet {
 			t.Logf("powerbridge output:\n%s", b.logs.String())
 		}
 	})
