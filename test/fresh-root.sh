@@ -6,8 +6,9 @@
 #   sudo test/fresh-root.sh [--runs N] [--readme] [COMMIT]
 #
 # The root holds debootstrap's minbase bookworm (the apt sources of this
-# machine, an /etc/hosts with localhost), Go copied from /usr/local/go, and
-# nothing else; beside the checkout (a clean clone of COMMIT, default HEAD,
+# machine, an /etc/hosts with localhost), Go copied from /usr/local/go, the
+# local CA certificates of this machine (/usr/local/share/ca-certificates,
+# for a network that intercepts TLS) and nothing else; beside the checkout (a clean clone of COMMIT, default HEAD,
 # at /work/main) it gets a copy of /work/shared at /work/shared. Each run
 # starts from the pristine root, kept as a tarball, and runs
 # `CI=true bash .ci/run` as root with proc, sys, dev, dev/pts and a fresh
@@ -67,6 +68,12 @@ fresh() {
   tar -C "$root" -xf "$pristine"
   cp -a /usr/local/go "$root/usr/local/go"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # This machine's local CA certificates, for a network that intercepts TLS
+  # (the Go module proxy is https): ca-certificates, once run.sh installs
+  # it, adds them, as it would on the machine itself.
+  if compgen -G '/usr/local/share/ca-certificates/*' >/dev/null; then
+    cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  fi
   mkdir -p "$root/work"
   git clone -q --no-local "$here" "$root/work/main"
   git -C "$root/work/main" checkout -q --detach "$rev"
