@@ -54,6 +54,13 @@ find_go() {
 }
 find_go || die "no Go found on PATH, in /usr/local/go/bin, or in ${SUDO_USER:+$SUDO_USER\'s }home: install Go 1.26 (https://go.dev/doc/install) and put its bin directory on PATH"
 
+# No VCS stamp in test builds: as root in a checkout someone else owns (sudo
+# ./test/run.sh), git refuses the repository and the build would fail.
+case " ${GOFLAGS:-} " in
+  *" -buildvcs=false "*) ;;
+  *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
+esac
+
 # command → Debian package that provides it. The list is what a freshly
 # debootstrapped bookworm (test/fresh-root.sh) lacks.
 declare -A need=(
