@@ -82,6 +82,7 @@ declare -A need=(
   [systemd-analyze]=systemd
   [systemd-sysusers]=systemd
   [gcc]=gcc                    # cgo, which -race needs
+  [/usr/include/stdlib.h]=libc6-dev   # gcc without recommends lacks it
   [git]=git
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates   # the Go module proxy is https
 )
