@@ -3,7 +3,7 @@
 # Debian bookworm, as a newcomer's machine would be: what passes only on a
 # machine that happens to have more installed is found here.
 #
-#   sudo test/fresh-root.sh [--runs N] [--readme] [COMMIT]
+#   sudo test/fresh-root.sh [--runs N] [--modes ci,root,user] [COMMIT]
 #
 # The root holds debootstrap's minbase bookworm (the apt sources of this
 # machine, an /etc/hosts with localhost), Go copied from /usr/local/go, the
@@ -13,9 +13,10 @@
 # starts from the pristine root, kept as a tarball, and runs
 # `CI=true bash .ci/run` as root with proc, sys, dev, dev/pts and a fresh
 # /run mounted in a mount namespace of its own (gone when the run ends).
-# --readme also runs the README's two commands as written, by root and by
-# a user "newcomer" with sudo (sudo is installed for that case only): the
-# demo until it prints its curl lines, then ./test/run.sh.
+# --modes says what each run does, on a fresh root each: ci (the default)
+# is the above; root and user run the README's two commands as written, by
+# root and by a user "newcomer" with sudo (sudo is installed for that case
+# only): the demo until it prints its curl lines, then ./test/run.sh.
 #
 # FRESH_DIR (default /var/tmp/powerbridge-fresh) holds the tarball and the
 # current run's root; logs are FRESH_DIR/run-N.log.
@@ -23,13 +24,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${FRESH_DIR:-/var/tmp/powerbridge-fresh}
 mirror=http://deb.debian.org/debian
-runs=1 readme=0 commit=HEAD
+runs=1 modes=ci commit=HEAD
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
-    --readme) readme=1; shift ;;
+    --modes) modes=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "usage: fresh-root.sh [--runs N] [--readme] [COMMIT]" >&2; exit 2 ;;
+    -*) echo "usage: fresh-root.sh [--runs N] [--modes ci,root,user] [COMMIT]" >&2; exit 2 ;;
     *) commit=$1; shift ;;
   esac
 done
@@ -97,17 +98,19 @@ in_root() {
 secs() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 status=0
 for n in $(seq 1 "$runs"); do
-  log=$dir/run-$n.log
-  echo "== run $n of $runs: $rev on a fresh root (log: $log); load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-  fresh
-  start=$(date +%s)
-  if in_root 'cd /work/main && CI=true bash .ci/run' >"$log" 2>&1; then rc=0; else rc=$?; fi
-  took=$(( $(date +%s) - start ))
-  sed -n '/^== summary/,$p' "$log"
-  echo "== run $n: CI=true bash .ci/run exited $rc after $(secs $took); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  [ "$rc" -eq 0 ] || status=1
+  if [[ ,$modes, == *,ci,* ]]; then
+    log=$dir/run-$n.log
+    echo "== run $n of $runs: $rev on a fresh root (log: $log); load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+    fresh
+    start=$(date +%s)
+    if in_root 'cd /work/main && CI=true bash .ci/run' >"$log" 2>&1; then rc=0; else rc=$?; fi
+    took=$(( $(date +%s) - start ))
+    sed -n '/^== summary/,$p' "$log"
+    echo "== run $n: CI=true bash .ci/run exited $rc after $(secs $took); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    [ "$rc" -eq 0 ] || status=1
+  fi
 
-  if [ "$readme" -eq 1 ]; then
+  if [[ ,$modes, == *,root,* || ,$modes, == *,user,* ]]; then
     # The README's commands as written: the demo (until it prints its curl
     # lines), then the test command; by root, then by a user with sudo.
     demo='setsid timeout 900 go run ./cmd/powerbridge serve --simulate >/tmp/demo.log 2>&1 & p=$!
@@ -115,14 +118,20 @@ for n in $(seq 1 "$runs"); do
       kill -- -$p 2>/dev/null || true; wait || true
       grep "curl " /tmp/demo.log || { cat /tmp/demo.log; exit 1; }'
     for who in root newcomer; do
+      [[ ,$modes, == *,${who/newcomer/user},* ]] || continue
+      echo "== run $n of $runs: the README's commands by $who on a fresh root; load average $(cut -d' ' -f1-3 /proc/loadavg)"
       fresh
       log=$dir/run-$n-readme-$who.log
+      # What the README says the first command needs besides Go: the CA
+      # certificates the module download checks.
+      prereq="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates >/dev/null"
       if [ $who = root ]; then
-        script="cd /work/main && { $demo; } && ./test/run.sh"
+        script="$prereq && cd /work/main && { $demo; } && ./test/run.sh"
       else
-        script="apt-get update -qq && apt-get install -y -qq sudo >/dev/null
+        script="$prereq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null
           useradd -m -s /bin/bash newcomer
           echo 'newcomer ALL=(ALL) NOPASSWD: ALL' >/etc/sudoers.d/newcomer
+          chmod 440 /etc/sudoers.d/newcomer
           chown -R newcomer: /work/main
           echo 'export PATH=/usr/local/go/bin:\$PATH' >>/home/newcomer/.profile
           su - newcomer -c 'cd /work/main && { $demo; } && ./test/run.sh'"
