@@ -112,6 +112,7 @@ fi
 # the script ends.
 work=$(mktemp -d -t powerbridge-run.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM   # so that EXIT's cleanup runs on Ctrl-C too
 
 results=()
 failed=0
