@@ -86,6 +86,9 @@ fresh() {
 in_root() {
   unshare --mount --propagation private bash -euc '
     r=$1; shift
+    # The root a mount point, as / is on a machine: ip netns exec remounts
+    # it (mount --make-rslave /), which fails on a plain directory.
+    mount --bind "$r" "$r"
     mount -t proc proc "$r/proc"
     mount --rbind /sys "$r/sys"
     mount --rbind /dev "$r/dev"    # with dev/pts and dev/shm
