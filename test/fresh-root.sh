@@ -69,6 +69,9 @@ fresh() {
   tar -C "$root" -xf "$pristine"
   cp -a /usr/local/go "$root/usr/local/go"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # The chroot keeps this machine's host name: make it resolve, as on any
+  # installed machine (sudo warns otherwise).
+  printf '127.0.1.1\t%s\n' "$(uname -n)" >>"$root/etc/hosts"
   # This machine's local CA certificates, for a network that intercepts TLS
   # (the Go module proxy is https): ca-certificates, once run.sh installs
   # it, adds them, as it would on the machine itself.
