@@ -23,6 +23,12 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// test/run.sh runs the tests that need root from a test binary built
+	// beforehand, with a powerbridge built beforehand, so that Go itself
+	// never runs as root.
+	if binary = os.Getenv("POWERBRIDGE_TEST_BINARY"); binary != "" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "powerbridge-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -47,6 +53,9 @@ type bridge struct {
 	logs *syncBuffer
 	// Config is the config file's path, for tests that rewrite it.
 	Config string
+	// Quiet leaves the process's output out of a failed test's output, for
+	// a test that prints the lines that explain its failure itself.
+	Quiet bool
 }
 
 // startBridge writes config (with the listen address filled in) and starts
@@ -87,7 +96,7 @@ func startProcess(t *testing.T, url string, args ...string) *bridge {
 			b.cmd.Process.Kill()
 			<-exited
 		}
-		if t.Failed() {
+		if t.Failed() && !b.Quiet {
 			t.Logf("powerbridge output:\n%s", b.logs.String())
 		}
 	})

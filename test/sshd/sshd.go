@@ -66,6 +66,9 @@ type Options struct {
 	// host over a veth pair with addresses in 198.51.100.0/24 (TEST-NET-2).
 	// It needs root and ip netns; the test is skipped otherwise.
 	NetNS bool
+	// Quiet leaves sshd's log out of a failed test's output: a test with
+	// many servers prints the lines that explain its failure itself.
+	Quiet bool
 }
 
 // Server is one running sshd.
@@ -400,7 +403,7 @@ func (s *Server) cleanup(t testing.TB) {
 			}
 		}
 	}
-	if t.Failed() {
+	if t.Failed() && !s.opts.Quiet {
 		t.Logf("sshd log:\n%s", s.SSHDLog())
 	}
 }
