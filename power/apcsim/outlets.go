@@ -15,6 +15,7 @@ type outlet struct {
 	state    power.State
 	steps    []step // future changes, in time order; the outlet is pending while there are any
 	switches int    // changes of state made by commands
+	commands int    // commands received, whether they changed anything or not
 }
 
 // step is a change of state due at a time.
@@ -60,6 +61,7 @@ func (o *outlet) stateAt(now time.Time) power.State {
 // as it is does nothing. A new command replaces one still pending.
 func (o *outlet) do(c command, now time.Time, delay, rebootFor time.Duration) {
 	o.settle(now)
+	o.commands++
 	at := now.Add(delay)
 	switch c {
 	case cmdCancel:
@@ -142,6 +144,20 @@ func (d *Device) Switches(n int) int {
 	}
 	o.settle(d.now())
 	return o.switches
+}
+
+// Commands returns how many commands outlet n has been given through SNMP
+// so far (SETs carried out), including those that changed nothing, such as
+// an on sent to an outlet that is on: a SET executed twice shows here even
+// where Switches cannot tell.
+func (d *Device) Commands(n int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o := d.outlet(n)
+	if o == nil {
+		return 0
+	}
+	return o.commands
 }
 
 // outlet returns outlet n, or nil. The device must be locked.
