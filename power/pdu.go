@@ -19,7 +19,13 @@ type PDUConfig struct {
 	PowerOnDelay time.Duration
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout time.Duration
-	// ReadTimeout bounds one read of the PDU, retries included.
+	// ReadTimeout bounds how long one read of the PDU is waited for,
+	// retries included. The read itself may go on for up to
+	// readGoesOn, for whoever asks next: a slow card's first read, which
+	// detects it (two dozen requests under SNMPv1), takes longer than
+	// any one query waits, and cut short it would start again from
+	// nothing every time. A silent card fails a read at its first
+	// request's timeout, however long this is.
 	ReadTimeout time.Duration
 	// CacheTTL is how long a reading answers queries before the PDU is asked
 	// again. MAAS queries after every action and polls in the background.
@@ -27,6 +33,10 @@ type PDUConfig struct {
 	Logger   *slog.Logger
 	Observer Observer
 }
+
+// readGoesOn is how long a read of the PDU may go on, however long its
+// callers wait (see PDUConfig.ReadTimeout).
+const readGoesOn = 2 * time.Minute
 
 // PDU is one power distribution unit as the rest of the program sees it.
 //
@@ -195,7 +205,7 @@ func (p *PDU) fresh(maxAge time.Duration) (Reading, bool) {
 // fly performs one read for everyone waiting on f. It runs under its own
 // deadline, not a caller's: the first caller giving up must not fail the rest.
 func (p *PDU) fly(f *readFlight, gen uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ReadTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), max(p.cfg.ReadTimeout, readGoesOn))
 	defer cancel()
 	err := p.do(ctx, func() {
 		start := time.Now()
