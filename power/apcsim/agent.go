@@ -52,7 +52,8 @@ type Stats struct {
 	// outstanding at the card at once, counting those it gave up on.
 	MaxInFlightOneClient int64
 	// Dropped counts the requests and answers the fault knobs lost
-	// (DropEveryNthRequest, DropEveryNthAnswerAfterSet).
+	// (DropEveryNthRequest, DropEveryNthSet, DropEveryNthAnswer,
+	// DropEveryNthAnswerAfterSet).
 	Dropped int64
 }
 
@@ -341,6 +342,9 @@ func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.Sn
 	}
 	a.requests.Add(1)
 	if a.silent.Load() || a.faults.dropRequest() {
+		return nil
+	}
+	if req.PDUType == gosnmp.SetRequest && a.faults.dropSet() {
 		return nil
 	}
 

@@ -28,6 +28,8 @@ type faults struct {
 	genErrOnSet        atomic.Bool
 	dropAnswerEvery    atomic.Int64 // 0: off
 	answersSeen        atomic.Int64
+	dropSetEvery       atomic.Int64 // 0: off
+	setsSeen           atomic.Int64
 	dropped            atomic.Int64 // requests and answers dropped by the knobs
 }
 
@@ -49,6 +51,18 @@ func (a *Agent) DropEveryNthRequest(n int) {
 func (a *Agent) DropEveryNthAnswerAfterSet(n int) {
 	a.faults.setsDone.Store(0)
 	a.faults.dropSetAnswerEvery.Store(int64(max(n, 0)))
+}
+
+// DropEveryNthSet makes the agent lose every nth SET request it accepts:
+// neither carried out nor answered, as a lost datagram. Other requests go
+// through. (DropEveryNthRequest(2) loses every SET sent right after an
+// answered request, which is every SET a careful client sends: it reads
+// the outlet before it switches, and after a lost switch before it sends
+// it again. This is the lost switch alone.) The count starts again at each
+// call; n <= 0 turns the knob off.
+func (a *Agent) DropEveryNthSet(n int) {
+	a.faults.setsSeen.Store(0)
+	a.faults.dropSetEvery.Store(int64(max(n, 0)))
 }
 
 // DropEveryNthAnswer makes the agent carry out every request and lose
@@ -99,6 +113,16 @@ func (f *faults) dropRequest() bool {
 		return false
 	}
 	if f.requestsSeen.Add(1)%n != 0 {
+		return false
+	}
+	f.dropped.Add(1)
+	return true
+}
+
+// dropSet counts an accepted SET and reports whether it is to be lost.
+func (f *faults) dropSet() bool {
+	n := f.dropSetEvery.Load()
+	if n == 0 || f.setsSeen.Add(1)%n != 0 {
 		return false
 	}
 	f.dropped.Add(1)
