@@ -254,8 +254,7 @@ func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []str
 		}
 		if unanswered(err) {
 			c.gaveUp(g)
-		}
-		if c.forgetEngine(g, err) && !rediscovered {
+		} else if c.forgetEngine(g, err) && !rediscovered {
 			// The agent's engine is not the one discovered: a replaced
 			// card, or one reset to factory defaults. A read is safe to
 			// send again, so discover the engine and ask once more.
@@ -300,6 +299,13 @@ func undiscovered(g *gosnmp.GoSNMP) bool {
 const sysUpTime = ".1.3.6.1.2.1.1.3.0"
 
 func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
+	if c.version == "3" && undiscovered(c.writer) && !undiscovered(c.reader) {
+		// The reader has heard from the same engine, as the same
+		// user: what it learnt (engine, boots, time, localised keys)
+		// spares the SET session a discovery.
+		c.writer.SecurityParameters = c.reader.SecurityParameters.Copy()
+		c.writer.ContextEngineID = c.reader.ContextEngineID
+	}
 	if c.version == "3" && undiscovered(c.writer) {
 		// gosnmp would discover the engine within the SET, and with
 		// the SET's no retries a lost discovery answer fails a SET
@@ -318,12 +324,13 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 	}
 	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: value}})
 	if err != nil {
-		if unanswered(err) {
-			c.gaveUp(c.writer)
-		}
 		// Never sent again here, even when the engine was the wrong one:
 		// the caller reads the outlet back and decides.
-		c.forgetEngine(c.writer, err)
+		if unanswered(err) {
+			c.gaveUp(c.writer)
+		} else {
+			c.forgetEngine(c.writer, err)
+		}
 		return c.wrap(ctx, err, c.writer.Timeout)
 	}
 	c.noteEngine(c.writer)
@@ -394,10 +401,14 @@ func (c *gosnmpClient) noteEngine(g *gosnmp.GoSNMP) {
 // agent's authenticated notInTimeWindow Report by itself. What it cannot
 // get past is an engine ID that changed: the agent's unknownEngineID Report
 // is unauthenticated, gosnmp rejects it as "not authentic", and every later
-// request fails the same way until the session starts over. The same goes
-// for a session left with the keys of a card that stopped answering. So
-// after any failure that is not an answer from the agent, start over; it
-// costs one discovery round trip on the next request.
+// request fails the same way until the session starts over. So after any
+// failure that is an answer gosnmp could not take, start over; it costs one
+// discovery round trip on the next request. A request that got no answer
+// at all keeps the engine: a lost datagram says nothing of the engine, and
+// starting over after it would make every request after a loss two
+// exchanges (discovery, then the request), which a link that loses every
+// other answer never lets through. A card replaced meanwhile answers the
+// next request with an unknownEngineID Report, which starts over then.
 func (c *gosnmpClient) forgetEngine(g *gosnmp.GoSNMP, err error) bool {
 	if c.version != "3" || err == nil {
 		return false
