@@ -63,29 +63,21 @@ func TestRequestThenWaitDown(t *testing.T) {
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.GoesDown})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 
-	start := time.Now()
 	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
 		t.Fatalf("Request: %v", err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("Request took %s, want well under the 1s the host takes to go down", took)
-	}
+	// Request returns once the command ran; whether the host went down is
+	// WaitDown's to find out. (How soon Request returns is not asserted:
+	// it races the second sshd takes to go, on a loaded machine.)
 
-	start = time.Now()
 	probe := shutdown.TCPProbe{Addr: srv.Addr, Timeout: 500 * time.Millisecond}
-	if err := shutdown.WaitDown(timeout(t, 10*time.Second), probe, 3, 100*time.Millisecond, 200*time.Millisecond); err != nil {
+	if err := shutdown.WaitDown(timeout(t, 30*time.Second), probe, 3, 100*time.Millisecond, 200*time.Millisecond); err != nil {
 		t.Fatalf("WaitDown: %v", err)
 	}
-	took := time.Since(start)
 	select {
 	case <-srv.Exited():
 	default:
 		t.Fatal("WaitDown returned while sshd was still listening")
-	}
-	// sshd goes about 1s after the command; then 3 failed probes 100ms apart
-	// and 200ms to settle.
-	if took < 400*time.Millisecond || took > 5*time.Second {
-		t.Errorf("WaitDown took %s, want about 1.5s", took)
 	}
 
 	cmds := srv.Commands(t)
@@ -284,17 +276,18 @@ func TestOneOfManyHostKeysKnown(t *testing.T) {
 
 func TestClosedPortIsUnreachableAtOnce(t *testing.T) {
 	t.Parallel()
+	// A connect timeout and a deadline far off: a refused connection
+	// fails on the refusal, never on either.
 	s := &shutdown.SSH{
 		Addr: closedPort(t), User: "ubuntu", Signers: []ssh.Signer{newSigner(t)},
-		HostKeys: shutdown.InsecureIgnoreHostKey{}, ConnectTimeout: 5 * time.Second,
+		HostKeys: shutdown.InsecureIgnoreHostKey{}, ConnectTimeout: time.Minute,
 	}
-	start := time.Now()
-	err := s.Request(timeout(t, 10*time.Second))
+	err := s.Request(timeout(t, 2*time.Minute))
 	if !errors.Is(err, shutdown.ErrUnreachable) {
 		t.Fatalf("Request: %v; want ErrUnreachable", err)
 	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("Request took %s; a refused connection should fail at once", took)
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Request: %v; want it to fail on the refusal, not on a timeout", err)
 	}
 	if !strings.Contains(err.Error(), "ssh ubuntu@"+s.Addr+": unreachable: connecting: ") {
 		t.Errorf("error %q does not say what was being done", err)
@@ -327,18 +320,18 @@ func TestWaitDownHostThatStaysUp(t *testing.T) {
 		t.Fatalf("Request: %v", err)
 	}
 
-	start := time.Now()
 	probe := shutdown.TCPProbe{Addr: srv.Addr, Timeout: 500 * time.Millisecond}
-	err := shutdown.WaitDown(timeout(t, 1500*time.Millisecond), probe, 3, 100*time.Millisecond, 100*time.Millisecond)
-	took := time.Since(start)
+	ctx := timeout(t, 1500*time.Millisecond)
+	err := shutdown.WaitDown(ctx, probe, 3, 100*time.Millisecond, 100*time.Millisecond)
+	// It gave up at the deadline, not before.
+	if ctx.Err() == nil {
+		t.Errorf("WaitDown returned %v before its deadline", err)
+	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitDown: %v; want the deadline", err)
 	}
 	if !strings.Contains(err.Error(), "still up after ") || !strings.Contains(err.Error(), "(0 of 3 failures in a row)") {
 		t.Errorf("error %q does not say how far it got", err)
-	}
-	if took < 1400*time.Millisecond || took > 3*time.Second {
-		t.Errorf("WaitDown took %s, want the 1.5s deadline", took)
 	}
 }
 
@@ -439,22 +432,19 @@ func TestNetworkVanishesMidCommand(t *testing.T) {
 
 	const limit = 3 * time.Second
 	done := make(chan error, 1)
-	start := time.Now()
 	go func() { done <- s.Request(timeout(t, limit)) }()
 	srv.WaitCommand(t, limit)
 	srv.CutLink(t)
 
 	select {
 	case err := <-done:
-		took := time.Since(start)
+		// Ended by its own deadline, which is what a Session.Run left
+		// to TCP would not be.
 		if !errors.Is(err, shutdown.ErrUnconfirmed) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Request: %v; want ErrUnconfirmed at the deadline", err)
 		}
-		if took > limit+time.Second {
-			t.Errorf("Request took %s, beyond its %s deadline", took, limit)
-		}
-	case <-time.After(limit + 5*time.Second):
-		t.Fatalf("Request still blocked %s after its %s deadline", 5*time.Second, limit)
+	case <-time.After(limit + time.Minute):
+		t.Fatalf("Request still blocked a minute after its %s deadline", limit)
 	}
 
 	// A host that has gone silent fails the probe by timing out.
