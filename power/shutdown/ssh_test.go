@@ -36,7 +36,7 @@ func client(t *testing.T, srv *sshd.Server, policy shutdown.HostKeyPolicy) *shut
 		User:           srv.User,
 		Signers:        []ssh.Signer{signer},
 		HostKeys:       policy,
-		ConnectTimeout: 5 * time.Second,
+		ConnectTimeout: 30 * time.Second,
 	}
 }
 
@@ -52,6 +52,10 @@ func knownHosts(t *testing.T, srv *sshd.Server, keyTypes ...string) string {
 
 func fingerprint(k ssh.PublicKey) string { return ssh.FingerprintSHA256(k) }
 
+// timeout is a context with a deadline. Where the deadline is not what a
+// test is about it is a minute: generous bounds that fail a hang, never a
+// loaded machine (an ssh login under -race beside a busy suite can take
+// tens of seconds).
 func timeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -63,7 +67,7 @@ func TestRequestThenWaitDown(t *testing.T) {
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.GoesDown})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request: %v", err)
 	}
 	// Request returns once the command ran; whether the host went down is
@@ -97,7 +101,7 @@ func TestGraceful(t *testing.T) {
 			Interval: 100 * time.Millisecond,
 			Settle:   100 * time.Millisecond,
 		}
-		r := g.Run(timeout(t, 10*time.Second))
+		r := g.Run(timeout(t, time.Minute))
 		if !r.Down() || r.Err() != nil {
 			t.Fatalf("Run: %s; want the host down", r)
 		}
@@ -114,7 +118,7 @@ func TestGraceful(t *testing.T) {
 			Addr: closedPort(t), User: "ubuntu", Signers: []ssh.Signer{newSigner(t)},
 			HostKeys: shutdown.InsecureIgnoreHostKey{},
 		}}
-		r := g.Run(timeout(t, 10*time.Second))
+		r := g.Run(timeout(t, time.Minute))
 		if r.Down() || !errors.Is(r.Err(), shutdown.ErrUnreachable) || r.WaitDown.Ran {
 			t.Fatalf("Run: %s; want unreachable and no wait", r)
 		}
@@ -134,7 +138,7 @@ func TestStrictRefusesUnknownHostKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err := client(t, srv, shutdown.StrictKnownHosts{File: file}).Request(timeout(t, 10*time.Second))
+	err := client(t, srv, shutdown.StrictKnownHosts{File: file}).Request(timeout(t, time.Minute))
 	if !errors.Is(err, shutdown.ErrHostKey) {
 		t.Fatalf("Request: %v; want ErrHostKey", err)
 	}
@@ -156,14 +160,14 @@ func TestStrictRefusesChangedHostKey(t *testing.T) {
 	t.Parallel()
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.StaysUp})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request with the known key: %v", err)
 	}
 	old := srv.HostKey("ed25519")
 
 	srv.RegenerateHostKeys(t)
 	srv.Restart(t)
-	err := s.Request(timeout(t, 10*time.Second))
+	err := s.Request(timeout(t, time.Minute))
 	var hk *shutdown.HostKeyError
 	if !errors.Is(err, shutdown.ErrHostKey) || !errors.As(err, &hk) || hk.Problem != shutdown.KeyMismatch {
 		t.Fatalf("Request after the key changed: %v; want a host key mismatch", err)
@@ -186,7 +190,7 @@ func TestPinOnFirstUse(t *testing.T) {
 	pinFile := filepath.Join(state, "known_hosts.d", "node1")
 
 	for i := range 2 {
-		if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+		if err := s.Request(timeout(t, time.Minute)); err != nil {
 			t.Fatalf("Request %d: %v", i+1, err)
 		}
 	}
@@ -200,7 +204,7 @@ func TestPinOnFirstUse(t *testing.T) {
 
 	srv.RegenerateHostKeys(t)
 	srv.Restart(t)
-	err = s.Request(timeout(t, 10*time.Second))
+	err = s.Request(timeout(t, time.Minute))
 	var hk *shutdown.HostKeyError
 	if !errors.Is(err, shutdown.ErrHostKey) || !errors.As(err, &hk) || hk.Problem != shutdown.KeyMismatch {
 		t.Fatalf("Request after the key changed: %v; want a host key mismatch", err)
@@ -212,7 +216,7 @@ func TestPinOnFirstUse(t *testing.T) {
 	if err := shutdown.ForgetPin(state, "node1"); err != nil {
 		t.Fatalf("ForgetPin: %v", err)
 	}
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request after ForgetPin: %v", err)
 	}
 	if pinned, _ := os.ReadFile(pinFile); string(pinned) != string(srv.KnownHosts("ed25519")) {
@@ -233,7 +237,7 @@ func TestOneOfManyHostKeysKnown(t *testing.T) {
 	for _, kt := range []string{"ed25519", "rsa", "ecdsa"} {
 		t.Run("strict "+kt, func(t *testing.T) {
 			s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv, kt)})
-			if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+			if err := s.Request(timeout(t, time.Minute)); err != nil {
 				t.Fatalf("Request with only the %s key known: %v", kt, err)
 			}
 		})
@@ -244,7 +248,7 @@ func TestOneOfManyHostKeysKnown(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := client(t, srv, shutdown.PinOnFirstUse{StateDir: state, Machine: "node1"})
-			if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+			if err := s.Request(timeout(t, time.Minute)); err != nil {
 				t.Fatalf("Request with only the %s key pinned: %v", kt, err)
 			}
 		})
@@ -304,7 +308,7 @@ func TestLoginRefusedIsUnreachable(t *testing.T) {
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 	s.Signers = []ssh.Signer{stranger}
 
-	err = s.Request(timeout(t, 10*time.Second))
+	err = s.Request(timeout(t, time.Minute))
 	if !errors.Is(err, shutdown.ErrUnreachable) || !strings.Contains(err.Error(), "login refused") {
 		t.Fatalf("Request: %v; want ErrUnreachable, login refused", err)
 	}
@@ -316,7 +320,7 @@ func TestLoginRefusedIsUnreachable(t *testing.T) {
 func TestWaitDownHostThatStaysUp(t *testing.T) {
 	t.Parallel()
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.StaysUp})
-	if err := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)}).Request(timeout(t, 10*time.Second)); err != nil {
+	if err := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)}).Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request: %v", err)
 	}
 
@@ -351,7 +355,7 @@ func TestEncryptedKey(t *testing.T) {
 	}
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 	s.Signers = []ssh.Signer{signer}
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request with the decrypted key: %v", err)
 	}
 
@@ -413,12 +417,12 @@ func TestAgent(t *testing.T) {
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 	s.Signers = []ssh.Signer{newSigner(t)}
 	s.UseAgent = true
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request with the agent's key: %v", err)
 	}
 
 	t.Setenv("SSH_AUTH_SOCK", "")
-	if err := s.Request(timeout(t, 10*time.Second)); err == nil || !strings.Contains(err.Error(), "$SSH_AUTH_SOCK is not set") {
+	if err := s.Request(timeout(t, time.Minute)); err == nil || !strings.Contains(err.Error(), "$SSH_AUTH_SOCK is not set") {
 		t.Fatalf("Request without an agent: %v; want it to say SSH_AUTH_SOCK is not set", err)
 	}
 }
@@ -430,7 +434,8 @@ func TestNetworkVanishesMidCommand(t *testing.T) {
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.Hangs, NetNS: true})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 
-	const limit = 3 * time.Second
+	// Long enough to log in and send the command on a loaded machine.
+	const limit = 15 * time.Second
 	done := make(chan error, 1)
 	go func() { done <- s.Request(timeout(t, limit)) }()
 	srv.WaitCommand(t, limit)
