@@ -61,8 +61,11 @@ type lateAnswer struct {
 }
 
 // lateAnswerWait is how much longer than its timeout a request that got
-// no answer counts as outstanding, in multiples of the timeout.
-const lateAnswerWait = 2
+// no answer counts as outstanding, in multiples of the timeout: as long
+// again as the configured time an answer may take. A silent card then
+// fails a read with one retry in three timeouts (6 s with the defaults,
+// inside timeouts.status).
+const lateAnswerWait = 1
 
 func newGosnmpClient(c Config) *gosnmpClient {
 	host, port, _ := splitAddress(c.Address) // checked by Config.withDefaults
