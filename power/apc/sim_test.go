@@ -305,3 +305,40 @@ func TestSimSlowSetIsNotRepeated(t *testing.T) {
 		})
 	}
 }
+
+// TestGivenUpRequestKeepsTheCard: a card that serves one request at a time
+// and answers later than the timeout (but within the wait for a late
+// answer) never has two of the driver's requests in hand: a read is sent
+// again only once the late answer came, and a SET after it waits too.
+func TestGivenUpRequestKeepsTheCard(t *testing.T) {
+	dev := simDevice(t, "ap7900", apcsim.Options{SwitchDelay: -1})
+	agent, err := dev.Listen("127.0.0.1:0", simAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	agent.SetOneAtATime(true)
+	cfg := credentials["v2c"]
+	cfg.Address, cfg.Timeout, cfg.Retries = agent.Addr(), 200*time.Millisecond, 2
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Read(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Later than the timeout, sooner than the timeout twice over.
+	agent.SetLatency(300 * time.Millisecond)
+	before := agent.Stats().Requests
+	if _, err := d.Read(t.Context()); !errors.Is(err, errTimeout) {
+		t.Fatalf("Read from a card slower than the timeout: %v, want a timeout", err)
+	}
+	if got := agent.Stats().Requests - before; got != 3 {
+		t.Errorf("%d requests for one read with 2 retries, want 3", got)
+	}
+	_ = d.Switch(t.Context(), 1, power.Off)
+	if s := agent.Stats(); s.MaxInFlightOneClient != 1 {
+		t.Errorf("Stats = %+v: the driver had %d requests in hand at the card at once, want 1", s, s.MaxInFlightOneClient)
+	}
+}
