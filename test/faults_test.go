@@ -145,6 +145,18 @@ func (r *faultRig) call(t *testing.T, method, path string) answer {
 	return a
 }
 
+// ready waits until machine's status reads as want before any fault: the
+// first read detects the PDU (eight requests under SNMPv3), which a loaded
+// machine may not finish within one query's bound. It is a precondition,
+// not what a test is about.
+func (r *faultRig) ready(t *testing.T, machine, want string) {
+	t.Helper()
+	waitUntil(t, time.Minute, machine+" reads before the fault", func() bool {
+		q := r.status(t, machine)
+		return q.code == 200 && (want == "" || q.body == want)
+	})
+}
+
 func (r *faultRig) status(t *testing.T, machine string) answer {
 	t.Helper()
 	return r.call(t, http.MethodGet, "/v1/machines/"+machine+"/status")
@@ -217,7 +229,9 @@ const (
 // Silence: a hung card, from the start. MAAS's query gets an error within
 // the status bound; an action fails without sending anything.
 func TestFaultSilence(t *testing.T) {
-	r := newFaultRig(t, faultSetup{cold: func(a *apcsim.Agent) { a.SetSilent(true) }})
+	// A silent read with one retry takes three SNMP timeouts (the wait for
+	// a late answer between): 1.5 s, inside a 5 s bound on a loaded machine.
+	r := newFaultRig(t, faultSetup{cold: func(a *apcsim.Agent) { a.SetSilent(true) }, statusBound: 5 * time.Second})
 	q := r.status(t, "node1")
 	if q.code != http.StatusBadGateway || !strings.Contains(errorOf(t, q.body), "no answer") {
 		t.Errorf("status: %d %s, want 502 saying there was no answer", q.code, q.body)
@@ -248,9 +262,7 @@ func TestFaultSilence(t *testing.T) {
 // card's 1.5 s, which a loaded machine takes.)
 func TestFaultSlowAnswers(t *testing.T) {
 	r := newFaultRig(t, faultSetup{snmp: `{version: "1", community: private, read_community: public, timeout: 2s, retries: 1}`, statusBound: 10 * time.Second})
-	if q := r.status(t, "node1"); q.code != 200 || q.body != stopped {
-		t.Fatalf("status before the fault: %d %q", q.code, q.body)
-	}
+	r.ready(t, "node1", stopped)
 	r.agent.SetLatency(1500 * time.Millisecond)
 
 	// Ask until a query had to go to the PDU (once the cached reading is
@@ -286,9 +298,7 @@ func TestFaultSlowAnswers(t *testing.T) {
 // pattern ends with each outlet switched once per action.
 func TestFaultEveryNthRequestDropped(t *testing.T) {
 	r := newFaultRig(t, faultSetup{})
-	if q := r.status(t, "node1"); q.code != 200 {
-		t.Fatalf("status before the fault: %d %q", q.code, q.body)
-	}
+	r.ready(t, "node1", "")
 	r.agent.DropEveryNthRequest(3)
 	maas := newMAASDriver(r.b.URL, maasToken, 0.05)
 	for _, step := range []struct{ machine, want string }{{"node1", "on"}, {"bigboy", "on"}, {"node1", "off"}, {"bigboy", "off"}} {
@@ -385,8 +395,11 @@ func TestFaultWrongCommunity(t *testing.T) {
 			t.Error("the outlet switched")
 		}
 		r.oneLogLine(t, "power action failed", "machine=node1", "still reads off")
-		if v := r.metric(t, `powerbridge_snmp_timeouts_total{op="switch",pdu="rack1"}`); v != 1 {
-			t.Errorf("powerbridge_snmp_timeouts_total{op=switch} = %v, want 1", v)
+		// Unanswered and read back unchanged, the SET is sent again,
+		// twice (a wrong community looks like a lost datagram): all three
+		// time out.
+		if v := r.metric(t, `powerbridge_snmp_timeouts_total{op="switch",pdu="rack1"}`); v != 3 {
+			t.Errorf("powerbridge_snmp_timeouts_total{op=switch} = %v, want 3", v)
 		}
 	})
 }
@@ -404,7 +417,7 @@ func TestFaultWrongV3Keys(t *testing.T) {
 			`powerbridge_snmp_timeouts_total{op="read",pdu="rack1"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFaultRig(t, faultSetup{v3: true, snmp: tc.snmp})
+			r := newFaultRig(t, faultSetup{v3: true, snmp: tc.snmp, statusBound: 5 * time.Second})
 			q := r.status(t, "node1")
 			if q.code != http.StatusBadGateway || !strings.Contains(errorOf(t, q.body), tc.says) {
 				t.Errorf("status: %d %s, want 502 saying %q", q.code, q.body, tc.says)
@@ -428,9 +441,7 @@ func TestFaultWrongV3Keys(t *testing.T) {
 // switched once.
 func TestFaultPDURestartsMidOperation(t *testing.T) {
 	r := newFaultRig(t, faultSetup{v3: true})
-	if q := r.status(t, "bigboy"); q.code != 200 {
-		t.Fatalf("status before the fault: %d %q", q.code, q.body)
-	}
+	r.ready(t, "bigboy", "")
 	restarted := make(chan struct{})
 	go func() {
 		defer close(restarted)
@@ -474,9 +485,7 @@ func TestFaultPDURestartsMidOperation(t *testing.T) {
 // sent again, and MAAS's next POST goes through); the outlet switches once.
 func TestFaultPDUReplaced(t *testing.T) {
 	r := newFaultRig(t, faultSetup{v3: true})
-	if q := r.status(t, "node1"); q.code != 200 {
-		t.Fatalf("status before the fault: %d %q", q.code, q.body)
-	}
+	r.ready(t, "node1", "")
 	addr := r.agent.Addr()
 	before := r.agent.Stats().Sets
 	r.agent.Close()

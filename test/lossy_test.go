@@ -60,9 +60,7 @@ func (r *faultRig) powerInTurn(t *testing.T, rounds int) map[int]int {
 // must follow one: see RELIABILITY.md.)
 func TestFaultLostSetIsSentAgain(t *testing.T) {
 	r := newFaultRig(t, faultSetup{})
-	if q := r.status(t, "bigboy"); q.code != 200 || q.body != stopped {
-		t.Fatalf("status before the fault: %d %q", q.code, q.body)
-	}
+	r.ready(t, "bigboy", stopped)
 	r.agent.DropEveryNthSet(2)
 	want := r.powerInTurn(t, 3)
 	commandsPerOutlet(t, r.dev, want)
@@ -86,9 +84,7 @@ func TestFaultLostSetIsSentAgain(t *testing.T) {
 // machines succeeds, and no SET is carried out twice.
 func TestFaultV3LostAnswers(t *testing.T) {
 	r := newFaultRig(t, faultSetup{v3: true})
-	if q := r.status(t, "bigboy"); q.code != 200 || q.body != stopped {
-		t.Fatalf("status before the fault: %d %q", q.code, q.body)
-	}
+	r.ready(t, "bigboy", stopped)
 	r.agent.DropEveryNthAnswer(2)
 	want := r.powerInTurn(t, 3)
 	commandsPerOutlet(t, r.dev, want)
