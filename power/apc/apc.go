@@ -181,5 +181,9 @@ func outletRange(det *detection) string {
 // Close releases the driver's sockets.
 func (d *Driver) Close() error {
 	d.closed = true
-	return d.snmp.Close()
+	err := d.snmp.Close()
+	if g, ok := d.snmp.(*gosnmpClient); ok {
+		g.forgetLate() // no request will wait for it any more
+	}
+	return err
 }

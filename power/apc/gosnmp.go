@@ -216,6 +216,15 @@ func (c *gosnmpClient) settle(ctx context.Context) error {
 	return nil
 }
 
+// forgetLate stops waiting for a late answer, closing its socket if no
+// session uses it.
+func (c *gosnmpClient) forgetLate() {
+	if l := c.late; l != nil && l.detached {
+		l.conn.Close()
+	}
+	c.late = nil
+}
+
 // unanswered reports whether err from gosnmp means the request got no
 // answer in time.
 func unanswered(err error) bool {
