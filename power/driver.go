@@ -65,9 +65,16 @@ type Driver interface {
 	// twice by the device. The caller verifies the outcome by reading back.
 	//
 	// A definite refusal by the device (wrong community, read-only object,
-	// bad value) is wrapped with ErrRefused. Any other error, such as a timeout
-	// or an APC card's genErr, leaves the outcome open: the switch may well
-	// have happened.
+	// bad value) is wrapped with ErrRefused. A request that got no answer at
+	// all (a timeout) is wrapped with ErrNoAnswer. Any other error, such as
+	// an APC card's genErr, is an answer that leaves the outcome open: the
+	// switch may well have happened.
+	//
+	// Before Switch returns ErrNoAnswer it has given the device time to
+	// answer late: the request counts as outstanding at the device until
+	// the late answer came or a give-up period passed, and nothing else is
+	// sent to it meanwhile. So the caller may read the outlet back at once,
+	// and, if it still reads the old state, send the absolute switch again.
 	Switch(ctx context.Context, outlet int, to State) error
 
 	// Close releases the driver's connection.
@@ -77,6 +84,13 @@ type Driver interface {
 // ErrRefused marks an error from Driver.Switch where the device definitely did
 // not carry out the request.
 var ErrRefused = errors.New("refused by the PDU")
+
+// ErrNoAnswer marks an error from Driver.Switch where the request got no
+// answer: it may have been lost on the way, or carried out with its answer
+// lost. An answered error (genErr, say) never wraps it. Only after
+// ErrNoAnswer does PDU.Switch send an absolute on or off again, and only
+// when the outlet reads back unchanged.
+var ErrNoAnswer = errors.New("no answer from the PDU")
 
 // Reading is one snapshot of a PDU.
 type Reading struct {

@@ -3,6 +3,7 @@ package power
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,9 @@ type fakeDriver struct {
 	// outlet really changes.
 	switchAnswer error
 	switchBroken bool
+	// lose is how many of the next switches are lost on the way: not
+	// carried out, and answered with ErrNoAnswer.
+	lose int
 }
 
 type switchRecord struct {
@@ -91,6 +95,10 @@ func (d *fakeDriver) Switch(ctx context.Context, n int, to State) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.switches = append(d.switches, switchRecord{n, to, time.Now()})
+	if d.lose > 0 {
+		d.lose--
+		return fmt.Errorf("switching outlet %d: %w", n, ErrNoAnswer)
+	}
 	if !d.switchBroken && !errors.Is(d.switchAnswer, ErrRefused) {
 		if d.lag == 0 {
 			d.states[n] = to

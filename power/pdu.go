@@ -22,7 +22,13 @@ type PDUConfig struct {
 	OffTimes OffTimes
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout time.Duration
-	// ReadTimeout bounds one read of the PDU, retries included.
+	// ReadTimeout bounds how long one read of the PDU is waited for,
+	// retries included. The read itself may go on for up to
+	// readGoesOn, for whoever asks next: a slow card's first read, which
+	// detects it (two dozen requests under SNMPv1), takes longer than
+	// any one query waits, and cut short it would start again from
+	// nothing every time. A silent card fails a read at its first
+	// request's timeout, however long this is.
 	ReadTimeout time.Duration
 	// CacheTTL is how long a reading answers queries before the PDU is asked
 	// again. MAAS queries after every action and polls in the background.
@@ -30,6 +36,10 @@ type PDUConfig struct {
 	Logger   *slog.Logger
 	Observer Observer
 }
+
+// readGoesOn is how long a read of the PDU may go on, however long its
+// callers wait (see PDUConfig.ReadTimeout).
+const readGoesOn = 2 * time.Minute
 
 // PDU is one power distribution unit as the rest of the program sees it.
 //
@@ -203,7 +213,7 @@ func (p *PDU) fresh(maxAge time.Duration) (Reading, bool) {
 // fly performs one read for everyone waiting on f. It runs under its own
 // deadline, not a caller's: the first caller giving up must not fail the rest.
 func (p *PDU) fly(f *readFlight, gen uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ReadTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), max(p.cfg.ReadTimeout, readGoesOn))
 	defer cancel()
 	err := p.do(ctx, func() {
 		start := time.Now()
@@ -262,12 +272,21 @@ type SwitchOutcome struct {
 	Note string
 }
 
+// maxResends bounds how often one switch is sent again after it got no
+// answer and the outlet read back unchanged.
+const maxResends = 2
+
 // Switch turns outlet n on or off and returns once a read-back shows it so.
 //
-// The request is sent once and never repeated. If the device answers with an
-// error or not at all, the outlet is read back anyway: some APC cards answer
-// genErr to a switch that worked, and a lost answer may hide one that did.
-// An outlet is never switched on sooner than PowerOnDelay after it went off.
+// If the device answers with an error or not at all, the outlet is read
+// back anyway: some APC cards answer genErr to a switch that worked, and a
+// lost answer may hide one that did. A switch that was answered, with an
+// error or not, is never sent again. One that got no answer (ErrNoAnswer)
+// while the outlet still reads the old state, not pending, is sent again,
+// at most maxResends times within SwitchTimeout: an absolute on or off sent
+// to an outlet that did not change is harmless, unlike a resent reboot
+// (which is never used: Cycle is off, then on). An outlet is never switched
+// on sooner than PowerOnDelay after it went off.
 func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error) {
 	what := fmt.Sprintf("switching %s/%d %s", p.cfg.Name, n, to)
 	if to != On && to != Off {
@@ -290,40 +309,58 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 		}
 	}
 
+	sent, err := p.send(ctx, n, to)
+	if err != nil {
+		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
+	}
+	out := SwitchOutcome{Changed: true}
+	sent, resent, err := p.verify(ctx, n, to, sent)
+	if err != nil {
+		return out, fmt.Errorf("%s: %w", what, err)
+	}
+	switch {
+	case resent > 0 && sent == nil:
+		out.Note = fmt.Sprintf("the switch got no answer and the outlet read back unchanged; sent again %d time(s), then it switched", resent)
+		p.log.Warn("switch got no answer, sent again and verified", "outlet", n, "to", to, "resent", resent)
+	case sent != nil:
+		out.Note = fmt.Sprintf("the PDU answered %q but the outlet switched", sent)
+		p.log.Warn("switch answered with an error but verified", "outlet", n, "to", to, "answer", sent.Error(), "resent", resent)
+	}
+	return out, nil
+}
+
+// send asks the device, through the worker, to switch outlet n, and returns
+// the device's answer; the error is the worker's (ctx ended, shutting
+// down), in which case nothing was sent.
+func (p *PDU) send(ctx context.Context, n int, to State) (answer, err error) {
 	if to == Off {
 		// Before the request too: a crash while it is on its way must
 		// not forget that the outlet may have gone off.
 		p.markOff(n)
 	}
-	var sent error
 	if err := p.do(ctx, func() {
 		start := time.Now()
-		sent = p.cfg.Driver.Switch(ctx, n, to)
-		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), sent)
+		answer = p.cfg.Driver.Switch(ctx, n, to)
+		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), answer)
 	}); err != nil {
-		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
 	p.invalidate()
 	if to == Off {
 		p.markOff(n)
 	}
-	out := SwitchOutcome{Changed: true}
-	if err := p.verify(ctx, n, to, sent); err != nil {
-		return out, fmt.Errorf("%s: %w", what, err)
-	}
-	if sent != nil {
-		out.Note = fmt.Sprintf("the PDU answered %q but the outlet switched", sent)
-		p.log.Warn("switch answered with an error but verified", "outlet", n, "to", to, "answer", sent.Error())
-	}
-	return out, nil
+	return answer, nil
 }
 
 // verify reads outlet n back until it shows state to, or the switch deadline
-// passes. sent is the device's answer to the switch request.
-func (p *PDU) verify(ctx context.Context, n int, to State, sent error) error {
+// passes. sent is the device's answer to the switch request. A switch that
+// got no answer and reads back unchanged is sent again (see Switch); verify
+// returns the answer to the last one sent and how many were sent again.
+func (p *PDU) verify(ctx context.Context, n int, to State, sent error) (error, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.SwitchTimeout)
 	defer cancel()
 	wait := p.wait
+	resent := 0
 	var last Outlet
 	var lastErr error
 	for {
@@ -331,25 +368,36 @@ func (p *PDU) verify(ctx context.Context, n int, to State, sent error) error {
 		if err == nil {
 			last, _ = r.Outlet(n)
 			if last.State == to {
-				return nil
+				return sent, resent, nil
 			}
 		} else {
 			lastErr = err
 		}
 		// A definite refusal will not turn into a switch by waiting.
 		if errors.Is(sent, ErrRefused) && err == nil && !last.Pending {
-			return sent
+			return sent, resent, sent
+		}
+		// Lost on the way: the driver waited for a late answer before
+		// it said so, and the outlet shows no command under way.
+		if errors.Is(sent, ErrNoAnswer) && err == nil && !last.Pending && last.State != Unknown && resent < maxResends {
+			again, err := p.send(ctx, n, to)
+			if err == nil {
+				resent++
+				sent = again
+				wait = p.wait
+				continue
+			}
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			switch {
 			case sent != nil:
-				return fmt.Errorf("%w; the outlet still reads %s after %s", sent, last.State, p.cfg.SwitchTimeout)
+				return sent, resent, fmt.Errorf("%w; the outlet still reads %s after %s", sent, last.State, p.cfg.SwitchTimeout)
 			case lastErr != nil && last.State == Unknown:
-				return fmt.Errorf("could not read the outlet back: %w", lastErr)
+				return sent, resent, fmt.Errorf("could not read the outlet back: %w", lastErr)
 			}
-			return fmt.Errorf("the outlet still reads %s after %s", last.State, p.cfg.SwitchTimeout)
+			return sent, resent, fmt.Errorf("the outlet still reads %s after %s", last.State, p.cfg.SwitchTimeout)
 		}
 		wait = min(wait*2, time.Second)
 	}

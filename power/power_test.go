@@ -176,6 +176,53 @@ func TestSwitchOutcomes(t *testing.T) {
 	}
 }
 
+// TestLostSetIsSentAgain: a switch that got no answer and reads back
+// unchanged is sent again, a bounded number of times; one that was
+// answered, even with an error, or that did switch, never is.
+func TestLostSetIsSentAgain(t *testing.T) {
+	noAnswer := fmt.Errorf("request timeout: %w", ErrNoAnswer)
+	for _, tc := range []struct {
+		name      string
+		lose      int   // switches lost on the way
+		answer    error // the answer to those that arrive
+		broken    bool  // those that arrive change nothing
+		wantSends int
+		wantErr   string
+		wantNote  string
+	}{
+		{name: "one lost", lose: 1, wantSends: 2, wantNote: "sent again 1 time"},
+		{name: "two lost", lose: 2, wantSends: 3, wantNote: "sent again 2 time"},
+		{name: "all lost", lose: 10, wantSends: 1 + maxResends, wantErr: "still reads off"},
+		{name: "answer lost but switched", answer: noAnswer, wantSends: 1, wantNote: "no answer"},
+		{name: "genErr and not switched", answer: errors.New("genErr"), broken: true, wantSends: 1, wantErr: "genErr"},
+		{name: "lost, then genErr and switched", lose: 1, answer: errors.New("genErr"), wantSends: 2, wantNote: "genErr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newFake(2)
+			d.lose, d.switchAnswer, d.switchBroken = tc.lose, tc.answer, tc.broken
+			p := testPDU(t, "r", d, func(c *PDUConfig) { c.SwitchTimeout = 300 * time.Millisecond })
+			out, err := p.Switch(t.Context(), 1, On)
+			switch {
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("err = %v, want one saying %q", err, tc.wantErr)
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("err = %v", err)
+			}
+			if !strings.Contains(out.Note, tc.wantNote) {
+				t.Errorf("note = %q, want one saying %q", out.Note, tc.wantNote)
+			}
+			if n := len(d.switchLog()); n != tc.wantSends {
+				t.Errorf("%d switch requests, want %d", n, tc.wantSends)
+			}
+			for _, s := range d.switchLog() {
+				if s.to != On {
+					t.Errorf("sent %v, want only the absolute on", s.to)
+				}
+			}
+		})
+	}
+}
+
 func TestPowerOnDelay(t *testing.T) {
 	const delay = 150 * time.Millisecond
 	d := newFake(1)

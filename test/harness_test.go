@@ -128,6 +128,9 @@ type maasCall struct {
 	path     string
 	auth     func(*http.Request)
 	systemID string
+	// within, when set, is how long the test waits for an answer at
+	// all: a generous bound that fails a hang, not a measure of speed.
+	within time.Duration
 }
 
 // maasClient is a new connection per request, with no redirects followed on
@@ -148,7 +151,13 @@ func (b *bridge) maas(t *testing.T, c maasCall) (int, string) {
 	if c.method == http.MethodPost {
 		body = http.NoBody
 	}
-	req, err := http.NewRequest(c.method, b.URL+c.path, body)
+	ctx := context.Background()
+	if c.within > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.within)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, b.URL+c.path, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,8 +110,9 @@ func (d *Driver) detection(ctx context.Context) (*detection, error) {
 
 // Switch asks the PDU to turn outlet n on or off, with exactly one SET that
 // is never retried. Only an answer that certainly means "not done" wraps
-// power.ErrRefused; after a timeout or a genErr the outlet may well have
-// switched, and the caller must read it back.
+// power.ErrRefused; after a timeout (power.ErrNoAnswer, once the late answer
+// came or was given up on) or a genErr the outlet may well have switched,
+// and the caller must read it back.
 func (d *Driver) Switch(ctx context.Context, n int, to power.State) error {
 	value := valueOn
 	switch to {
@@ -153,10 +154,17 @@ func (d *Driver) setError(err error) error {
 	case errors.Is(err, errAuth):
 		return fmt.Errorf("%w: %w", power.ErrRefused, err)
 	case errors.Is(err, errTimeout):
-		return fmt.Errorf("%w; the outlet may have switched all the same", err)
+		return fmt.Errorf("%w; the outlet may have switched all the same", noAnswer{err})
 	}
 	return err
 }
+
+// noAnswer is a SET's timeout as power sees it: power.ErrNoAnswer, in the
+// words of the timeout.
+type noAnswer struct{ err error }
+
+func (e noAnswer) Error() string   { return e.err.Error() }
+func (e noAnswer) Unwrap() []error { return []error{e.err, power.ErrNoAnswer} }
 
 // outletRange describes the outlets of a PDU, for messages.
 func outletRange(det *detection) string {
@@ -173,5 +181,9 @@ func outletRange(det *detection) string {
 // Close releases the driver's sockets.
 func (d *Driver) Close() error {
 	d.closed = true
-	return d.snmp.Close()
+	err := d.snmp.Close()
+	if g, ok := d.snmp.(*gosnmpClient); ok {
+		g.forgetLate() // no request will wait for it any more
+	}
+	return err
 }

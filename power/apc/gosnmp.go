@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -13,10 +14,12 @@ import (
 // gosnmpClient is the snmpClient that speaks to a real agent.
 //
 // It holds two gosnmp sessions: reads go through one with the read
-// community and the configured retries, SETs through one with the write
-// community and Retries = 0, under every SNMP version. gosnmp gives each
-// retry a new request id, so an agent that was slow to answer the first SET
-// carries out the retry as a new request: a retried reboot reboots twice.
+// community, SETs through one with the write community, under every SNMP
+// version. Neither lets gosnmp retry: gosnmp sends its retry the moment the
+// timeout passes, with a new request id, so an agent that was merely slow
+// has two requests in hand (and carries out a retried SET twice: a retried
+// reboot reboots twice). Reads are retried here instead, after the late
+// answer (see lateAnswer); a SET never is.
 //
 // A *gosnmp.GoSNMP is not safe for concurrent use; neither is this, and its
 // callers (one worker per PDU) never need it to be. Sockets are opened on
@@ -31,12 +34,38 @@ type gosnmpClient struct {
 	// sessions makes a new reader and writer, as yet unconnected.
 	sessions func() (reader, writer *gosnmp.GoSNMP)
 
-	retried int // the reader's retries in the call under way
+	// late is the request last given up on, while the agent may still be
+	// working on it; nil when there is none.
+	late *lateAnswer
+
 	// The agent's SNMPv3 engine as last heard from, to tell a reboot or a
 	// new engine (Event); "" before the first answer.
 	engineID string
 	boots    uint32
 }
+
+// lateAnswer is a request that got no answer within its timeout. An APC
+// card serves one request at a time and may still be working on it: a
+// request sent now would queue behind it, time out in turn, and pile up
+// with every retry, until the card answers nobody else either. So it
+// counts as outstanding until its answer arrives late on its socket or
+// lateAnswerWait more has passed, and nothing else is sent to the agent
+// meanwhile. A request that was lost on the way costs that wait before
+// the next one; a slow card costs no more than its own slowness.
+type lateAnswer struct {
+	conn  net.Conn
+	until time.Time
+	// detached: the socket is no longer a session's (Close replaced
+	// them), and is closed once the wait ends.
+	detached bool
+}
+
+// lateAnswerWait is how much longer than its timeout a request that got
+// no answer counts as outstanding, in multiples of the timeout: as long
+// again as the configured time an answer may take. A silent card then
+// fails a read with one retry in three timeouts (6 s with the defaults,
+// inside timeouts.status).
+const lateAnswerWait = 1
 
 func newGosnmpClient(c Config) *gosnmpClient {
 	host, port, _ := splitAddress(c.Address) // checked by Config.withDefaults
@@ -71,9 +100,8 @@ func newGosnmpClient(c Config) *gosnmpClient {
 		timeout: c.Timeout,
 	}
 	client.sessions = func() (reader, writer *gosnmp.GoSNMP) {
-		reader = session(c.ReadCommunity, c.Retries)
-		reader.OnRetry = func(*gosnmp.GoSNMP) { client.retried++ }
-		return reader, session(c.Community, 0) // never retry a SET
+		// Retries are this client's (request), never gosnmp's.
+		return session(c.ReadCommunity, 0), session(c.Community, 0)
 	}
 	client.reader, client.writer = client.sessions()
 	return client
@@ -124,11 +152,15 @@ func usm(c Config) (gosnmp.SnmpV3MsgFlags, *gosnmp.UsmSecurityParameters) {
 	return flags, p
 }
 
-// prepare points session g at ctx and opens its socket if need be. The
-// per-attempt timeout is capped by ctx's deadline; gosnmp also watches the
-// deadline between attempts through its Context field.
+// prepare waits out a request given up on, points session g at ctx and
+// opens its socket if need be. The per-attempt timeout is capped by ctx's
+// deadline; gosnmp also watches the deadline between attempts through its
+// Context field.
 func (c *gosnmpClient) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.settle(ctx); err != nil {
 		return err
 	}
 	g.Context = ctx
@@ -147,42 +179,116 @@ func (c *gosnmpClient) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
 	return nil
 }
 
+// gaveUp notes that the request just sent on session g got no answer.
+func (c *gosnmpClient) gaveUp(g *gosnmp.GoSNMP) {
+	if g.Conn == nil {
+		return
+	}
+	c.late = &lateAnswer{conn: g.Conn, until: time.Now().Add(lateAnswerWait * c.timeout)}
+}
+
+// settle waits until the request given up on is answered late or counts
+// as lost, or ctx ends (then nothing may be sent yet, and the wait goes on
+// at the next call).
+func (c *gosnmpClient) settle(ctx context.Context) error {
+	l := c.late
+	if l == nil {
+		return nil
+	}
+	deadline := l.until
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := l.conn.SetReadDeadline(deadline); err == nil {
+		// The answer's content does not matter: it is for a request
+		// nobody waits on any more, and gosnmp would drop it by its
+		// request id anyway.
+		_, err = l.conn.Read(make([]byte, 2048))
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && time.Now().Before(l.until) {
+			return fmt.Errorf("waiting for the late answer of a request to %s before sending another: %w", c.target, context.DeadlineExceeded)
+		}
+	}
+	c.late = nil
+	if l.detached {
+		l.conn.Close()
+	}
+	return nil
+}
+
+// forgetLate stops waiting for a late answer, closing its socket if no
+// session uses it.
+func (c *gosnmpClient) forgetLate() {
+	if l := c.late; l != nil && l.detached {
+		l.conn.Close()
+	}
+	c.late = nil
+}
+
+// unanswered reports whether err from gosnmp means the request got no
+// answer in time.
+func unanswered(err error) bool {
+	return errors.Is(err, gosnmp.ErrMaxRetriesExceeded) || errors.Is(err, context.DeadlineExceeded)
+}
+
 func (c *gosnmpClient) Get(ctx context.Context, oids []string) ([]varbind, error) {
-	return c.request(ctx, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.Get(oids) })
+	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.Get(oids) })
 }
 
 func (c *gosnmpClient) GetNext(ctx context.Context, oids []string) ([]varbind, error) {
-	return c.request(ctx, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.GetNext(oids) })
+	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.GetNext(oids) })
 }
 
 func (c *gosnmpClient) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxRepetitions int) ([]varbind, error) {
 	if nonRepeaters < 0 || nonRepeaters > 255 || maxRepetitions < 0 {
 		return nil, fmt.Errorf("GETBULK with %d non-repeaters and %d repetitions", nonRepeaters, maxRepetitions)
 	}
-	return c.request(ctx, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
+	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
 		return g.GetBulk(oids, uint8(nonRepeaters), uint32(maxRepetitions))
 	})
 }
 
-func (c *gosnmpClient) request(ctx context.Context, oids []string, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]varbind, error) {
-	if err := c.prepare(ctx, c.reader); err != nil {
-		return nil, err
-	}
-	c.retried = 0
-	defer c.noteRetries()
-	pkt, err := send(c.reader)
-	if err != nil && c.forgetEngine(c.reader, err) {
-		// The agent's engine is not the one discovered: a replaced
-		// card, or one reset to factory defaults. A read is safe to
-		// send again, so discover the engine and ask once more.
-		if err = c.prepare(ctx, c.reader); err == nil {
-			pkt, err = send(c.reader)
+// request sends a read on session g, and sends it again up to
+// Config.Retries times after no answer, each time once the unanswered one
+// is settled. Under SNMPv3 the engine discovery that precedes a request
+// is retried with it.
+func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]varbind, error) {
+	var pkt *gosnmp.SnmpPacket
+	var err error
+	retries, rediscovered := 0, false
+	for {
+		if err = c.prepare(ctx, g); err != nil {
+			break
 		}
+		pkt, err = send(g)
+		if err == nil {
+			break
+		}
+		if unanswered(err) {
+			c.gaveUp(g)
+		} else if c.forgetEngine(g, err) && !rediscovered {
+			// The agent's engine is not the one discovered: a replaced
+			// card, or one reset to factory defaults. A read is safe to
+			// send again, so discover the engine and ask once more.
+			rediscovered = true
+			continue
+		}
+		if !unanswered(err) || retries >= c.cfg.Retries || ctx.Err() != nil {
+			break
+		}
+		retries++
+	}
+	if retries > 0 {
+		c.event(Event{Kind: EventRetry, Count: retries})
 	}
 	if err != nil {
-		return nil, c.wrap(ctx, err, c.reader.Timeout)
+		if errors.Is(err, context.DeadlineExceeded) && !unanswered(err) {
+			// Still waiting for a late answer when the deadline came.
+			return nil, fmt.Errorf("%w from %s before the deadline: %w", errTimeout, c.target, err)
+		}
+		return nil, c.wrap(ctx, err, c.timeout)
 	}
-	c.noteEngine(c.reader)
+	c.noteEngine(g)
 	// gosnmp hands agent errors back in the packet with a nil error.
 	if err := agentErr(pkt, oids); err != nil {
 		return nil, err
@@ -194,7 +300,37 @@ func (c *gosnmpClient) request(ctx context.Context, oids []string, send func(*go
 	return vbs, nil
 }
 
+// undiscovered reports whether SNMPv3 session g has yet to discover the
+// agent's engine.
+func undiscovered(g *gosnmp.GoSNMP) bool {
+	sp, ok := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	return ok && sp.AuthoritativeEngineID == ""
+}
+
+// sysUpTime is what the SET session reads to discover an SNMPv3 engine.
+const sysUpTime = ".1.3.6.1.2.1.1.3.0"
+
 func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
+	if c.version == "3" && undiscovered(c.writer) && !undiscovered(c.reader) {
+		// The reader has heard from the same engine, as the same
+		// user: what it learnt (engine, boots, time, localised keys)
+		// spares the SET session a discovery.
+		c.writer.SecurityParameters = c.reader.SecurityParameters.Copy()
+		c.writer.ContextEngineID = c.reader.ContextEngineID
+	}
+	if c.version == "3" && undiscovered(c.writer) {
+		// gosnmp would discover the engine within the SET, and with
+		// the SET's no retries a lost discovery answer fails a SET
+		// that was never sent. Discovery is a read: do it as one,
+		// retried. Should only the read's own answer be lost, the
+		// engine is known all the same.
+		_, err := c.request(ctx, c.writer, []string{sysUpTime}, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
+			return g.Get([]string{sysUpTime})
+		})
+		if err != nil && undiscovered(c.writer) {
+			return fmt.Errorf("discovering the SNMPv3 engine before the SET, which was not sent: %w", err)
+		}
+	}
 	if err := c.prepare(ctx, c.writer); err != nil {
 		return err
 	}
@@ -202,7 +338,11 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 	if err != nil {
 		// Never sent again here, even when the engine was the wrong one:
 		// the caller reads the outlet back and decides.
-		c.forgetEngine(c.writer, err)
+		if unanswered(err) {
+			c.gaveUp(c.writer)
+		} else {
+			c.forgetEngine(c.writer, err)
+		}
 		return c.wrap(ctx, err, c.writer.Timeout)
 	}
 	c.noteEngine(c.writer)
@@ -217,10 +357,15 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 func (c *gosnmpClient) Close() error {
 	var errs []error
 	for _, g := range []*gosnmp.GoSNMP{c.reader, c.writer} {
-		if g.Conn != nil {
+		switch {
+		case g.Conn == nil:
+		case c.late != nil && c.late.conn == g.Conn:
+			// Kept open for the late answer; settle closes it.
+			c.late.detached = true
+		default:
 			errs = append(errs, g.Conn.Close())
-			g.Conn = nil
 		}
+		g.Conn = nil
 	}
 	reader, writer := c.sessions()
 	if c.version == "3" {
@@ -234,15 +379,6 @@ func (c *gosnmpClient) Close() error {
 func (c *gosnmpClient) event(e Event) {
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(e)
-	}
-}
-
-// noteRetries reports the reader's retries of the call that ends. gosnmp
-// calls OnRetry once more when it gives up than it sent again, hence the
-// cap.
-func (c *gosnmpClient) noteRetries() {
-	if n := min(c.retried, c.reader.Retries); n > 0 {
-		c.event(Event{Kind: EventRetry, Count: n})
 	}
 }
 
@@ -277,10 +413,14 @@ func (c *gosnmpClient) noteEngine(g *gosnmp.GoSNMP) {
 // agent's authenticated notInTimeWindow Report by itself. What it cannot
 // get past is an engine ID that changed: the agent's unknownEngineID Report
 // is unauthenticated, gosnmp rejects it as "not authentic", and every later
-// request fails the same way until the session starts over. The same goes
-// for a session left with the keys of a card that stopped answering. So
-// after any failure that is not an answer from the agent, start over; it
-// costs one discovery round trip on the next request.
+// request fails the same way until the session starts over. So after any
+// failure that is an answer gosnmp could not take, start over; it costs one
+// discovery round trip on the next request. A request that got no answer
+// at all keeps the engine: a lost datagram says nothing of the engine, and
+// starting over after it would make every request after a loss two
+// exchanges (discovery, then the request), which a link that loses every
+// other answer never lets through. A card replaced meanwhile answers the
+// next request with an unknownEngineID Report, which starts over then.
 func (c *gosnmpClient) forgetEngine(g *gosnmp.GoSNMP, err error) bool {
 	if c.version != "3" || err == nil {
 		return false

@@ -305,3 +305,42 @@ func TestSimSlowSetIsNotRepeated(t *testing.T) {
 		})
 	}
 }
+
+// TestGivenUpRequestKeepsTheCard: a card that serves one request at a time
+// and answers later than the timeout (but within the wait for a late
+// answer) never has two of the driver's requests in hand: a read is sent
+// again only once the late answer came, and a SET after it waits too.
+func TestGivenUpRequestKeepsTheCard(t *testing.T) {
+	dev := simDevice(t, "ap7900", apcsim.Options{SwitchDelay: -1})
+	agent, err := dev.Listen("127.0.0.1:0", simAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	agent.SetOneAtATime(true)
+	cfg := credentials["v2c"]
+	cfg.Address, cfg.Timeout, cfg.Retries = agent.Addr(), 200*time.Millisecond, 2
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Read(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Later than the timeout, sooner than the timeout twice over.
+	agent.SetLatency(300 * time.Millisecond)
+	before := agent.Stats().Requests
+	_, err = d.Read(t.Context())
+	sent := agent.Stats().Requests - before
+	_ = d.Switch(t.Context(), 1, power.Off)
+	if s := agent.Stats(); s.MaxInFlightOneClient != 1 {
+		t.Errorf("Stats = %+v: the driver had %d requests in hand at the card at once, want 1", s, s.MaxInFlightOneClient)
+	}
+	// Each attempt waits its turn and times out in turn: the timeout is
+	// too short for this card, and says so, rather than getting an
+	// answer by keeping two requests at it.
+	if !errors.Is(err, errTimeout) || sent != 3 {
+		t.Errorf("Read from a card slower than the timeout: %v after %d requests, want a timeout after 3 (2 retries)", err, sent)
+	}
+}

@@ -44,10 +44,16 @@ type Stats struct {
 	GetBulks int64
 	Sets     int64
 	// MaxInFlight is the most datagrams the agent has been handling at
-	// once, from receipt to answer (latency included).
+	// once, from receipt to answer (latency and the wait for the card
+	// included).
 	MaxInFlight int64
+	// MaxInFlightOneClient is the same for the datagrams of one client
+	// address (IP, whatever the port): how many requests a client had
+	// outstanding at the card at once, counting those it gave up on.
+	MaxInFlightOneClient int64
 	// Dropped counts the requests and answers the fault knobs lost
-	// (DropEveryNthRequest, DropEveryNthAnswerAfterSet).
+	// (DropEveryNthRequest, DropEveryNthSet, DropEveryNthAnswer,
+	// DropEveryNthAnswerAfterSet).
 	Dropped int64
 }
 
@@ -64,8 +70,18 @@ type Agent struct {
 	silent  atomic.Bool
 	faults  faults // the knobs of faults.go
 
+	// serial makes the card serve one request at a time: card is held
+	// from carrying a request out to sending its answer.
+	serial atomic.Bool
+	card   sync.Mutex
+
 	requests, gets, getNexts, getBulks, sets atomic.Int64
 	inFlight, maxInFlight                    atomic.Int64
+	maxInFlightOneClient                     atomic.Int64
+	longestAnswer                            atomic.Int64 // time.Duration
+
+	clientsMu sync.Mutex
+	clients   map[netip.Addr]int64 // datagrams in hand per client address
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -121,6 +137,18 @@ func (a *Agent) Close() error {
 // retries a SET gets it executed twice, as on a real card.
 func (a *Agent) SetLatency(d time.Duration) { a.latency.Store(int64(d)) }
 
+// SetOneAtATime makes the agent serve one request at a time, as an APC
+// management card does: a request that arrives while another is being
+// served waits for it, latency included, so a client that sends again
+// before the late answer came makes everyone behind it wait longer. Off by
+// default: every datagram is then served at once, latency in parallel.
+func (a *Agent) SetOneAtATime(on bool) { a.serial.Store(on) }
+
+// LongestAnswer is the longest time the agent took from receiving a
+// request to sending its answer (the wait for the card included), over
+// the requests it answered.
+func (a *Agent) LongestAnswer() time.Duration { return time.Duration(a.longestAnswer.Load()) }
+
 // SetSilent makes the agent answer nothing: requests are still received and
 // counted in Stats, but neither carried out nor answered, as by a hung card.
 func (a *Agent) SetSilent(silent bool) { a.silent.Store(silent) }
@@ -135,6 +163,8 @@ func (a *Agent) Stats() Stats {
 		Sets:        a.sets.Load(),
 		MaxInFlight: a.maxInFlight.Load(),
 		Dropped:     a.faults.dropped.Load(),
+
+		MaxInFlightOneClient: a.maxInFlightOneClient.Load(),
 	}
 }
 
@@ -156,17 +186,28 @@ func (a *Agent) serve() {
 
 func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 	defer a.wg.Done()
+	received := time.Now()
 	n := a.inFlight.Add(1)
+	mine := a.enter(from.Addr())
 	// The request leaves the count before its answer is sent: a client
 	// that waits for each answer must never show two in flight.
-	leave := sync.OnceFunc(func() { a.inFlight.Add(-1) })
+	leave := sync.OnceFunc(func() {
+		a.inFlight.Add(-1)
+		a.exit(from.Addr())
+	})
 	defer leave()
-	for m := a.maxInFlight.Load(); n > m; m = a.maxInFlight.Load() {
-		if a.maxInFlight.CompareAndSwap(m, n) {
-			break
+	raise(&a.maxInFlight, n)
+	raise(&a.maxInFlightOneClient, mine)
+
+	if a.serial.Load() {
+		a.card.Lock()
+		defer a.card.Unlock()
+		select {
+		case <-a.done:
+			return
+		default:
 		}
 	}
-
 	out := a.respond(msg)
 	if out == nil || a.silent.Load() {
 		return
@@ -180,8 +221,40 @@ func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 			return
 		}
 	}
+	if a.faults.dropAnswer() {
+		return
+	}
 	leave()
+	raise(&a.longestAnswer, int64(time.Since(received)))
 	_, _ = a.conn.WriteToUDPAddrPort(out, from) // a lost answer is what UDP is for
+}
+
+// enter counts a datagram from addr in hand and returns how many are.
+func (a *Agent) enter(addr netip.Addr) int64 {
+	a.clientsMu.Lock()
+	defer a.clientsMu.Unlock()
+	if a.clients == nil {
+		a.clients = map[netip.Addr]int64{}
+	}
+	a.clients[addr]++
+	return a.clients[addr]
+}
+
+func (a *Agent) exit(addr netip.Addr) {
+	a.clientsMu.Lock()
+	defer a.clientsMu.Unlock()
+	if a.clients[addr]--; a.clients[addr] <= 0 {
+		delete(a.clients, addr)
+	}
+}
+
+// raise stores n in max if it is more.
+func raise(max *atomic.Int64, n int64) {
+	for m := max.Load(); n > m; m = max.Load() {
+		if max.CompareAndSwap(m, n) {
+			break
+		}
+	}
 }
 
 // respond returns the answer to one datagram, or nil for silence.
@@ -269,6 +342,9 @@ func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.Sn
 	}
 	a.requests.Add(1)
 	if a.silent.Load() || a.faults.dropRequest() {
+		return nil
+	}
+	if req.PDUType == gosnmp.SetRequest && a.faults.dropSet() {
 		return nil
 	}
 

@@ -11,7 +11,7 @@ import (
 // that misbehaves the way real ones do: lost datagrams, answers lost after
 // a SET was carried out, an error answered to a SET that worked, and a
 // management card that reboots. (A hung card is SetSilent, a slow one
-// SetLatency; a wrong community or wrong SNMPv3 keys need no knob, as the
+// SetLatency, one that serves a request at a time SetOneAtATime; a wrong community or wrong SNMPv3 keys need no knob, as the
 // agent answers them the way real agents do.)
 //
 // Every knob is safe for concurrent use, may be turned at any time, and
@@ -26,6 +26,10 @@ type faults struct {
 	dropSetAnswerEvery atomic.Int64 // 0: off
 	setsDone           atomic.Int64
 	genErrOnSet        atomic.Bool
+	dropAnswerEvery    atomic.Int64 // 0: off
+	answersSeen        atomic.Int64
+	dropSetEvery       atomic.Int64 // 0: off
+	setsSeen           atomic.Int64
 	dropped            atomic.Int64 // requests and answers dropped by the knobs
 }
 
@@ -47,6 +51,29 @@ func (a *Agent) DropEveryNthRequest(n int) {
 func (a *Agent) DropEveryNthAnswerAfterSet(n int) {
 	a.faults.setsDone.Store(0)
 	a.faults.dropSetAnswerEvery.Store(int64(max(n, 0)))
+}
+
+// DropEveryNthSet makes the agent lose every nth SET request it accepts:
+// neither carried out nor answered, as a lost datagram. Other requests go
+// through. (DropEveryNthRequest(2) loses every SET sent right after an
+// answered request, which is every SET a careful client sends: it reads
+// the outlet before it switches, and after a lost switch before it sends
+// it again. This is the lost switch alone.) The count starts again at each
+// call; n <= 0 turns the knob off.
+func (a *Agent) DropEveryNthSet(n int) {
+	a.faults.setsSeen.Store(0)
+	a.faults.dropSetEvery.Store(int64(max(n, 0)))
+}
+
+// DropEveryNthAnswer makes the agent carry out every request and lose
+// every nth answer it would send, whatever the request: a GET, a SET, or an
+// SNMPv3 engine discovery, whose Report is an answer like any other (what
+// a lossy return path does, and net-snmp's snmpd behind a filter dropping
+// replies). The client sees a timeout for a request that was carried out.
+// The count starts again at each call; n <= 0 turns the knob off.
+func (a *Agent) DropEveryNthAnswer(n int) {
+	a.faults.answersSeen.Store(0)
+	a.faults.dropAnswerEvery.Store(int64(max(n, 0)))
 }
 
 // GenErrOnSet makes the agent carry out every SET that would succeed and
@@ -86,6 +113,27 @@ func (f *faults) dropRequest() bool {
 		return false
 	}
 	if f.requestsSeen.Add(1)%n != 0 {
+		return false
+	}
+	f.dropped.Add(1)
+	return true
+}
+
+// dropSet counts an accepted SET and reports whether it is to be lost.
+func (f *faults) dropSet() bool {
+	n := f.dropSetEvery.Load()
+	if n == 0 || f.setsSeen.Add(1)%n != 0 {
+		return false
+	}
+	f.dropped.Add(1)
+	return true
+}
+
+// dropAnswer counts an answer about to be sent and reports whether it is
+// to be lost.
+func (f *faults) dropAnswer() bool {
+	n := f.dropAnswerEvery.Load()
+	if n == 0 || f.answersSeen.Add(1)%n != 0 {
 		return false
 	}
 	f.dropped.Add(1)

@@ -209,3 +209,91 @@ func TestTimeWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestDropEveryNthSet(t *testing.T) {
+	d := newDevice(t, "ap7900", Options{SwitchDelay: -1})
+	a := listen(t, d, testAccess)
+	a.DropEveryNthSet(2)
+	g := client(t, a.Addr(), quick)
+	var lost []int
+	for i := 1; i <= 4; i++ {
+		if _, err := g.Get([]string{sysUpTime.String()}); err != nil {
+			t.Errorf("GET %d lost: only SETs are", i)
+		}
+		if _, err := g.Set(switchOff(i)); err != nil {
+			lost = append(lost, i)
+		}
+	}
+	if fmt.Sprint(lost) != "[2 4]" {
+		t.Errorf("SETs lost: %v, want [2 4]", lost)
+	}
+	for n, want := range map[int]int{1: 1, 2: 0, 3: 1, 4: 0} {
+		if got := len(d.Commands(n)); got != want {
+			t.Errorf("outlet %d: %d commands carried out, want %d: a lost SET is not carried out", n, got, want)
+		}
+	}
+}
+
+func TestDropEveryNthAnswer(t *testing.T) {
+	d := newDevice(t, "ap7900", Options{SwitchDelay: -1})
+	a := listen(t, d, testAccess)
+	a.DropEveryNthAnswer(2)
+	g := client(t, a.Addr(), quick)
+	// The SET whose answer is lost is carried out all the same.
+	if _, err := g.Set(switchOff(1)); err != nil {
+		t.Fatalf("first SET: %v", err)
+	}
+	if _, err := g.Set(switchOff(2)); err == nil {
+		t.Error("the 2nd answer was not lost")
+	}
+	if d.OutletState(2) != power.Off || len(d.Commands(2)) != 1 {
+		t.Errorf("outlet 2 after a SET whose answer was lost: %v, %d commands; want off, 1", d.OutletState(2), len(d.Commands(2)))
+	}
+	a.DropEveryNthAnswer(0)
+
+	// An SNMPv3 engine discovery's Report is an answer like any other.
+	u := testAccess.Users[0]
+	a.DropEveryNthAnswer(1)
+	if _, err := client(t, a.Addr(), func(g *gosnmp.GoSNMP) { v3(u)(g); quick(g) }).Get([]string{sysUpTime.String()}); err == nil {
+		t.Error("an SNMPv3 GET got through with every answer lost")
+	}
+	if s := a.Stats(); s.Requests != 2 {
+		t.Errorf("Stats = %+v: the discovery counted as a request, or the GET was sent", s)
+	}
+}
+
+// TestOneAtATime: a card that serves one request at a time does not
+// touch a second request while it is still busy with the first, however
+// long that takes; an agent serving each datagram at once does.
+func TestOneAtATime(t *testing.T) {
+	for _, serial := range []bool{true, false} {
+		t.Run(fmt.Sprint("one at a time: ", serial), func(t *testing.T) {
+			d := newDevice(t, "ap7900", Options{SwitchDelay: -1})
+			a := listen(t, d, testAccess)
+			a.SetOneAtATime(serial)
+			a.SetLatency(time.Hour) // the card is busy with each request for good
+			first, second := client(t, a.Addr(), quick), client(t, a.Addr(), quick)
+			_, _ = first.Set(switchOff(1))
+			eventually(t, 5*time.Second, func() (bool, string) {
+				return len(d.Commands(1)) == 1, "the first SET was not carried out"
+			})
+			_, _ = second.Set(switchOff(2))
+			eventually(t, 5*time.Second, func() (bool, string) {
+				return a.Stats().MaxInFlight == 2, "the second SET did not arrive"
+			})
+			want := 0
+			if !serial {
+				want = 1
+				eventually(t, 5*time.Second, func() (bool, string) {
+					return len(d.Commands(2)) == 1, "served at once, the second SET was not carried out"
+				})
+			}
+			if got := len(d.Commands(2)); got != want {
+				t.Errorf("outlet 2: %d commands while the card was busy with the first request, want %d", got, want)
+			}
+			if s := a.Stats(); s.MaxInFlightOneClient != 2 {
+				t.Errorf("Stats = %+v, want 2 in flight from one address", s)
+			}
+		})
+	}
+}

@@ -162,7 +162,9 @@ func (d *Device) outlet(n int) *outlet {
 	return d.outlets[n-1]
 }
 
-// Commands returns the commands outlet n carried out, in order, by SNMP.
+// Commands returns the commands outlet n was given through SNMP, in order,
+// including those that changed nothing (an on sent to an outlet that is
+// on): a SET executed twice shows here even where Switches cannot tell.
 func (d *Device) Commands(n int) []Command {
 	d.mu.Lock()
 	defer d.mu.Unlock()

