@@ -123,7 +123,7 @@ auth:
     - {name: lines, token_file: ` + tokenFile("lines", twoLines+"\nsecond-line-0123456789\n") + `}
 `, []string{
 			":4: auth.tokens[0].token_file: has whitespace or a line break in it, which no request can carry; " + howTo,
-			":5: auth.tokens[1].token_file: has whitespace or a line break in it, which no request can carry; " + howTo,
+			":5: auth.tokens[1].token_file: " + filepath.Join(dir, "lines") + " holds more than one line; it should hold the secret alone",
 		}},
 		{"metrics token reused", `auth:
   tokens: [{name: maas, token: ` + maasToken + `}]
