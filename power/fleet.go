@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -176,6 +177,9 @@ func (f *Fleet) PDUs() []*PDU {
 	}
 	return out
 }
+
+// PDUNames lists the configured PDUs' names in config order.
+func (f *Fleet) PDUNames() []string { return slices.Clone(f.pduOrder) }
 
 // PDU returns the PDU with the given name.
 func (f *Fleet) PDU(name string) (*PDU, error) {

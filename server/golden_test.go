@@ -34,7 +34,7 @@ func f64(v float64) *float64 { return &v }
 // goldenFleet is a fixed fleet that fills every field of every answer at
 // least once: a metered PDU, an unreadable one, a machine with two outlets.
 type goldenFleet struct {
-	pdus []*power.PDU
+	pduFleet
 }
 
 func newGoldenFleet(t *testing.T) *goldenFleet {
@@ -49,7 +49,7 @@ func newGoldenFleet(t *testing.T) *goldenFleet {
 	}}})
 	rack2 := power.NewPDU(power.PDUConfig{Name: "rack2", Driver: goldenDriver{err: errors.New("reading rack2 at 127.0.0.1:1161: request timeout")}})
 	t.Cleanup(func() { rack1.Close(); rack2.Close() })
-	return &goldenFleet{pdus: []*power.PDU{rack1, rack2}}
+	return &goldenFleet{pduFleet{pdus: []*power.PDU{rack1, rack2}}}
 }
 
 func (f *goldenFleet) Machines() []power.Machine {
@@ -58,7 +58,6 @@ func (f *goldenFleet) Machines() []power.Machine {
 		{Name: "node2", Outlets: []power.OutletRef{{PDU: "rack2", Outlet: 4}}},
 	}
 }
-func (f *goldenFleet) PDUs() []*power.PDU { return f.pdus }
 func (f *goldenFleet) Status(_ context.Context, m string) (power.MachineStatus, error) {
 	switch m {
 	case "node1":
@@ -72,26 +71,18 @@ func (f *goldenFleet) Status(_ context.Context, m string) (power.MachineStatus, 
 	return power.MachineStatus{}, fmt.Errorf("%w %q", power.ErrUnknownMachine, m)
 }
 func (f *goldenFleet) On(_ context.Context, m string) (power.Result, error) {
-	return power.Result{Machine: m, Action: power.ActionOn, State: power.On, Changed: false, Seconds: 0.125}, nil
+	return power.Result{Machine: m, Action: power.ActionOn, State: power.On, Changed: false, Duration: 125 * time.Millisecond}, nil
 }
 func (f *goldenFleet) Off(_ context.Context, m string) (power.Result, error) {
 	return power.Result{Machine: m, Action: power.ActionOff, State: power.Off, Changed: true, Shutdown: "cut", Reason: "ssh: connection refused",
 		Phases: []power.Phase{
-			{Name: "connect", Duration: 1500 * time.Millisecond, Seconds: 1.5, Outcome: "refused"},
-			{Name: "wait-down", Duration: 0, Seconds: 0, Outcome: "skipped"},
+			{Name: "connect", Duration: 1500 * time.Millisecond, Outcome: "refused"},
+			{Name: "wait-down", Duration: 0, Outcome: "skipped"},
 		},
-		Notes: []string{"rack1/2 answered genErr to a switch it carried out"}, Seconds: 2.75}, nil
+		Notes: []string{"rack1/2 answered genErr to a switch it carried out"}, Duration: 2750 * time.Millisecond}, nil
 }
 func (f *goldenFleet) Cycle(_ context.Context, m string) (power.Result, error) {
-	return power.Result{Machine: m, Action: power.ActionCycle, State: power.On, Changed: true, Seconds: 5}, nil
-}
-func (f *goldenFleet) ReadPDU(ctx context.Context, name string) (power.Reading, error) {
-	for _, p := range f.pdus {
-		if p.Name() == name {
-			return p.Read(ctx)
-		}
-	}
-	return power.Reading{}, fmt.Errorf("%w %q", power.ErrUnknownPDU, name)
+	return power.Result{Machine: m, Action: power.ActionCycle, State: power.On, Changed: true, Duration: 5 * time.Second}, nil
 }
 func (f *goldenFleet) SwitchOutlet(_ context.Context, pdu string, n int, a power.Action) (power.SwitchOutcome, error) {
 	return power.SwitchOutcome{Changed: true, Note: "the card answered genErr; the read-back shows it " + string(a)}, nil
