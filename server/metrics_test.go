@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -493,20 +495,7 @@ func TestMetricsToken(t *testing.T) {
 // The alert rules and the dashboard in deploy/prometheus name only metrics
 // that exist: a typo there is an alert that never fires.
 func TestDeployFilesNameRealMetrics(t *testing.T) {
-	m := NewMetrics("test")
-	f, _ := testFleet(t, m)
-	poll(t, f)
-	// Give every family a series, so that each shows in the gather.
-	m.DeviceCall("rack1", "read", time.Millisecond, nil)
-	m.Action("node1", power.ActionOn, "ok", time.Second)
-	m.Shutdown("bigboy", "graceful", "", time.Second)
-	m.Shutdown("bigboy", "cut", "", time.Second)
-	m.Shutdown("bigboy", "refused", "", time.Second)
-	m.Instrument(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	families, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := everyFamily(t)
 	known := map[string]bool{}
 	for _, mf := range families {
 		name := mf.GetName()
@@ -537,6 +526,61 @@ func TestDeployFilesNameRealMetrics(t *testing.T) {
 		if seen == 0 && !strings.HasSuffix(file, "prometheus.yml") {
 			t.Errorf("%s names no powerbridge metric", filepath.Base(file))
 		}
+	}
+}
+
+// everyFamily gathers the registry after giving every family a series, so
+// that each shows in the gather.
+func everyFamily(t *testing.T) []*dto.MetricFamily {
+	t.Helper()
+	m := NewMetrics("test")
+	f, _ := testFleet(t, m)
+	poll(t, f)
+	m.DeviceCall("rack1", "read", time.Millisecond, nil)
+	m.Action("node1", power.ActionOn, "ok", time.Second)
+	m.Shutdown("bigboy", "graceful", "", time.Second)
+	m.Shutdown("bigboy", "cut", "", time.Second)
+	m.Shutdown("bigboy", "refused", "", time.Second)
+	m.Instrument(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return families
+}
+
+// TestMetricFamiliesGolden pins the name, type, help and label names of
+// every powerbridge_ family, as node_exporter's fixtures do: dashboards,
+// alert rules and people's queries depend on them, so a rename must be a
+// deliberate change (-update rewrites testdata/metrics.golden). The go_ and
+// process_ families are client_golang's and vary with the Go version.
+func TestMetricFamiliesGolden(t *testing.T) {
+	var got strings.Builder
+	for _, mf := range everyFamily(t) {
+		if !strings.HasPrefix(mf.GetName(), "powerbridge_") {
+			continue
+		}
+		labels := map[string]bool{}
+		for _, s := range mf.GetMetric() {
+			for _, lp := range s.GetLabel() {
+				labels[lp.GetName()] = true
+			}
+		}
+		fmt.Fprintf(&got, "# HELP %s %s\n# TYPE %s %s\n# LABELS %s %s\n",
+			mf.GetName(), mf.GetHelp(), mf.GetName(), strings.ToLower(mf.GetType().String()), mf.GetName(), strings.Join(slices.Sorted(maps.Keys(labels)), ","))
+	}
+	golden := filepath.Join("testdata", "metrics.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("reading %s (run with -update to write it): %v", golden, err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("the metric families differ from %s (run with -update if the change is meant):\n--- got\n%s--- want\n%s", golden, got.String(), want)
 	}
 }
 
