@@ -1,9 +1,12 @@
 // Package server is powerbridge's HTTP face: the routes MAAS's webhook power
-// driver calls, a JSON API for people and scripts, health checks and metrics.
+// driver calls, a JSON API for people and scripts (its answers, the wire
+// format, are the types in api.go), health checks, and /metrics with the
+// HTTP requests' own metrics.
 //
 // It knows the rules MAAS's driver imposes on answers (see the routes in
-// maas.go) and nothing of SNMP or of how power is switched: it calls the power
-// domain through the Fleet interface.
+// maas.go) and nothing of SNMP, ssh or how power is switched: it calls the
+// power domain through the Fleet interface, which hands out names and
+// readings, never a device. What is done to power is counted by telemetry.
 package server
 
 import (
