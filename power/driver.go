@@ -1,7 +1,9 @@
 // Package power is the domain of powerbridge: PDUs and their outlets, machines
 // mapped onto outlets, and the on / off / cycle / status sequences MAAS asks for.
 //
-// It knows nothing of HTTP, SNMP or YAML. A vendor protocol plugs in as a Driver
+// It knows nothing of HTTP, SNMP or YAML, nor of any wire format: its types
+// carry no encoding tags, and each face (server's JSON API, telemetry's
+// metrics) maps them to its own. A vendor protocol plugs in as a Driver
 // (power/apc is the APC one); the rules every vendor must obey (one request at a
 // time per PDU, verify every switch, never retry a switch blindly, respect the
 // power-on delay) live here, once, so that a driver only has to speak its protocol.
