@@ -8,8 +8,8 @@
 //
 // It must not know how the command line is parsed or how a config file is
 // read and reported (main hands it a loaded config and a loader), how
-// power is switched (power), how SNMP is spoken (power/apc), or how HTTP
-// answers are shaped (server).
+// power is switched (power), how SNMP is spoken (power/apc), how HTTP
+// answers are shaped (server), or what the metrics are (telemetry).
 package daemon
 
 import (
