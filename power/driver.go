@@ -1,7 +1,9 @@
 // Package power is the domain of powerbridge: PDUs and their outlets, machines
 // mapped onto outlets, and the on / off / cycle / status sequences MAAS asks for.
 //
-// It knows nothing of HTTP, SNMP or YAML. A vendor protocol plugs in as a Driver
+// It knows nothing of HTTP, SNMP or YAML, nor of any wire format: its types
+// carry no encoding tags, and each face (server's JSON API, telemetry's
+// metrics) maps them to its own. A vendor protocol plugs in as a Driver
 // (power/apc is the APC one); the rules every vendor must obey (one request at a
 // time per PDU, verify every switch, never retry a switch blindly, respect the
 // power-on delay) live here, once, so that a driver only has to speak its protocol.
@@ -32,10 +34,11 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// MarshalText makes a State read as its word in JSON and logs.
+// MarshalText makes a State read as its word wherever it is written as
+// text: logs, and the answers of whatever face encodes it.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText reads a State's word back, for clients of the JSON API.
+// UnmarshalText reads a State's word back.
 func (s *State) UnmarshalText(b []byte) error {
 	switch string(b) {
 	case "on":
@@ -111,28 +114,28 @@ func (r Reading) Outlet(n int) (Outlet, bool) {
 
 // Info describes the device behind a PDU, as far as it tells.
 type Info struct {
-	Model    string `json:"model,omitempty"`
-	Firmware string `json:"firmware,omitempty"`
-	Dialect  string `json:"dialect,omitempty"` // the protocol variant the driver chose, e.g. "rpdu2"
+	Model    string
+	Firmware string
+	Dialect  string // the protocol variant the driver chose, e.g. "rpdu2"
 }
 
 // Outlet is the reading of one outlet.
 type Outlet struct {
-	Number  int    `json:"number"`
-	Name    string `json:"name,omitempty"`
-	State   State  `json:"state"`
-	Pending bool   `json:"pending,omitempty"` // a command is still being carried out
+	Number  int
+	Name    string
+	State   State
+	Pending bool // a command is still being carried out
 
 	// Metered PDUs only; nil where the device does not report them.
-	CurrentAmperes *float64 `json:"current_amperes,omitempty"`
-	PowerWatts     *float64 `json:"power_watts,omitempty"`
+	CurrentAmperes *float64
+	PowerWatts     *float64
 }
 
 // Meter holds the PDU-wide readings of a metered PDU; nil fields are not
 // reported by the device. Values are in base units.
 type Meter struct {
 	// CurrentAmperes is the load per phase or bank, in the device's order.
-	CurrentAmperes []float64 `json:"current_amperes,omitempty"`
-	PowerWatts     *float64  `json:"power_watts,omitempty"`
-	EnergyJoules   *float64  `json:"energy_joules,omitempty"`
+	CurrentAmperes []float64
+	PowerWatts     *float64
+	EnergyJoules   *float64
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -183,6 +184,9 @@ func (f *Fleet) PDUs() []*PDU {
 	return out
 }
 
+// PDUNames lists the configured PDUs' names in config order.
+func (f *Fleet) PDUNames() []string { return slices.Clone(f.pduOrder) }
+
 // PDU returns the PDU with the given name.
 func (f *Fleet) PDU(name string) (*PDU, error) {
 	if p := f.pdus[name]; p != nil {
@@ -222,21 +226,21 @@ func (f *Fleet) ReadPDU(ctx context.Context, name string) (Reading, error) {
 // OutletResult is the outcome of an action on one outlet, as answered to
 // the caller.
 type OutletResult struct {
-	PDU    string `json:"pdu"`
-	Outlet int    `json:"outlet"`
-	Action Action `json:"action"`
-	State  State  `json:"state"`
+	PDU    string
+	Outlet int
+	Action Action
+	State  State
 	// Changed is true when the outlet was seen to change state; an outlet
 	// already in the state asked for is not switched.
-	Changed bool `json:"changed"`
+	Changed bool
 	// Machine is the machine the outlet feeds, if any.
-	Machine string `json:"machine,omitempty"`
+	Machine string
 	// CutWithoutShutdown is true when the outlet of a machine with a
 	// graceful shutdown was switched off without it: its OS lost power
 	// while running, if this was its last live outlet.
-	CutWithoutShutdown bool     `json:"cut_without_shutdown,omitempty"`
-	Notes              []string `json:"notes,omitempty"`
-	Seconds            float64  `json:"seconds"`
+	CutWithoutShutdown bool
+	Notes              []string
+	Duration           time.Duration
 }
 
 // outletStates holds the action state of the outlets that feed no machine,
@@ -359,7 +363,7 @@ func (f *Fleet) executeOutlet(ctx context.Context, p *PDU, m *machine, st *machi
 	if err != nil {
 		err = fmt.Errorf("%s outlet %s: %w", action, ref, err)
 	}
-	res.Seconds = time.Since(start).Seconds()
+	res.Duration = time.Since(start)
 	var switched []string
 	if res.Changed {
 		switched = []string{ref.String()}

@@ -65,10 +65,9 @@ type ShutdownReport struct {
 
 // Phase is one step of a shutdown and how long it took.
 type Phase struct {
-	Name     string        `json:"name"`
-	Duration time.Duration `json:"-"`
-	Seconds  float64       `json:"seconds"`
-	Outcome  string        `json:"outcome"`
+	Name     string
+	Duration time.Duration
+	Outcome  string
 }
 
 // Action is something done to a machine.
@@ -80,24 +79,25 @@ const (
 	ActionCycle Action = "cycle"
 )
 
-// Result is the outcome of a power action, as answered to the caller.
+// Result is the outcome of a power action.
 type Result struct {
-	Machine string `json:"machine"`
-	Action  Action `json:"action"`
-	State   State  `json:"state"`
+	Machine string
+	Action  Action
+	State   State
 	// Changed is true when an outlet was seen to change state: read back
 	// switched after a switch request. A switch that failed is not a change.
-	Changed bool `json:"changed"`
+	Changed bool
 	// Switched lists the outlets ("pdu/N") that changed state, in order.
-	Switched []string `json:"switched,omitempty"`
+	Switched []string
 	// Shutdown says how an "off" ended: "graceful", "cut" (power cut without
 	// a confirmed shutdown; Reason says why) or "" (no shutdown configured
 	// or nothing to do).
-	Shutdown string   `json:"shutdown,omitempty"`
-	Reason   string   `json:"reason,omitempty"`
-	Phases   []Phase  `json:"phases,omitempty"`
-	Notes    []string `json:"notes,omitempty"`
-	Seconds  float64  `json:"seconds"`
+	Shutdown string
+	Reason   string
+	Phases   []Phase
+	Notes    []string
+	// Duration is how long the action took, waiting included.
+	Duration time.Duration
 }
 
 // machine is a configured machine and its state. The state is shared with
@@ -168,25 +168,25 @@ func (k runKey) String() string {
 
 // MachineStatus is a machine's state with the outlets it was read from.
 type MachineStatus struct {
-	Machine string `json:"machine"`
+	Machine string
 	// State is what MAAS is told: Power, except that a halted OS reads off.
-	State State `json:"state"`
+	State State
 	// Power is what the outlets say: on when any is on, off when all are.
-	Power   State          `json:"power"`
-	Outlets []OutletStatus `json:"outlets"`
+	Power   State
+	Outlets []OutletStatus
 	// Halted is true when the outlets are live but the OS has halted.
-	Halted bool `json:"halted,omitempty"`
+	Halted bool
 	// ShuttingDown is true while a graceful shutdown is under way; the
 	// machine reads on until power is cut.
-	ShuttingDown bool `json:"shutting_down,omitempty"`
+	ShuttingDown bool
 }
 
 // OutletStatus is one outlet of a machine.
 type OutletStatus struct {
-	PDU    string `json:"pdu"`
-	Outlet int    `json:"outlet"`
-	Name   string `json:"name,omitempty"`
-	State  State  `json:"state"`
+	PDU    string
+	Outlet int
+	Name   string
+	State  State
 }
 
 // Status reads a machine's power state: off when every outlet is off, on when
@@ -402,7 +402,7 @@ func (f *Fleet) execute(ctx context.Context, m *machine, r *run, do func(context
 	if err != nil {
 		err = fmt.Errorf("%s %s: %w", action, m.Name, err)
 	}
-	res.Seconds = time.Since(start).Seconds()
+	res.Duration = time.Since(start)
 
 	attrs := []any{"principal", Principal(ctx), "machine", m.Name, "action", action,
 		"changed", res.Changed, "state", res.State, "duration", time.Since(start).Round(time.Millisecond)}

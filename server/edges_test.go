@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -127,7 +128,22 @@ type pduFleet struct {
 	pdus []*power.PDU
 }
 
-func (f *pduFleet) PDUs() []*power.PDU { return f.pdus }
+func (f *pduFleet) PDUNames() []string {
+	var names []string
+	for _, p := range f.pdus {
+		names = append(names, p.Name())
+	}
+	return names
+}
+
+func (f *pduFleet) ReadPDU(ctx context.Context, name string) (power.Reading, error) {
+	for _, p := range f.pdus {
+		if p.Name() == name {
+			return p.Read(ctx)
+		}
+	}
+	return power.Reading{}, fmt.Errorf("%w %q", power.ErrUnknownPDU, name)
+}
 
 // /readyz is open and says whether every PDU can be read and how many
 // cannot; which ones and why (addresses, SNMP errors) only to a request
@@ -139,12 +155,12 @@ func TestReadyzShowsDetailsOnlyBehindAuth(t *testing.T) {
 	defer good.Close()
 	defer bad.Close()
 	auth := NewAuthenticator([]Credential{{Name: "maas", Token: token}})
-	serve := func(f Fleet, authz string) (int, readyJSON, string) {
+	serve := func(f Fleet, authz string) (int, Ready, string) {
 		t.Helper()
 		h := New(f, Config{Auth: auth, StatusTimeout: time.Second, ActionTimeout: time.Second, AuthFailureBurst: 1})
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, withAuth(httptest.NewRequest(http.MethodGet, "/readyz", nil), authz))
-		var out readyJSON
+		var out Ready
 		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
 			t.Fatalf("answer %q is not JSON: %v", w.Body, err)
 		}

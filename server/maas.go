@@ -76,6 +76,6 @@ func (s *Server) action(a power.Action) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, res)
+		writeJSON(w, http.StatusOK, resultAnswer(res))
 	}
 }

@@ -1,9 +1,12 @@
 // Package server is powerbridge's HTTP face: the routes MAAS's webhook power
-// driver calls, a JSON API for people and scripts, health checks and metrics.
+// driver calls, a JSON API for people and scripts (its answers, the wire
+// format, are the types in api.go), health checks, and /metrics with the
+// HTTP requests' own metrics.
 //
 // It knows the rules MAAS's driver imposes on answers (see the routes in
-// maas.go) and nothing of SNMP or of how power is switched: it calls the power
-// domain through the Fleet interface.
+// maas.go) and nothing of SNMP, ssh or how power is switched: it calls the
+// power domain through the Fleet interface, which hands out names and
+// readings, never a device. What is done to power is counted by telemetry.
 package server
 
 import (
@@ -24,9 +27,11 @@ import (
 )
 
 // Fleet is what the server needs of the power domain; *power.Fleet is one.
+// It hands out names and readings, never a PDU itself: the server answers
+// from what the domain read and cannot reach a device around it.
 type Fleet interface {
 	Machines() []power.Machine
-	PDUs() []*power.PDU
+	PDUNames() []string
 	Status(ctx context.Context, machine string) (power.MachineStatus, error)
 	On(ctx context.Context, machine string) (power.Result, error)
 	Off(ctx context.Context, machine string) (power.Result, error)
@@ -114,7 +119,7 @@ func New(fleet Fleet, cfg Config) http.Handler {
 	})
 
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"health": "ok"})
+		writeJSON(w, http.StatusOK, Health{Health: "ok"})
 	})
 	r.Get("/readyz", s.ready)
 	if cfg.Metrics != nil {
@@ -155,17 +160,6 @@ func routeDecodedPath(next http.Handler) http.Handler {
 	})
 }
 
-// readyJSON is /readyz's answer. Errors, which name PDUs and their
-// addresses, are there only for a request that authenticated.
-type readyJSON struct {
-	Ready          bool `json:"ready"`
-	PDUs           int  `json:"pdus"`
-	UnreadablePDUs int  `json:"unreadable_pdus"`
-	// Error says what is wrong, as on every other answer that is not a 200.
-	Error  string            `json:"error,omitempty"`
-	Errors map[string]string `json:"errors,omitempty"`
-}
-
 // ready answers 200 when every PDU can be read, 503 when one cannot. It is
 // open, for probes: without credentials it says only how many PDUs cannot
 // be read; with credentials (checked, and limited, as on /v1) it says which
@@ -184,13 +178,14 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
 	problems := map[string]string{}
-	pdus := s.fleetOf(r).PDUs()
-	for _, p := range pdus {
-		if _, err := p.Read(ctx); err != nil {
-			problems[p.Name()] = err.Error()
+	fleet := s.fleetOf(r)
+	pdus := fleet.PDUNames()
+	for _, name := range pdus {
+		if _, err := fleet.ReadPDU(ctx, name); err != nil {
+			problems[name] = err.Error()
 		}
 	}
-	out := readyJSON{Ready: len(problems) == 0, PDUs: len(pdus), UnreadablePDUs: len(problems)}
+	out := Ready{Ready: len(problems) == 0, PDUs: len(pdus), UnreadablePDUs: len(problems)}
 	code := http.StatusOK
 	if !out.Ready {
 		code = http.StatusServiceUnavailable
@@ -204,23 +199,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, out)
 }
 
-type machineJSON struct {
-	Name    string   `json:"name"`
-	Outlets []string `json:"outlets"`
-	// Graceful is true when "off" shuts the OS down first.
-	Graceful bool `json:"graceful_shutdown"`
-}
-
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	ms := s.fleetOf(r).Machines()
-	out := make([]machineJSON, len(ms))
+	out := MachineList{Machines: make([]Machine, len(ms))}
 	for i, m := range ms {
-		out[i] = machineJSON{Name: m.Name, Graceful: m.Graceful != nil}
-		for _, o := range m.Outlets {
-			out[i].Outlets = append(out[i].Outlets, o.String())
-		}
+		out.Machines[i] = machineAnswer(m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"machines": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +216,7 @@ func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, statusAnswer(st))
 }
 
 // forgetHostKey drops a machine's pinned ssh host key, for when it was
@@ -247,7 +232,7 @@ func (s *Server) forgetHostKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("forgot host key", "principal", power.Principal(r.Context()), "machine", name)
-	writeJSON(w, http.StatusOK, map[string]any{"machine": name, "forgot_host_key": true})
+	writeJSON(w, http.StatusOK, ForgotHostKey{Machine: name, ForgotHostKey: true})
 }
 
 // reload re-reads the config file. A bad file is refused with its problems
@@ -257,36 +242,23 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reloaded": true})
-}
-
-type pduJSON struct {
-	Name    string       `json:"name"`
-	Info    power.Info   `json:"info"`
-	Outlets int          `json:"outlets"`
-	Meter   *power.Meter `json:"meter,omitempty"`
-	Error   string       `json:"error,omitempty"`
+	writeJSON(w, http.StatusOK, Reloaded{Reloaded: true})
 }
 
 func (s *Server) listPDUs(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
 	defer cancel()
-	var out []pduJSON
-	for _, p := range s.fleetOf(r).PDUs() {
-		pj := pduJSON{Name: p.Name()}
-		if rd, err := p.Read(ctx); err != nil {
-			pj.Error = err.Error()
-		} else {
-			pj.Info, pj.Outlets, pj.Meter = rd.Info, len(rd.Outlets), &rd.Meter
+	var out PDUList
+	fleet := s.fleetOf(r)
+	for _, name := range fleet.PDUNames() {
+		rd, err := fleet.ReadPDU(ctx, name)
+		if err != nil {
+			out.PDUs = append(out.PDUs, PDU{Name: name, Error: err.Error()})
+			continue
 		}
-		out = append(out, pj)
+		out.PDUs = append(out.PDUs, pduAnswer(name, rd))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pdus": out})
-}
-
-type outletJSON struct {
-	power.Outlet
-	Machine string `json:"machine,omitempty"`
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) outlets(w http.ResponseWriter, r *http.Request) {
@@ -298,12 +270,12 @@ func (s *Server) outlets(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]outletJSON, len(rd.Outlets))
+	out := OutletList{PDU: name, Outlets: make([]Outlet, len(rd.Outlets))}
 	for i, o := range rd.Outlets {
-		out[i].Outlet = o
-		out[i].Machine, _ = s.fleetOf(r).MachineOf(power.OutletRef{PDU: name, Outlet: o.Number})
+		machine, _ := s.fleetOf(r).MachineOf(power.OutletRef{PDU: name, Outlet: o.Number})
+		out.Outlets[i] = outletAnswer(o, machine)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pdu": name, "outlets": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // switchOutlet switches one outlet. The fleet runs the action apart from
@@ -322,7 +294,7 @@ func (s *Server) switchOutlet(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, outletSwitchAnswer(res))
 }
 
 // fail answers err with the status code that fits it. The body never holds
@@ -342,7 +314,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	writeJSON(w, code, Error{Error: msg})
 }
 
 // writeJSON writes v with an explicit Content-Length: MAAS's HTTP client

@@ -26,7 +26,7 @@ type fakeFleet struct {
 func (f *fakeFleet) Machines() []power.Machine {
 	return []power.Machine{{Name: "node1", Outlets: []power.OutletRef{{PDU: "rack1", Outlet: 1}}}}
 }
-func (f *fakeFleet) PDUs() []*power.PDU { return nil }
+func (f *fakeFleet) PDUNames() []string { return nil }
 func (f *fakeFleet) Status(ctx context.Context, m string) (power.MachineStatus, error) {
 	if f.delay != nil {
 		select {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/server"
 )
 
 // The exit codes `powerbridge power --help` documents.
@@ -175,7 +176,7 @@ func TestPowerCLIJSON(t *testing.T) {
 	env := []string{"POWERBRIDGE_URL=" + b.URL, "POWERBRIDGE_TOKEN=" + maasToken}
 
 	code, out, errs := cli(t, env, "power", "--json", "status", "bigboy")
-	var st power.MachineStatus
+	var st server.MachineStatus
 	if code != cliOff || json.Unmarshal([]byte(out), &st) != nil || st.State != power.Off || len(st.Outlets) != 2 {
 		t.Errorf("status --json: exit %d, stdout %q, stderr %q; want 3 and the machine's JSON, off with two outlets", code, out, errs)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/server"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
 
@@ -83,7 +84,7 @@ machines:
 }
 
 type offAnswer struct {
-	power.Result
+	server.ActionResult
 	Error string `json:"error"`
 }
 

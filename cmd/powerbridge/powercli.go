@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
+	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/server"
 )
 
 // Exit codes of `powerbridge power`, beyond exitOK, exitFail and exitUsage.
@@ -160,30 +162,6 @@ func (c *powerClient) do(ctx context.Context, method, path string) (answer, erro
 	return answer{code: resp.StatusCode, body: body}, nil
 }
 
-// machineStatus is the server's GET /v1/machines/{name}.
-type machineStatus struct {
-	Machine string `json:"machine"`
-	State   string `json:"state"`
-	Outlets []struct {
-		PDU    string `json:"pdu"`
-		Outlet int    `json:"outlet"`
-		State  string `json:"state"`
-	} `json:"outlets"`
-	ShuttingDown bool `json:"shutting_down"`
-}
-
-// actionResult is the server's answer to POST /v1/machines/{name}/{action}.
-type actionResult struct {
-	Machine  string   `json:"machine"`
-	Action   string   `json:"action"`
-	State    string   `json:"state"`
-	Changed  bool     `json:"changed"`
-	Shutdown string   `json:"shutdown"`
-	Reason   string   `json:"reason"`
-	Notes    []string `json:"notes"`
-	Seconds  float64  `json:"seconds"`
-}
-
 func (c *powerClient) status(ctx context.Context, machine string) int {
 	a, err := c.do(ctx, http.MethodGet, "/v1/machines/"+url.PathEscape(machine))
 	if err != nil {
@@ -193,7 +171,7 @@ func (c *powerClient) status(ctx context.Context, machine string) int {
 	if a.code != http.StatusOK {
 		return c.failed(ctx, a, machine)
 	}
-	var st machineStatus
+	var st server.MachineStatus
 	if err := json.Unmarshal(a.body, &st); err != nil {
 		fmt.Fprintf(c.errw, "powerbridge power: the server's answer is not the JSON expected: %v\n", err)
 		return exitFail
@@ -212,9 +190,9 @@ func (c *powerClient) status(ctx context.Context, machine string) int {
 		fmt.Fprintln(c.out, line)
 	}
 	switch st.State {
-	case "on":
+	case power.On:
 		return exitOK
-	case "off":
+	case power.Off:
 		return exitPowerOff
 	}
 	fmt.Fprintf(c.errw, "powerbridge power: the power state of %s cannot be told\n", machine)
@@ -230,7 +208,7 @@ func (c *powerClient) act(ctx context.Context, action, machine string) int {
 	if a.code != http.StatusOK {
 		return c.failed(ctx, a, machine)
 	}
-	var r actionResult
+	var r server.ActionResult
 	if err := json.Unmarshal(a.body, &r); err != nil {
 		fmt.Fprintf(c.errw, "powerbridge power: the server's answer is not the JSON expected: %v\n", err)
 		return exitFail
@@ -243,7 +221,7 @@ func (c *powerClient) act(ctx context.Context, action, machine string) int {
 	var how string
 	switch {
 	case !r.Changed:
-		how = "already " + r.State
+		how = "already " + r.State.String()
 	case action == "cycle":
 		how = "cycled in " + took
 	case r.Shutdown == "graceful":
@@ -267,9 +245,7 @@ func (c *powerClient) failed(ctx context.Context, a answer, machine string) int 
 	if c.json {
 		c.out.Write(a.body)
 	}
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e server.Error
 	msg := http.StatusText(a.code)
 	if json.Unmarshal(a.body, &e) == nil && e.Error != "" {
 		msg = e.Error
@@ -298,11 +274,7 @@ func (c *powerClient) machines(ctx context.Context) (names []string, ok bool) {
 	if err != nil || a.code != http.StatusOK {
 		return nil, false
 	}
-	var list struct {
-		Machines []struct {
-			Name string `json:"name"`
-		} `json:"machines"`
-	}
+	var list server.MachineList
 	if json.Unmarshal(a.body, &list) != nil {
 		return nil, false
 	}

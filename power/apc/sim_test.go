@@ -319,7 +319,7 @@ func TestGivenUpRequestKeepsTheCard(t *testing.T) {
 	defer agent.Close()
 	agent.SetOneAtATime(true)
 	cfg := credentials["v2c"]
-	cfg.Address, cfg.Timeout, cfg.Retries = agent.Addr(), 200*time.Millisecond, 2
+	cfg.Address, cfg.Timeout, cfg.Retries = agent.Addr(), time.Second, 2
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestGivenUpRequestKeepsTheCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Later than the timeout, sooner than the timeout twice over.
-	agent.SetLatency(300 * time.Millisecond)
+	agent.SetLatency(1500 * time.Millisecond)
 	before := agent.Stats().Requests
 	_, err = d.Read(t.Context())
 	sent := agent.Stats().Requests - before

@@ -63,6 +63,8 @@ func parseSnmprecLine(text string) (*object, error) {
 	return newObject(o, v), nil
 }
 
+// parseSnmprecValue reads one snmprec value of type tag. Over 60 lines, it
+// is one table of the snmprec type tags, which reads better whole.
 func parseSnmprecValue(tag, text string) (value, error) {
 	hexed := strings.HasSuffix(tag, "x")
 	raw := text

@@ -80,5 +80,5 @@ func (r Result) Report(cut bool) power.ShutdownReport {
 }
 
 func phase(name string, p Phase, outcome string) power.Phase {
-	return power.Phase{Name: name, Duration: p.Took, Seconds: p.Took.Seconds(), Outcome: outcome}
+	return power.Phase{Name: name, Duration: p.Took, Outcome: outcome}
 }

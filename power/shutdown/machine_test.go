@@ -68,7 +68,7 @@ func TestResultReport(t *testing.T) {
 		WaitDown: shutdown.Phase{Ran: true, Took: 6 * time.Second},
 	}
 	rep := r.Report(false)
-	if !rep.Down || rep.Reason != "" || len(rep.Phases) != 2 || rep.Phases[1].Name != "wait-down" || rep.Phases[1].Outcome != "down" || rep.Phases[1].Seconds != 6 {
+	if !rep.Down || rep.Reason != "" || len(rep.Phases) != 2 || rep.Phases[1].Name != "wait-down" || rep.Phases[1].Outcome != "down" || rep.Phases[1].Duration != 6*time.Second {
 		t.Errorf("a shutdown seen through: %+v", rep)
 	}
 	r.WaitDown.Err = context.DeadlineExceeded

@@ -165,24 +165,9 @@ func (s *SSH) dial(ctx context.Context, addr string, config *ssh.ClientConfig) (
 	conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 
-	// The callback tells a failed login apart from a failed handshake: once
-	// the host key has been accepted, what fails next is the login. x/crypto
-	// calls it from its key exchange goroutine.
-	var verdict struct {
-		sync.Mutex
-		accepted bool
-		err      error
-	}
-	check := config.HostKeyCallback
+	var verdict keyVerdict
 	cfg := *config
-	cfg.HostKeyCallback = func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		err := check(hostname, remote, key)
-		verdict.Lock()
-		defer verdict.Unlock()
-		verdict.accepted, verdict.err = err == nil, err
-		return err
-	}
-
+	cfg.HostKeyCallback = verdict.watch(config.HostKeyCallback)
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, &cfg)
 	if !stop() {
 		// ctx ended while logging in; even if the login just succeeded, the
@@ -193,22 +178,46 @@ func (s *SSH) dial(ctx context.Context, addr string, config *ssh.ClientConfig) (
 		return nil, fmt.Errorf("%w: connecting and logging in: %w", ErrUnreachable, ctx.Err())
 	}
 	if err != nil {
-		verdict.Lock()
-		accepted, keyErr := verdict.accepted, verdict.err
-		verdict.Unlock()
-		switch {
-		case keyErr != nil:
-			return nil, fmt.Errorf("checking host key: %w", keyErr)
-		case accepted && !isNetError(err):
-			return nil, fmt.Errorf("%w: login refused: %w", ErrUnreachable, err)
-		case accepted:
-			return nil, fmt.Errorf("%w: connection lost while logging in: %w", ErrUnreachable, err)
-		default:
-			return nil, fmt.Errorf("%w: ssh handshake: %w", ErrUnreachable, err)
-		}
+		return nil, verdict.explain(err)
 	}
 	conn.SetDeadline(time.Time{})
 	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// keyVerdict tells a failed login apart from a failed handshake: once the
+// host key has been accepted, what fails next is the login. x/crypto calls
+// the host key callback from its key exchange goroutine.
+type keyVerdict struct {
+	mu       sync.Mutex
+	accepted bool
+	err      error
+}
+
+// watch returns check, recording its verdict.
+func (v *keyVerdict) watch(check ssh.HostKeyCallback) ssh.HostKeyCallback {
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		err := check(hostname, remote, key)
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		v.accepted, v.err = err == nil, err
+		return err
+	}
+}
+
+// explain says what a failed handshake and login, err, failed at.
+func (v *keyVerdict) explain(err error) error {
+	v.mu.Lock()
+	accepted, keyErr := v.accepted, v.err
+	v.mu.Unlock()
+	switch {
+	case keyErr != nil:
+		return fmt.Errorf("checking host key: %w", keyErr)
+	case accepted && !isNetError(err):
+		return fmt.Errorf("%w: login refused: %w", ErrUnreachable, err)
+	case accepted:
+		return fmt.Errorf("%w: connection lost while logging in: %w", ErrUnreachable, err)
+	}
+	return fmt.Errorf("%w: ssh handshake: %w", ErrUnreachable, err)
 }
 
 // run runs command in a new session of client and classifies the outcome.

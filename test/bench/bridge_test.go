@@ -10,6 +10,7 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
 	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 // token is the bearer token of the in-process bridges.
@@ -43,7 +44,7 @@ func newBridge(tb testing.TB, o bridgeOptions) *bridge {
 	if o.cacheTTL == 0 {
 		o.cacheTTL = cacheTTL
 	}
-	metrics := server.NewMetrics("bench")
+	metrics := telemetry.New("bench")
 	var pdus []*power.PDU
 	var machines []power.Machine
 	for _, s := range sims {
@@ -68,8 +69,8 @@ func newBridge(tb testing.TB, o bridgeOptions) *bridge {
 		Auth:          server.NewAuthenticator([]server.Credential{{Name: "maas", Token: token}}),
 		StatusTimeout: 10 * time.Second,
 		ActionTimeout: 150 * time.Second,
-		Metrics:       metrics.Handler(),
-		Instrument:    metrics.Instrument,
+		Metrics:       server.MetricsHandler(metrics.Registry()),
+		Instrument:    server.NewHTTPMetrics(metrics.Registry()).Instrument,
 	})
 	b := &bridge{sims: sims, fleet: fleet, handler: h}
 	// Detect every PDU (a handful of requests each, once per process)

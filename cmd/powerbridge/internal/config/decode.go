@@ -58,28 +58,7 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 		}
 		return
 	}
-	switch v.Type() {
-	case nodeType:
-		v.Set(reflect.ValueOf(*n))
-		return
-	case durationType:
-		if !c.scalar(n, key, "a duration such as 5s or 2m") {
-			return
-		}
-		d, err := time.ParseDuration(n.Value)
-		if err != nil || d < 0 {
-			c.addf(n, key, "%q is not a duration (use a number with a unit: 500ms, 5s, 2m)", n.Value)
-			return
-		}
-		v.Set(reflect.ValueOf(Duration(d)))
-		return
-	case secretType:
-		if c.scalar(n, key, "a string") {
-			v.Set(reflect.ValueOf(Secret(n.Value)))
-		}
-		return
-	}
-	if c.text(n, v, key) {
+	if c.named(n, v, key) || c.text(n, v, key) || c.basic(n, v, key) {
 		return
 	}
 	switch v.Kind() {
@@ -100,33 +79,68 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 			c.value(item, s.Index(i), fmt.Sprintf("%s[%d]", key, i))
 		}
 		v.Set(s)
+	default:
+		panic(fmt.Sprintf("config: no YAML mapping for %s", v.Type()))
+	}
+}
+
+// named decodes the config's own value types and a raw node; it reports
+// whether v is one of them.
+func (c *checker) named(n *yaml.Node, v reflect.Value, key string) bool {
+	switch v.Type() {
+	case nodeType:
+		v.Set(reflect.ValueOf(*n))
+	case durationType:
+		if !c.scalar(n, key, "a duration such as 5s or 2m") {
+			break
+		}
+		d, err := time.ParseDuration(n.Value)
+		if err != nil || d < 0 {
+			c.addf(n, key, "%q is not a duration (use a number with a unit: 500ms, 5s, 2m)", n.Value)
+			break
+		}
+		v.Set(reflect.ValueOf(Duration(d)))
+	case secretType:
+		if c.scalar(n, key, "a string") {
+			v.Set(reflect.ValueOf(Secret(n.Value)))
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// basic decodes a string, whole number, number or boolean; it reports
+// whether v is one of them.
+func (c *checker) basic(n *yaml.Node, v reflect.Value, key string) bool {
+	switch v.Kind() {
 	case reflect.String:
 		if c.scalar(n, key, "a string") {
 			v.SetString(n.Value)
 		}
 	case reflect.Int:
 		if !c.scalar(n, key, "a whole number") {
-			return
+			return true
 		}
 		i, err := strconv.Atoi(n.Value)
 		if err != nil {
 			c.addf(n, key, "%q is not a whole number", n.Value)
-			return
+			return true
 		}
 		v.SetInt(int64(i))
 	case reflect.Float64:
 		if !c.scalar(n, key, "a number") {
-			return
+			return true
 		}
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil {
 			c.addf(n, key, "%q is not a number", n.Value)
-			return
+			return true
 		}
 		v.SetFloat(f)
 	case reflect.Bool:
 		if !c.scalar(n, key, "true or false") {
-			return
+			return true
 		}
 		switch strings.ToLower(n.Value) {
 		case "true":
@@ -137,8 +151,9 @@ func (c *checker) value(n *yaml.Node, v reflect.Value, key string) {
 			c.addf(n, key, "%q is not true or false", n.Value)
 		}
 	default:
-		panic(fmt.Sprintf("config: no YAML mapping for %s", v.Type()))
+		return false
 	}
+	return true
 }
 
 // text decodes a value of a type that reads itself from text, such as

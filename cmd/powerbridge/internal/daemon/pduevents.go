@@ -10,7 +10,7 @@ import (
 
 // pduEventCounter counts a PDU driver's events. It is handed to the fleet's
 // builder as a typed hook (fleetParts.events), never found by asserting an
-// interface on something else; *server.Metrics is one.
+// interface on something else; *telemetry.Metrics is one.
 type pduEventCounter interface {
 	SNMPRetries(pdu string, n int)
 	PDURestarted(pdu string)

@@ -8,8 +8,8 @@
 //
 // It must not know how the command line is parsed or how a config file is
 // read and reported (main hands it a loaded config and a loader), how
-// power is switched (power), how SNMP is spoken (power/apc), or how HTTP
-// answers are shaped (server).
+// power is switched (power), how SNMP is spoken (power/apc), how HTTP
+// answers are shaped (server), or what the metrics are (telemetry).
 package daemon
 
 import (
@@ -25,6 +25,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 // cacheTTL is how long a PDU reading answers status queries. MAAS queries
@@ -81,7 +82,7 @@ func newService(ctx context.Context, o Options) (*service, error) {
 		path:      o.ConfigPath,
 		listen:    o.Listen,
 		log:       log,
-		metrics:   server.NewMetrics(o.Version),
+		metrics:   telemetry.New(o.Version),
 		audit:     &auditFile{log: log},
 		runCtx:    ctx,
 		load:      o.Load,
@@ -95,6 +96,7 @@ func newService(ctx context.Context, o Options) (*service, error) {
 		s.close()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	httpMetrics := server.NewHTTPMetrics(s.metrics.Registry())
 	// Every request reaches the routes through s.ServeHTTP, which hands it
 	// the fleet of its generation: the server has no fleet of its own.
 	s.handler = server.New(nil, server.Config{
@@ -103,11 +105,11 @@ func newService(ctx context.Context, o Options) (*service, error) {
 		StatusTimeout: cfg.Timeouts.Status.Std(),
 		ActionTimeout: cfg.Timeouts.Action.Std(),
 		Logger:        log,
-		Metrics:       s.metrics.Handler(),
+		Metrics:       server.MetricsHandler(s.metrics.Registry()),
 		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
-		Instrument:    s.metrics.Instrument,
-		AuthFailures:  s.metrics.AuthFailure,
-		AuthChecks:    s.metrics.AuthCheck,
+		Instrument:    httpMetrics.Instrument,
+		AuthFailures:  httpMetrics.AuthFailure,
+		AuthChecks:    httpMetrics.AuthCheck,
 		// Restart-only, like listen: the limiter lives as long as the server.
 		AuthLimitExempt: cfg.Auth.RateLimitExemptPrefixes(),
 	})

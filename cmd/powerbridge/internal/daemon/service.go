@@ -13,6 +13,7 @@ import (
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 // service is what `serve` runs: the config in force and the fleet built from
@@ -26,7 +27,7 @@ type service struct {
 	path    string // the config file; "" for the built-in demo
 	listen  string // --listen, which overrides the file's
 	log     *slog.Logger
-	metrics *server.Metrics
+	metrics *telemetry.Metrics
 	audit   *auditFile
 	runCtx  context.Context // the service's lifetime
 	load    func(path string) (*config.File, error)
@@ -229,4 +230,4 @@ func (s *service) Check(r *http.Request) (string, bool) {
 
 // currentFleet is the fleet in force, for a metrics scrape: it reads only
 // what the pollers found, never a PDU, so it needs no hold on its generation.
-func (s *service) currentFleet() server.PolledFleet { return s.cur.Load().fleet }
+func (s *service) currentFleet() telemetry.PolledFleet { return s.cur.Load().fleet }

@@ -145,25 +145,12 @@ func (c *Client) Put(ctx context.Context, path string, form url.Values, out any)
 // encoding/json decodes into. Every request carries a fresh nonce, so a
 // caller may retry a failed call simply by calling again.
 func (c *Client) Do(ctx context.Context, method, path string, query, form url.Values, out any) error {
-	ref, err := url.Parse(path)
-	if err != nil || ref.IsAbs() || strings.HasPrefix(path, "/") {
-		return fmt.Errorf("maas: %q is not a path relative to the API", path)
+	u, err := c.resolve(path, query)
+	if err != nil {
+		return err
 	}
-	// MAAS's URL patterns all end in a slash and it answers 404, not a
-	// redirect, to a path without one.
-	if !strings.HasSuffix(ref.Path, "/") {
-		ref.Path += "/"
-	}
-	u := c.base.ResolveReference(ref)
-	q := u.Query()
-	for k, vs := range query {
-		for _, v := range vs {
-			q.Add(k, v)
-		}
-	}
-	u.RawQuery = q.Encode() // sorted by key: stable request logs
 	what := method + " " + strings.TrimPrefix(u.Path, c.base.Path)
-	if op := q.Get("op"); op != "" {
+	if op := u.Query().Get("op"); op != "" {
 		what += "?op=" + op
 	}
 
@@ -214,6 +201,28 @@ func (c *Client) Do(ctx context.Context, method, path string, query, form url.Va
 		return fmt.Errorf("MAAS %s: the answer (%s) is not the JSON expected: %v", what, ct, err)
 	}
 	return nil
+}
+
+// resolve is the URL of path, relative to the API, with query added.
+func (c *Client) resolve(path string, query url.Values) (*url.URL, error) {
+	ref, err := url.Parse(path)
+	if err != nil || ref.IsAbs() || strings.HasPrefix(path, "/") {
+		return nil, fmt.Errorf("maas: %q is not a path relative to the API", path)
+	}
+	// MAAS's URL patterns all end in a slash and it answers 404, not a
+	// redirect, to a path without one.
+	if !strings.HasSuffix(ref.Path, "/") {
+		ref.Path += "/"
+	}
+	u := c.base.ResolveReference(ref)
+	q := u.Query()
+	for k, vs := range query {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	u.RawQuery = q.Encode() // sorted by key: stable request logs
+	return u, nil
 }
 
 // authorization builds the OAuth 1.0 PLAINTEXT header MAAS expects. The

@@ -160,20 +160,7 @@ func poweron(args []string) error {
 	if _, err := drv.Read(ctx); err != nil { // detection, once
 		return err
 	}
-	raw := func(to power.State) error {
-		if err := drv.Switch(ctx, *outlet, to); err != nil {
-			return err
-		}
-		for {
-			r, err := drv.Read(ctx)
-			if err != nil {
-				return err
-			}
-			if o, _ := r.Outlet(*outlet); o.State == to {
-				return nil
-			}
-		}
-	}
+	raw := func(to power.State) error { return switchAndVerify(ctx, drv, *outlet, to) }
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	machine := bench.MachineName(*pdu, *outlet)
 	var rawT, pbT []time.Duration
@@ -200,6 +187,23 @@ func poweron(args []string) error {
 	fmt.Printf("poweron: raw SNMP set + verify: median %s (min %s)\n", r, slices.Min(rawT))
 	fmt.Printf("poweron: through powerbridge (POST /on, new connection, as MAAS): median %s (min %s): powerbridge adds %s\n", p, slices.Min(pbT), p-r)
 	return nil
+}
+
+// switchAndVerify is a switch as raw SNMP: the driver's SET, then reads
+// until the outlet shows to.
+func switchAndVerify(ctx context.Context, drv power.Driver, outlet int, to power.State) error {
+	if err := drv.Switch(ctx, outlet, to); err != nil {
+		return err
+	}
+	for {
+		r, err := drv.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if o, _ := r.Outlet(outlet); o.State == to {
+			return nil
+		}
+	}
 }
 
 // proc reports a process's CPU use and memory over a window.
