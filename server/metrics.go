@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/powerbridge/powerbridge/telemetry"
+	"github.com/powerbridge/powerbridge/power/telemetry"
 )
 
 // HTTPMetrics counts what the HTTP face does: requests by route and code,

@@ -11,7 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/telemetry"
+	"github.com/powerbridge/powerbridge/power/telemetry"
 )
 
 // HTTP requests are counted by chi's route pattern, never by the raw path.

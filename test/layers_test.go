@@ -72,13 +72,15 @@ func TestLayers(t *testing.T) {
 	}{
 		{"the domain package power speaks no protocol", func(p string) bool { return p == module+"/power" }, true,
 			func(d string) bool { return d == "net/http" || protocol(d) }},
-		{"nothing under power knows the server, the metrics or the command", func(p string) bool { return under(p, module+"/power") }, true,
-			func(d string) bool {
-				return under(d, module+"/server") || under(d, module+"/telemetry") || under(d, module+"/cmd")
-			}},
+		{"nothing under power knows the server or the command", func(p string) bool { return under(p, module+"/power") }, true,
+			func(d string) bool { return under(d, module+"/server") || under(d, module+"/cmd") }},
+		{"the domain and its drivers do not know the metrics that observe them", func(p string) bool {
+			return under(p, module+"/power") && !under(p, module+"/power/telemetry")
+		}, true,
+			func(d string) bool { return under(d, module+"/power/telemetry") }},
 		{"the server knows neither SNMP, ssh nor the APC driver", func(p string) bool { return under(p, module+"/server") }, true,
 			func(d string) bool { return protocol(d) || under(d, module+"/power/apc") }},
-		{"the metrics know neither the HTTP face, SNMP, ssh nor the APC driver", func(p string) bool { return under(p, module+"/telemetry") }, true,
+		{"the metrics know neither the HTTP face, SNMP, ssh nor the APC driver", func(p string) bool { return under(p, module+"/power/telemetry") }, true,
 			func(d string) bool { return under(d, module+"/server") || protocol(d) || under(d, module+"/power/apc") }},
 		{"nothing outside cmd imports cmd", func(p string) bool { return !under(p, module+"/cmd") }, false,
 			func(d string) bool { return under(d, module+"/cmd") }},

@@ -9,8 +9,8 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
-	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 // token is the bearer token of the in-process bridges.

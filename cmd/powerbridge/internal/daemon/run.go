@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
+	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
-	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 // cacheTTL is how long a PDU reading answers status queries. MAAS queries

@@ -12,8 +12,8 @@ import (
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
-	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 // service is what `serve` runs: the config in force and the fleet built from

@@ -21,8 +21,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
-	"github.com/powerbridge/powerbridge/telemetry"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden from what the code exports now")
@@ -405,7 +405,7 @@ func TestDeployFilesNameRealMetrics(t *testing.T) {
 			}
 		}
 	}
-	files, err := filepath.Glob("../deploy/prometheus/*")
+	files, err := filepath.Glob("../../deploy/prometheus/*")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no files in deploy/prometheus: %v", err)
 	}
