@@ -192,7 +192,6 @@ func (d *Device) layOut(seeds map[int]*outlet) {
 		}
 		d.outlets[n-1] = o
 	}
-
 }
 
 func (d *Device) bindSPDU(n int) {
