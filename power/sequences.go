@@ -1,8 +1,5 @@
 package power
 
-// The on, off and cycle sequences: what each action does to a machine's
-// outlets, in what order, and what it journals so a crash mid-way ends right.
-
 import (
 	"context"
 	"fmt"

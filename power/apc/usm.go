@@ -1,9 +1,5 @@
 package apc
 
-// The SNMPv3 user-based security of gosnmpClient: the security parameters a
-// session starts from, and what it learns of the agent's engine, notes of it
-// and forgets.
-
 import (
 	"errors"
 	"fmt"
