@@ -316,37 +316,7 @@ func (f *Fleet) executeOutlet(ctx context.Context, p *PDU, m *machine, st *machi
 	defer cancel()
 	ref, action := r.key.outlet, r.key.action
 	res := OutletResult{PDU: ref.PDU, Outlet: ref.Outlet, Action: action, State: Unknown}
-	wentOff := false
-	sw := func(to State) error {
-		out, err := p.Switch(actx, ref.Outlet, to)
-		if out.Note != "" {
-			res.Notes = append(res.Notes, out.Note)
-		}
-		if err != nil {
-			return err
-		}
-		res.State = to
-		if out.Changed {
-			res.Changed = true
-			wentOff = wentOff || to == Off
-		}
-		return nil
-	}
-	var err error
-	switch action {
-	case ActionOn:
-		err = sw(On)
-	case ActionOff:
-		err = sw(Off)
-	case ActionCycle:
-		if m != nil {
-			// A crash between the off and the on must end on.
-			f.journalBegin(m, []OutletRef{ref}, On, false)
-		}
-		if err = sw(Off); err == nil {
-			err = sw(On)
-		}
-	}
+	wentOff, err := f.switchOutlet(actx, p, m, ref, action, &res)
 	if m != nil {
 		f.journalEnd(m)
 		res.Machine = m.Name
@@ -364,6 +334,50 @@ func (f *Fleet) executeOutlet(ctx context.Context, p *PDU, m *machine, st *machi
 		err = fmt.Errorf("%s outlet %s: %w", action, ref, err)
 	}
 	res.Duration = time.Since(start)
+	f.recordOutlet(ctx, start, m, ref, action, res, err)
+	r.outlet, r.err = res, err
+	st.finish(r)
+}
+
+// switchOutlet carries out action on the outlet ref of p, which feeds m (nil
+// for an outlet that feeds no machine), and records in res what it read and
+// changed; wentOff reports whether the outlet was seen to switch off.
+func (f *Fleet) switchOutlet(ctx context.Context, p *PDU, m *machine, ref OutletRef, action Action, res *OutletResult) (wentOff bool, err error) {
+	sw := func(to State) error {
+		out, err := p.Switch(ctx, ref.Outlet, to)
+		if out.Note != "" {
+			res.Notes = append(res.Notes, out.Note)
+		}
+		if err != nil {
+			return err
+		}
+		res.State = to
+		if out.Changed {
+			res.Changed = true
+			wentOff = wentOff || to == Off
+		}
+		return nil
+	}
+	switch action {
+	case ActionOn:
+		err = sw(On)
+	case ActionOff:
+		err = sw(Off)
+	case ActionCycle:
+		if m != nil {
+			// A crash between the off and the on must end on.
+			f.journalBegin(m, []OutletRef{ref}, On, false)
+		}
+		if err = sw(Off); err == nil {
+			err = sw(On)
+		}
+	}
+	return wentOff, err
+}
+
+// recordOutlet audits and logs an outlet action begun at start, with its
+// result res and error err.
+func (f *Fleet) recordOutlet(ctx context.Context, start time.Time, m *machine, ref OutletRef, action Action, res OutletResult, err error) {
 	var switched []string
 	if res.Changed {
 		switched = []string{ref.String()}
@@ -380,6 +394,4 @@ func (f *Fleet) executeOutlet(ctx context.Context, p *PDU, m *machine, st *machi
 	} else {
 		f.log.Info("outlet action", attrs...)
 	}
-	r.outlet, r.err = res, err
-	st.finish(r)
 }

@@ -22,18 +22,6 @@ const (
 	maxFuncLines = 60
 )
 
-// sizePending are the offenders in files that other work is rewriting now;
-// each entry is "file" or "file:Func", and goes when its file is fixed (the
-// test fails for an entry that no longer offends, so the list only shrinks).
-var sizePending = map[string]string{
-	"power/machine.go":                    "511 lines; split with the journal work on machine.go",
-	"power/apc/config.go:withDefaults":    "62 lines; the snmp work is changing the defaults",
-	"power/apc/detect.go:detect":          "62 lines; in the snmp work's detect.go",
-	"power/apc/read.go:fetch":             "92 lines; in the snmp work's read.go",
-	"power/apc/snmp.go:walkColumns":       "67 lines; in the snmp work's snmp.go",
-	"power/apcsim/trees.go:attachOutlets": "93 lines; the snmp work is changing apcsim",
-}
-
 func TestSizes(t *testing.T) {
 	root := ".."
 	fset := token.NewFileSet()
@@ -87,15 +75,6 @@ func TestSizes(t *testing.T) {
 		t.Errorf("package main of cmd/powerbridge has %d non-test lines, %d or more: move what is not wiring into a package", mainLines, maxMainLines)
 	}
 	for what, why := range offends {
-		if reason, ok := sizePending[what]; ok {
-			t.Logf("pending: %s %s (%s)", what, why, reason)
-			continue
-		}
 		t.Errorf("%s %s", what, why)
-	}
-	for what := range sizePending {
-		if _, ok := offends[what]; !ok {
-			t.Errorf("%s is within the limits now: take it off sizePending", what)
-		}
 	}
 }

@@ -102,7 +102,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.AuthProtocol = strings.ToUpper(c.AuthProtocol)
 	c.PrivProtocol = strings.ToUpper(c.PrivProtocol)
+	return c.withCredentials()
+}
 
+// withCredentials checks the credentials of c's SNMP version, and defaults
+// the read community to the community.
+func (c Config) withCredentials() (Config, error) {
 	switch c.Version {
 	case "1", "2c":
 		if c.Community == "" {

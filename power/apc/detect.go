@@ -61,25 +61,8 @@ func detect(ctx context.Context, c snmpClient, bulk bool, forced string) (*detec
 		return nil, err
 	}
 
-	var order []dialect
-	if forced != "auto" {
-		order = []dialect{dialects[forced]}
-	} else {
-		for _, d := range dialects {
-			order = append(order, d)
-		}
-		slices.SortFunc(order, func(a, b dialect) int {
-			if a.hinted(id) != b.hinted(id) {
-				if a.hinted(id) {
-					return -1
-				}
-				return 1
-			}
-			return cmp.Compare(b.generation(), a.generation())
-		})
-	}
 	var tried []string
-	for _, d := range order {
+	for _, d := range probeOrder(forced, id) {
 		if det.dialect != nil && d.generation() < det.dialect.generation() {
 			continue
 		}
@@ -115,6 +98,29 @@ func detect(ctx context.Context, c snmpClient, bulk bool, forced string) (*detec
 		return nil, err
 	}
 	return det, nil
+}
+
+// probeOrder is the order detect probes the dialects in for a PDU whose
+// sysObjectID is id: the hinted dialect first, then the others newest
+// first; only the forced one unless forced is "auto".
+func probeOrder(forced, id string) []dialect {
+	if forced != "auto" {
+		return []dialect{dialects[forced]}
+	}
+	var order []dialect
+	for _, d := range dialects {
+		order = append(order, d)
+	}
+	slices.SortFunc(order, func(a, b dialect) int {
+		if a.hinted(id) != b.hinted(id) {
+			if a.hinted(id) {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.generation(), a.generation())
+	})
+	return order
 }
 
 // identify reads sysDescr and sysObjectID, fills in the model and firmware,

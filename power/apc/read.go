@@ -75,10 +75,37 @@ func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind,
 	for _, m := range det.meters {
 		nonRepeaters = append(nonRepeaters, before(m.inst.oid))
 	}
-	var spans [][]string // per column, the instances from its first to its last outlet
-	for _, col := range det.layout.columns {
+	spans := columnSpans(det.layout)
+	if err := d.bulkGet(ctx, nonRepeaters, spans, got); err != nil {
+		return nil, err
+	}
+
+	// An agent may answer a GETBULK with fewer repetitions than asked
+	// (RFC 3416 lets it stop when the answer grows too big). Ask for what
+	// is missing by name, in one more request, before calling it gone.
+	var missing []string
+	short := false
+	for _, w := range ws {
+		if _, ok := got[w.oid]; !ok {
+			missing = append(missing, w.oid)
+			short = short || w.need
+		}
+	}
+	if short {
+		if err := d.get(ctx, missing, got); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+// columnSpans returns, per column of l, the instances from its first
+// outlet's row to its last outlet's.
+func columnSpans(l layout) [][]string {
+	var spans [][]string
+	for _, col := range l.columns {
 		first, last := -1, -1
-		for _, o := range det.layout.outlets {
+		for _, o := range l.outlets {
 			if row, ok := col.at[o.number]; ok {
 				first = minRow(first, row)
 				last = max(last, row)
@@ -94,6 +121,13 @@ func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind,
 			spans = append(spans, span)
 		}
 	}
+	return spans
+}
+
+// bulkGet reads nonRepeaters and the column spans into got with GETBULKs of
+// at most maxVarbinds each: the non-repeaters in the first, the spans a
+// page of rows at a time.
+func (d *Driver) bulkGet(ctx context.Context, nonRepeaters []string, spans [][]string, got map[string]varbind) error {
 	perPage := max(1, (maxVarbinds-len(nonRepeaters))/max(1, len(spans)))
 	for page := 0; ; page++ {
 		var oids []string
@@ -115,7 +149,7 @@ func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind,
 		}
 		vbs, err := d.snmp.GetBulk(ctx, oids, nonRep, reps)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, v := range vbs {
 			if !v.missing() {
@@ -126,24 +160,7 @@ func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind,
 			break
 		}
 	}
-
-	// An agent may answer a GETBULK with fewer repetitions than asked
-	// (RFC 3416 lets it stop when the answer grows too big). Ask for what
-	// is missing by name, in one more request, before calling it gone.
-	var missing []string
-	short := false
-	for _, w := range ws {
-		if _, ok := got[w.oid]; !ok {
-			missing = append(missing, w.oid)
-			short = short || w.need
-		}
-	}
-	if short {
-		if err := d.get(ctx, missing, got); err != nil {
-			return nil, err
-		}
-	}
-	return got, nil
+	return nil
 }
 
 // get GETs oids, at most maxVarbinds per request, into got.

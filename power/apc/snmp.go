@@ -203,28 +203,38 @@ func walkColumns(ctx context.Context, c snmpClient, bulk bool, cols ...string) (
 		if len(vbs) == 0 {
 			return out, nil
 		}
-		// A GETBULK answer holds the repetitions one after another, each
-		// with one binding per requested column, so binding k belongs to
-		// column k mod len(active); a GETNEXT answer is one repetition.
-		for k, vb := range vbs {
-			i := active[k%len(active)]
-			if cursor[i] == "" {
-				continue
-			}
-			if vb.missing() || !strings.HasPrefix(vb.oid, cols[i]+".") {
-				cursor[i] = "" // past the end of the column
-				continue
-			}
-			if compareOIDs(vb.oid, cursor[i]) <= 0 {
-				return nil, fmt.Errorf("walking %s: agent answered %s after %s: OIDs not increasing", cols[i], vb.oid, cursor[i])
-			}
-			cursor[i] = vb.oid
-			if row, ok := rowOf(vb.oid, cols[i]); ok {
-				out[i][row] = vb
-			}
+		if err := advance(vbs, active, cols, cursor, out); err != nil {
+			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("walking %s: the agent does not stop answering", strings.Join(cols, ", "))
+}
+
+// advance takes one answer of walkColumns to a request for the columns
+// active: it records each binding in its column's rows in out and moves the
+// column's cursor on, or ends the column ("") past its last row.
+func advance(vbs []varbind, active []int, cols, cursor []string, out []map[int]varbind) error {
+	// A GETBULK answer holds the repetitions one after another, each
+	// with one binding per requested column, so binding k belongs to
+	// column k mod len(active); a GETNEXT answer is one repetition.
+	for k, vb := range vbs {
+		i := active[k%len(active)]
+		if cursor[i] == "" {
+			continue
+		}
+		if vb.missing() || !strings.HasPrefix(vb.oid, cols[i]+".") {
+			cursor[i] = "" // past the end of the column
+			continue
+		}
+		if compareOIDs(vb.oid, cursor[i]) <= 0 {
+			return fmt.Errorf("walking %s: agent answered %s after %s: OIDs not increasing", cols[i], vb.oid, cursor[i])
+		}
+		cursor[i] = vb.oid
+		if row, ok := rowOf(vb.oid, cols[i]); ok {
+			out[i][row] = vb
+		}
+	}
+	return nil
 }
 
 // rowOf returns the row index of oid in table column col, when oid is col

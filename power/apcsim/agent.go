@@ -361,6 +361,12 @@ func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.Sn
 		ErrorIndex: uint8(min(res.index, 255)),
 		Variables:  res.vars,
 	}
+	return sealWithin(req, resp, seal)
+}
+
+// sealWithin encodes resp, the answer to req, with seal, within the largest
+// message the client takes; nil when there is nothing to send.
+func sealWithin(req, resp *gosnmp.SnmpPacket, seal func(*gosnmp.SnmpPacket) ([]byte, error)) []byte {
 	limit := maxMessageSize
 	if req.Version == gosnmp.Version3 && req.MsgMaxSize >= 484 { // 484: the least any SNMP engine must take
 		limit = min(limit, int(req.MsgMaxSize))

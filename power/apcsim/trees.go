@@ -85,24 +85,6 @@ type setter = func(v gosnmp.SnmpPDU) (apply func(now time.Time), status gosnmp.S
 // they describe and makes every outlet object live.
 func (d *Device) attachOutlets() error {
 	seeds := make(map[int]*outlet)
-	seed := func(n int, st power.State, names ...oid) error {
-		if n < 1 || n > maxOutlets {
-			return fmt.Errorf("outlet number %d out of range 1-%d", n, maxOutlets)
-		}
-		if seeds[n] != nil {
-			return nil // an older tree told us already
-		}
-		o := &outlet{state: st, name: fmt.Sprintf("Outlet %d", n)}
-		for _, col := range names {
-			if x := d.store.lookup(col); x != nil && x.value.typ == gosnmp.OctetString {
-				o.name = string(x.value.v.([]byte))
-				break
-			}
-		}
-		seeds[n] = o
-		return nil
-	}
-
 	spdu := d.store.column(sPDUOutletCtl)
 	for _, x := range spdu {
 		n := int(x.oid[len(x.oid)-1])
@@ -110,7 +92,7 @@ func (d *Device) attachOutlets() error {
 		if err != nil {
 			return err
 		}
-		if err := seed(n, st, sPDUOutletCtlName.child(uint32(n)), sPDUOutletName.child(uint32(n))); err != nil {
+		if err := d.seed(seeds, n, st, sPDUOutletCtlName.child(uint32(n)), sPDUOutletName.child(uint32(n))); err != nil {
 			return err
 		}
 	}
@@ -121,47 +103,20 @@ func (d *Device) attachOutlets() error {
 		if err != nil {
 			return err
 		}
-		if err := seed(n, st, rPDUOutletStatusOutletName.child(uint32(n)), rPDUOutletControlOutletName.child(uint32(n))); err != nil {
+		if err := d.seed(seeds, n, st, rPDUOutletStatusOutletName.child(uint32(n)), rPDUOutletControlOutletName.child(uint32(n))); err != nil {
 			return err
 		}
 	}
-	rows2 := make(map[uint32]int) // rPDU2 row X → outlet number
-	for _, x := range d.store.column(rPDU2OutletSwitchedStatusState) {
-		row := x.oid[len(x.oid)-1]
-		if m, ok := d.intAt(rPDU2OutletSwitchedStatusModule.child(row)); ok && m != 1 {
-			return fmt.Errorf("rPDU2 outlet row %d is on module %d: daisy-chained units are not simulated", row, m)
-		}
-		n := int(row)
-		if num, ok := d.intAt(rPDU2OutletSwitchedStatusNumber.child(row)); ok {
-			n = num
-		}
-		st, err := decodeState(x, 2, 1) // rPDU2 reads 1 off, 2 on
-		if err != nil {
-			return err
-		}
-		if err := seed(n, st, rPDU2OutletSwitchedStatusName.child(row)); err != nil {
-			return err
-		}
-		rows2[row] = n
+	rows2, err := d.seedRPDU2(seeds)
+	if err != nil {
+		return err
 	}
 	if len(seeds) == 0 {
 		return fmt.Errorf("no outlet table: want sPDUOutletCtl (%s), rPDUOutletStatusOutletState (%s) or rPDU2OutletSwitchedStatusState (%s) rows",
 			sPDUOutletCtl, rPDUOutletStatusOutletState, rPDU2OutletSwitchedStatusState)
 	}
 
-	count := 0
-	for n := range seeds {
-		count = max(count, n)
-	}
-	d.outlets = make([]*outlet, count)
-	for n := 1; n <= count; n++ {
-		o := seeds[n]
-		if o == nil { // a gap in the recorded rows: an outlet no tree serves
-			o = &outlet{state: power.Off, name: fmt.Sprintf("Outlet %d", n)}
-		}
-		d.outlets[n-1] = o
-	}
-
+	d.layOut(seeds)
 	for _, x := range spdu {
 		d.bindSPDU(int(x.oid[len(x.oid)-1]))
 	}
@@ -175,6 +130,68 @@ func (d *Device) attachOutlets() error {
 		d.bindRPDU2(row, n)
 	}
 	return nil
+}
+
+// seed adds to seeds outlet n of an outlet table, in state st, named by the
+// first of the name objects names the store holds. An outlet an older tree
+// seeded already is kept.
+func (d *Device) seed(seeds map[int]*outlet, n int, st power.State, names ...oid) error {
+	if n < 1 || n > maxOutlets {
+		return fmt.Errorf("outlet number %d out of range 1-%d", n, maxOutlets)
+	}
+	if seeds[n] != nil {
+		return nil // an older tree told us already
+	}
+	o := &outlet{state: st, name: fmt.Sprintf("Outlet %d", n)}
+	for _, col := range names {
+		if x := d.store.lookup(col); x != nil && x.value.typ == gosnmp.OctetString {
+			o.name = string(x.value.v.([]byte))
+			break
+		}
+	}
+	seeds[n] = o
+	return nil
+}
+
+// seedRPDU2 adds to seeds the outlets of the rPDU2 outlet table, and returns
+// the outlet number of each of its rows.
+func (d *Device) seedRPDU2(seeds map[int]*outlet) (map[uint32]int, error) {
+	rows2 := make(map[uint32]int) // rPDU2 row X → outlet number
+	for _, x := range d.store.column(rPDU2OutletSwitchedStatusState) {
+		row := x.oid[len(x.oid)-1]
+		if m, ok := d.intAt(rPDU2OutletSwitchedStatusModule.child(row)); ok && m != 1 {
+			return nil, fmt.Errorf("rPDU2 outlet row %d is on module %d: daisy-chained units are not simulated", row, m)
+		}
+		n := int(row)
+		if num, ok := d.intAt(rPDU2OutletSwitchedStatusNumber.child(row)); ok {
+			n = num
+		}
+		st, err := decodeState(x, 2, 1) // rPDU2 reads 1 off, 2 on
+		if err != nil {
+			return nil, err
+		}
+		if err := d.seed(seeds, n, st, rPDU2OutletSwitchedStatusName.child(row)); err != nil {
+			return nil, err
+		}
+		rows2[row] = n
+	}
+	return rows2, nil
+}
+
+// layOut makes d's outlets those of seeds, numbered 1 to the highest seeded.
+func (d *Device) layOut(seeds map[int]*outlet) {
+	count := 0
+	for n := range seeds {
+		count = max(count, n)
+	}
+	d.outlets = make([]*outlet, count)
+	for n := 1; n <= count; n++ {
+		o := seeds[n]
+		if o == nil { // a gap in the recorded rows: an outlet no tree serves
+			o = &outlet{state: power.Off, name: fmt.Sprintf("Outlet %d", n)}
+		}
+		d.outlets[n-1] = o
+	}
 }
 
 func (d *Device) bindSPDU(n int) {
