@@ -66,6 +66,8 @@ type Config struct {
 	// back.
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
+	// Faces are served under their prefixes, beside the API (faces.go).
+	Faces []Face
 }
 
 // Server routes HTTP requests to the fleet.
@@ -124,6 +126,9 @@ func New(fleet Fleet, cfg Config) http.Handler {
 			r.Post("/-/reload", s.reload)
 		}
 	})
+	for _, f := range cfg.Faces {
+		r.Mount(f.Prefix, f.New(s))
+	}
 	return r
 }
 

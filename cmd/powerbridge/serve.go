@@ -93,6 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MetricsToken:  cfg.Auth.MetricsToken.Reveal(),
 		Instrument:    svc.metrics.Instrument,
 		AuthFailures:  svc.metrics.AuthFailure,
+		Faces:         []server.Face{redfishFace(svc, cfg)},
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

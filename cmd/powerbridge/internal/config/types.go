@@ -18,6 +18,8 @@ type File struct {
 	AuditLog string    `yaml:"audit_log"`
 	PDUs     []PDU     `yaml:"pdus"`
 	Machines []Machine `yaml:"machines"`
+	// Redfish is how the Redfish face treats every machine.
+	Redfish Redfish `yaml:"redfish"`
 
 	// Gateway is the gateway helper's section, decoded by that helper with
 	// Decode; the service itself does not read it.
@@ -110,6 +112,26 @@ type Machine struct {
 	Outlets  []string  `yaml:"outlets"`
 	Shutdown *Shutdown `yaml:"shutdown"`
 	Liveness *Liveness `yaml:"liveness"`
+	// Redfish, when set, overrides the file's redfish section.
+	Redfish *Redfish `yaml:"redfish"`
+}
+
+// Redfish is how the Redfish face treats a machine.
+type Redfish struct {
+	// ForceOff is what a Redfish ForceOff does: "shutdown" (the default:
+	// the machine's normal off, clean shutdown first; MAAS sends only
+	// ForceOff) or "cut" (power off at once).
+	ForceOff string `yaml:"force_off"`
+}
+
+// ForceOffCuts tells whether a Redfish ForceOff of machine is a plain cut.
+func (f *File) ForceOffCuts(machine string) bool {
+	for _, m := range f.Machines {
+		if m.Name == machine && m.Redfish != nil && m.Redfish.ForceOff != "" {
+			return m.Redfish.ForceOff == "cut"
+		}
+	}
+	return f.Redfish.ForceOff == "cut"
 }
 
 // Shutdown shuts the machine's OS down over ssh before power is cut.

@@ -61,6 +61,7 @@ func (f *File) validate(s section) {
 	}
 	f.Auth.validate(s.field("auth"))
 	f.Timeouts.validate(s.field("timeouts"))
+	f.Redfish.validate(s.field("redfish"))
 
 	pdus := s.field("pdus")
 	seen := map[string]bool{}
@@ -113,6 +114,9 @@ func (f *File) validate(s section) {
 		}
 		if m.Liveness != nil {
 			m.Liveness.validate(ms.field("liveness"), m.Shutdown)
+		}
+		if m.Redfish != nil {
+			m.Redfish.validate(ms.field("redfish"))
 		}
 	}
 }
@@ -382,5 +386,13 @@ func (c *SNMP) validate(s section) {
 func checkPassphrase(s section, p Secret) {
 	if p != "" && len(p) < 8 {
 		s.errorf("must be at least 8 characters (an SNMPv3 rule)")
+	}
+}
+
+func (r *Redfish) validate(s section) {
+	switch r.ForceOff {
+	case "", "shutdown", "cut":
+	default:
+		s.field("force_off").errorf("%q is not shutdown or cut", r.ForceOff)
 	}
 }

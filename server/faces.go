@@ -1,0 +1,52 @@
+package server
+
+import (
+	"net/http"
+	"time"
+)
+
+// Face is another HTTP face of the same domain (Redfish) served on this
+// listener under Prefix. New is given the server's Gate, so that a failed
+// login on any face counts against the same per-address limit.
+type Face struct {
+	Prefix string
+	New    func(Gate) http.Handler
+}
+
+// Gate is the server's failed-authentication limit, for a face that shapes
+// its own answers (Redfish's error format is not the API's).
+type Gate interface {
+	// Admit runs check on r under the limit. ok is true when r
+	// authenticated; otherwise retryAfter is zero when r is to be answered
+	// 401, or how long its address must wait when it is over its limit
+	// (429). Refusals are logged and counted as on the API's routes, never
+	// with what r sent as credentials.
+	Admit(r *http.Request, check func(*http.Request) (string, bool)) (principal string, ok bool, retryAfter time.Duration)
+}
+
+// Admit implements Gate with the limit of the API's own routes.
+func (s *Server) Admit(r *http.Request, check func(*http.Request) (string, bool)) (string, bool, time.Duration) {
+	if who, ok := check(r); ok {
+		return who, true, 0
+	}
+	addr := clientAddr(r)
+	if ref := s.limiter.fail(addr); ref != nil {
+		s.countAuthFailure(AuthRateLimited)
+		wait := max(ref.retryAfter.Round(time.Second), time.Second)
+		if ref.log {
+			s.log.Warn("authentication refused: too many failed attempts from this address", "remote", r.RemoteAddr,
+				"refused", ref.refused, "retry_after", wait.String(), "next_line_in", refusalLogEvery)
+		}
+		return "", false, wait
+	}
+	reason := AuthInvalid
+	if r.Header.Get("X-Auth-Token") == "" {
+		if scheme := authScheme(r); scheme == "none" || scheme == "other" {
+			reason = AuthMissing
+		}
+	}
+	s.countAuthFailure(reason)
+	s.log.Warn("authentication failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path,
+		"scheme", authScheme(r), "reason", reason)
+	return "", false, 0
+}
