@@ -26,10 +26,15 @@ declare -A need=(
   [sysctl]=procps
   [systemd-analyze]=systemd
   [systemd-sysusers]=systemd
+  [redfishtool]=redfishtool
 )
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
+done
+# Python module → Debian package: the Redfish and pdudaemon clients
+for mod in sushy:python3-sushy labgrid:python3-labgrid; do
+  /usr/bin/python3 -c "import ${mod%%:*}" >/dev/null 2>&1 || missing+=("${mod#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

@@ -1,0 +1,54 @@
+package test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/powerbridge/powerbridge/power"
+)
+
+// debianPython is Debian's python3, which has the clients' packages,
+// whatever else is first on PATH.
+const debianPython = "/usr/bin/python3"
+
+func needPython(t *testing.T, module string) {
+	t.Helper()
+	if err := exec.Command(debianPython, "-c", "import "+module).Run(); err != nil {
+		t.Skipf("python3 module %s missing (test/run.sh installs it): %v", module, err)
+	}
+}
+
+// OpenStack's sushy, as Ironic drives a BMC, with a session and with Basic.
+func TestRedfishSushy(t *testing.T) {
+	needPython(t, "sushy")
+	for _, mode := range []string{"session", "basic"} {
+		t.Run(mode, func(t *testing.T) {
+			r := newRedfishRig(t, rfOptions{})
+			cmd := exec.Command(debianPython, "clients/sushy_power.py")
+			cmd.Env = append(cmd.Environ(), "RF_URL="+r.bridge.URL, "RF_USER="+redfishUser, "RF_PASS="+redfishPass,
+				"RF_AUTH="+mode, "RF_SYSTEM=node1")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("sushy: %v\n%s", err, out)
+			}
+			for _, want := range []string{"members /redfish/v1/Systems/bigboy /redfish/v1/Systems/node1", "power Off", "after on On", "after off Off", "boot Once Pxe"} {
+				if !strings.Contains(string(out), want+"\n") {
+					t.Errorf("sushy printed no %q:\n%s", want, out)
+				}
+			}
+			r.switched(t, "sushy's on and off", power.Off, 2)
+			created := len(r.bridge.logs.lines("redfish session created"))
+			deleted := len(r.bridge.logs.lines("redfish session deleted"))
+			if mode == "session" && (created != 1 || deleted != 1 || !strings.Contains(string(out), "session True")) {
+				t.Errorf("sessions created %d, deleted %d; want 1, 1\n%s", created, deleted, out)
+			}
+			if mode == "basic" && created != 0 {
+				t.Errorf("Basic auth created %d sessions", created)
+			}
+			if strings.Contains(r.bridge.logs.String(), redfishPass) {
+				t.Error("the password is in the log")
+			}
+		})
+	}
+}
