@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -45,6 +46,58 @@ func TestRedfishSushy(t *testing.T) {
 			}
 			if mode == "basic" && created != 0 {
 				t.Errorf("Basic auth created %d sessions", created)
+			}
+			if strings.Contains(r.bridge.logs.String(), redfishPass) {
+				t.Error("the password is in the log")
+			}
+		})
+	}
+}
+
+// DMTF's redfishtool, from the command line, with a session and with Basic.
+func TestRedfishTool(t *testing.T) {
+	if _, err := exec.LookPath("redfishtool"); err != nil {
+		t.Skip("redfishtool missing (test/run.sh installs it)")
+	}
+	for _, mode := range []string{"Session", "Basic"} {
+		t.Run(mode, func(t *testing.T) {
+			r := newRedfishRig(t, rfOptions{})
+			host := strings.TrimPrefix(r.bridge.URL, "http://")
+			tool := func(pass string, args ...string) (string, error) {
+				all := append([]string{"-r", host, "-S", "Never", "-A", mode, "-u", redfishUser, "-p", pass}, args...)
+				out, err := exec.Command("redfishtool", all...).CombinedOutput()
+				return string(out), err
+			}
+			run := func(args ...string) string {
+				t.Helper()
+				out, err := tool(redfishPass, args...)
+				if err != nil {
+					t.Fatalf("redfishtool %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return out
+			}
+			if out := run("Systems", "list"); !strings.Contains(out, `"/redfish/v1/Systems/node1"`) || !strings.Contains(out, `"/redfish/v1/Systems/bigboy"`) {
+				t.Errorf("Systems list:\n%s", out)
+			}
+			powerState := func() string { return run("-P", "PowerState", "Systems", "-I", "node1", "get") }
+			if out := powerState(); !strings.Contains(out, `"PowerState": "Off"`) {
+				t.Errorf("PowerState at the start:\n%s", out)
+			}
+			run("Systems", "-I", "node1", "reset", "On")
+			waitUntil(t, 20*time.Second, "node1 reads On", func() bool { return strings.Contains(powerState(), `"PowerState": "On"`) })
+			run("Systems", "-I", "node1", "reset", "ForceOff")
+			waitUntil(t, 20*time.Second, "node1 reads Off", func() bool { return strings.Contains(powerState(), `"PowerState": "Off"`) })
+			run("Systems", "-I", "node1", "setBootOverride", "Once", "Pxe")
+			out := run("Systems", "-I", "node1", "get")
+			if !strings.Contains(out, `"BootSourceOverrideEnabled": "Once"`) || !strings.Contains(out, `"BootSourceOverrideTarget": "Pxe"`) {
+				t.Errorf("the boot override after setBootOverride:\n%s", out)
+			}
+			r.switched(t, "redfishtool's on and off", power.Off, 2)
+			if out, err := tool("not-the-password", "Systems", "list"); err == nil {
+				t.Errorf("a wrong password was let in:\n%s", out)
+			}
+			if mode == "Session" && len(r.bridge.logs.lines("redfish session created")) == 0 {
+				t.Error("no session was created")
 			}
 			if strings.Contains(r.bridge.logs.String(), redfishPass) {
 				t.Error("the password is in the log")
