@@ -428,3 +428,89 @@ func redfishErrorCode(body map[string]any) string {
 	}
 	return code
 }
+
+// Wrong credentials are answered 401 in Redfish's error format; the
+// webhook's bearer token is not a Redfish credential; sessions end when
+// deleted; failed logins, by Basic, by session token or by a session's
+// UserName and Password, count against the API's per-address limit.
+func TestRedfishCredentials(t *testing.T) {
+	r := newRedfishRig(t, rfOptions{})
+	send := func(method, p, body string, set func(*http.Request)) (int, map[string]any, http.Header) {
+		t.Helper()
+		var rd io.Reader = http.NoBody
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, r.bridge.URL+p, rd)
+		req.Header.Set("Content-Type", "application/json")
+		if set != nil {
+			set(req)
+		}
+		resp, err := maasClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		data, _ := io.ReadAll(resp.Body)
+		json.Unmarshal(data, &out)
+		if strings.Contains(string(data), redfishPass) || strings.Contains(string(data), maasToken) {
+			t.Errorf("%s %s: a credential in the answer: %s", method, p, data)
+		}
+		return resp.StatusCode, out, resp.Header
+	}
+	token := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("X-Auth-Token", tok) }
+	}
+	for _, tc := range []struct {
+		name string
+		set  func(*http.Request)
+	}{
+		{"none", nil},
+		{"wrong password", basic(redfishUser, "wrong")},
+		{"the webhook's bearer token", bearer(maasToken)},
+		{"a made-up session token", token("0123456789abcdef")},
+	} {
+		code, body, h := send("GET", "/redfish/v1/Systems", "", tc.set)
+		if code != 401 || redfishErrorCode(body) != "Base.1.8.NoValidSession" || h.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: %d %v, WWW-Authenticate %q; want 401 NoValidSession with a challenge", tc.name, code, body, h.Get("WWW-Authenticate"))
+		}
+	}
+	code, body, _ := send("POST", "/redfish/v1/SessionService/Sessions", `{"UserName": "admin", "Password": "wrong"}`, nil)
+	if code != 401 || redfishErrorCode(body) != "Base.1.8.NoValidSession" {
+		t.Errorf("login with a wrong password: %d %v", code, body)
+	}
+
+	code, body, h := send("POST", "/redfish/v1/SessionService/Sessions", `{"UserName": "admin", "Password": "`+redfishPass+`"}`, nil)
+	tok, loc := h.Get("X-Auth-Token"), h.Get("Location")
+	if code != 201 || tok == "" || !strings.HasPrefix(loc, "/redfish/v1/SessionService/Sessions/") || body["UserName"] != "admin" {
+		t.Fatalf("login: %d %v, token given %v, Location %q", code, body, tok != "", loc)
+	}
+	if code, _, _ := send("GET", "/redfish/v1/Systems/node1", "", token(tok)); code != 200 {
+		t.Errorf("GET with the session: %d", code)
+	}
+	if code, _, _ := send("DELETE", loc, "", token(tok)); code != 204 {
+		t.Errorf("DELETE of the session: %d", code)
+	}
+	if code, _, _ := send("GET", "/redfish/v1/Systems", "", token(tok)); code != 401 {
+		t.Errorf("GET with a deleted session: %d, want 401", code)
+	}
+	if strings.Contains(r.bridge.logs.String(), tok) || strings.Contains(r.bridge.logs.String(), redfishPass) {
+		t.Error("a credential is in the log")
+	}
+
+	// Five failures above and the deleted session's use make six; the
+	// limit (ten at once) is spent by four more, and the next is 429.
+	for i := 0; i < 4; i++ {
+		if code, _, _ := send("GET", "/redfish/v1/Systems", "", basic(redfishUser, "wrong")); code != 401 {
+			t.Fatalf("failure %d: %d, want 401", 7+i, code)
+		}
+	}
+	code, body, h = send("GET", "/redfish/v1/Systems", "", basic(redfishUser, "wrong"))
+	if code != 429 || h.Get("Retry-After") == "" || redfishErrorCode(body) == "" {
+		t.Errorf("the eleventh failure: %d %v, Retry-After %q; want 429 in Redfish's format", code, body, h.Get("Retry-After"))
+	}
+	if code, _, _ := send("GET", "/v1/machines/node1/status", "", bearer("wrong")); code != 429 {
+		t.Errorf("the webhook routes after Redfish's failures: %d, want 429 (one limit for the address)", code)
+	}
+}
