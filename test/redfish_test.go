@@ -514,3 +514,58 @@ func TestRedfishCredentials(t *testing.T) {
 		t.Errorf("the webhook routes after Redfish's failures: %d, want 429 (one limit for the address)", code)
 	}
 }
+
+// A machine with a clean shutdown: GracefulShutdown and, by default,
+// ForceOff (all MAAS sends) run it before the cut, against a real sshd;
+// force_off: cut makes ForceOff a plain cut. The Reset is answered before
+// the shutdown is done.
+func TestRedfishCleanShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name, resetType, extra string
+		graceful               bool
+	}{
+		{"ForceOff by default", "ForceOff", "", true},
+		{"GracefulShutdown", "GracefulShutdown", "", true},
+		{"ForceOff with force_off: cut", "ForceOff", "redfish: {force_off: cut}\n", false},
+		{"GracefulShutdown with force_off: cut", "GracefulShutdown", "redfish: {force_off: cut}\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newShutdownRig(t, rigOptions{extra: tc.extra, timeout: 30 * time.Second})
+			offAt := watchOutlet(t, r.dev, 1)
+			exited := r.sshd.Exited()
+			m := &maasRedfish{t: t, base: r.bridge.URL, nodeID: "node1"}
+			m.reset("node1", tc.resetType)
+			if tc.graceful {
+				if r.dev.OutletState(1) != power.On {
+					t.Error("the outlet was off before the Reset was answered: the answer waited for the shutdown")
+				}
+				if state := m.get("node1").body["PowerState"]; state != "PoweringOff" {
+					t.Errorf("PowerState during the shutdown: %v, want PoweringOff", state)
+				}
+			}
+			m.poll38("node1", "off")
+			waitUntil(t, 20*time.Second, "node1 reads Off", func() bool { return m.get("node1").body["PowerState"] == "Off" })
+			if r.dev.OutletState(1) != power.Off || r.dev.Switches(1) != 1 {
+				t.Errorf("outlet 1 %s, switched %d times; want off, once", r.dev.OutletState(1), r.dev.Switches(1))
+			}
+			cmds := r.sshd.Commands(t)
+			if !tc.graceful {
+				if len(cmds) != 0 {
+					t.Errorf("a plain cut ran %+v on the machine", cmds)
+				}
+				return
+			}
+			if len(cmds) != 1 || cmds[0].Line != "sudo systemctl poweroff" {
+				t.Fatalf("commands run on the machine: %+v, want one sudo systemctl poweroff", cmds)
+			}
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the outlet is off but the machine's sshd never went down")
+			}
+			if !cmds[0].At.Before(offAt()) {
+				t.Errorf("the command ran at %s, the outlet went off at %s", cmds[0].At.Format(time.StampMicro), offAt().Format(time.StampMicro))
+			}
+		})
+	}
+}
