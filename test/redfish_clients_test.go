@@ -1,6 +1,10 @@
 package test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -103,5 +107,85 @@ func TestRedfishTool(t *testing.T) {
 				t.Error("the password is in the log")
 			}
 		})
+	}
+}
+
+// labgrid's PDUDaemonDriver switches an outlet on, off and reboot through
+// the pdudaemon listener; each switch is counted at the PDU. The listener
+// answers as pdudaemon does, tells the state, and lets in only its
+// allow-list.
+func TestPDUDaemonLabgrid(t *testing.T) {
+	needPython(t, "labgrid")
+	listen := freePort(t)
+	r := newRedfishRig(t, rfOptions{extra: fmt.Sprintf("pdudaemon: {listen: %q, allow: [127.0.0.1/32]}\n", listen)})
+	cmd := exec.Command(debianPython, "clients/labgrid_pdudaemon.py")
+	cmd.Env = append(cmd.Environ(), "PD_HOST="+listen, "PD_PDU=rack1", "PD_INDEX=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	for _, step := range []struct {
+		name     string
+		state    power.State
+		switches int
+	}{{"on", power.On, 1}, {"cycle", power.On, 3}, {"off", power.Off, 4}} {
+		if !lines.Scan() || lines.Text() != step.name {
+			cmd.Wait()
+			t.Fatalf("labgrid did not report %s: %q\n%s", step.name, lines.Text(), stderr.String())
+		}
+		// A reboot is off, the delay, on: its on comes after labgrid's own wait.
+		waitUntil(t, 20*time.Second, fmt.Sprintf("outlet 1 %s after %d switches", step.state, step.switches), func() bool {
+			return r.dev.OutletState(1) == step.state && r.dev.Switches(1) == step.switches
+		})
+		io.WriteString(stdin, "\n")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("labgrid: %v\n%s", err, stderr.String())
+	}
+	r.switched(t, "labgrid's on, reboot and off", power.Off, 4)
+
+	get := func(c *http.Client, query string) (int, string) {
+		t.Helper()
+		resp, err := c.Get("http://" + listen + "/power/control/" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, tc := range []struct {
+		query, body string
+		code        int
+	}{
+		{"status?hostname=rack1&port=1", "off\n", 200},
+		{"on?hostname=rack1&port=2", "200 OK - accepted request\n", 200},
+		{"on?hostname=ghost&port=1", "500 Invalid request\n", 500},
+		{"on?hostname=rack1&port=99", "500 Invalid request\n", 500},
+		{"on?hostname=rack1", "500 Invalid request\n", 500},
+		{"dance?hostname=rack1&port=1", "500 Invalid request\n", 500},
+	} {
+		if code, body := get(http.DefaultClient, tc.query); code != tc.code || body != tc.body {
+			t.Errorf("GET %s: %d %q, want %d %q", tc.query, code, body, tc.code, tc.body)
+		}
+	}
+	// The status is the bridge's reading, fresh once the switch is verified.
+	waitUntil(t, 20*time.Second, "the status query reads outlet 2 on", func() bool {
+		code, body := get(http.DefaultClient, "status?hostname=rack1&port=2")
+		return code == 200 && body == "on\n"
+	})
+	if r.dev.OutletState(2) != power.On {
+		t.Errorf("the status says on, the PDU shows outlet 2 %s", r.dev.OutletState(2))
+	}
+	if code, body := get(fromAddress("127.0.0.2"), "on?hostname=rack1&port=1"); code != 403 {
+		t.Errorf("from 127.0.0.2, not in the allow-list: %d %q, want 403", code, body)
+	}
+	if r.dev.OutletState(1) != power.Off || r.dev.Switches(1) != 4 {
+		t.Errorf("the refused and invalid requests switched outlet 1: %s, %d switches", r.dev.OutletState(1), r.dev.Switches(1))
 	}
 }

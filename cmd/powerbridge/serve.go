@@ -95,6 +95,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		AuthFailures:  svc.metrics.AuthFailure,
 		Faces:         []server.Face{redfishFace(svc, cfg)},
 	})
+	stopPDUDaemon, err := servePDUDaemon(ctx, cfg, svc, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "powerbridge serve: pdudaemon: %v\n", err)
+		return exitFail
+	}
+	defer stopPDUDaemon()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "powerbridge serve: %v\n", err)

@@ -20,6 +20,9 @@ type File struct {
 	Machines []Machine `yaml:"machines"`
 	// Redfish is how the Redfish face treats every machine.
 	Redfish Redfish `yaml:"redfish"`
+	// PDUDaemon, when set, serves pdudaemon's HTTP API on a listener of
+	// its own.
+	PDUDaemon *PDUDaemon `yaml:"pdudaemon"`
 
 	// Gateway is the gateway helper's section, decoded by that helper with
 	// Decode; the service itself does not read it.
@@ -122,6 +125,13 @@ type Redfish struct {
 	// the machine's normal off, clean shutdown first; MAAS sends only
 	// ForceOff) or "cut" (power off at once).
 	ForceOff string `yaml:"force_off"`
+}
+
+// PDUDaemon is pdudaemon's HTTP API (LAVA, labgrid), which sends no
+// credentials: only the networks in Allow may use it.
+type PDUDaemon struct {
+	Listen string   `yaml:"listen"`
+	Allow  []string `yaml:"allow"`
 }
 
 // ForceOffCuts tells whether a Redfish ForceOff of machine is a plain cut.
