@@ -80,6 +80,8 @@ type Config struct {
 	// MAAS's rack controllers, so that nobody sharing their address can
 	// lock MAAS out. Guesses from them are not limited.
 	AuthLimitExempt []netip.Prefix
+	// Faces are served under their prefixes, beside the API (faces.go).
+	Faces []Face
 }
 
 // Server routes HTTP requests to the fleet.
@@ -142,6 +144,9 @@ func New(fleet Fleet, cfg Config) http.Handler {
 			r.Post("/-/reload", s.reload)
 		}
 	})
+	for _, f := range cfg.Faces {
+		r.Mount(f.Prefix, f.New(s))
+	}
 	return r
 }
 

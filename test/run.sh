@@ -85,6 +85,7 @@ declare -A need=(
   [/usr/include/stdlib.h]=libc6-dev   # gcc without recommends lacks it
   [git]=git
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates   # the Go module proxy is https
+  [redfishtool]=redfishtool
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -93,6 +94,10 @@ for cmd in "${!need[@]}"; do
   else
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
   fi
+done
+# Python module → Debian package: the Redfish and pdudaemon clients
+for mod in sushy:python3-sushy labgrid:python3-labgrid; do
+  /usr/bin/python3 -c "import ${mod%%:*}" >/dev/null 2>&1 || missing+=("${mod#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

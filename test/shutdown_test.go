@@ -35,6 +35,7 @@ type rigOptions struct {
 	timeout    time.Duration
 	sshAddr    string // overrides the sshd's address (a closed port)
 	liveness   string // extra liveness keys
+	extra      string // more config lines (the redfish section)
 }
 
 func newShutdownRig(t *testing.T, o rigOptions) *shutdownRig {
@@ -68,6 +69,7 @@ func newShutdownRig(t *testing.T, o rigOptions) *shutdownRig {
 	cfg := fmt.Sprintf(`
 auth:
   tokens: [{name: maas, token: %s}]
+  users: [{name: admin, password: %s}]
 timeouts: {status: 2s, action: 60s}
 state_dir: %q
 pdus:%s
@@ -79,7 +81,7 @@ machines:
       timeout: %s
       on_failure: %s
     liveness: {failures: 2, interval: 200ms, settle: 300ms, poll_interval: 200ms%s}
-`, maasToken, t.TempDir(), pdu, ssh, o.timeout, o.onFailure, o.liveness)
+%s`, maasToken, adminPass, t.TempDir(), pdu, ssh, o.timeout, o.onFailure, o.liveness, o.extra)
 	return &shutdownRig{dev: dev, sshd: srv, bridge: startBridge(t, cfg)}
 }
 

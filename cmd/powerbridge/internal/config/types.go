@@ -20,6 +20,11 @@ type File struct {
 	AuditLog string    `yaml:"audit_log"`
 	PDUs     []PDU     `yaml:"pdus"`
 	Machines []Machine `yaml:"machines"`
+	// Redfish is how the Redfish face treats every machine.
+	Redfish Redfish `yaml:"redfish"`
+	// PDUDaemon, when set, serves pdudaemon's HTTP API on a listener of
+	// its own.
+	PDUDaemon *PDUDaemon `yaml:"pdudaemon"`
 
 	// Gateway is the gateway helper's section, decoded by that helper with
 	// Decode; the service itself does not read it.
@@ -116,6 +121,33 @@ type Machine struct {
 	Outlets  []power.OutletRef `yaml:"outlets"`
 	Shutdown *Shutdown         `yaml:"shutdown"`
 	Liveness *Liveness         `yaml:"liveness"`
+	// Redfish, when set, overrides the file's redfish section.
+	Redfish *Redfish `yaml:"redfish"`
+}
+
+// Redfish is how the Redfish face treats a machine.
+type Redfish struct {
+	// ForceOff is what a Redfish ForceOff does: "shutdown" (the default:
+	// the machine's normal off, clean shutdown first; MAAS sends only
+	// ForceOff) or "cut" (power off at once).
+	ForceOff string `yaml:"force_off"`
+}
+
+// PDUDaemon is pdudaemon's HTTP API (LAVA, labgrid), which sends no
+// credentials: only the networks in Allow may use it.
+type PDUDaemon struct {
+	Listen string   `yaml:"listen"`
+	Allow  []string `yaml:"allow"`
+}
+
+// ForceOffCuts tells whether a Redfish ForceOff of machine is a plain cut.
+func (f *File) ForceOffCuts(machine string) bool {
+	for _, m := range f.Machines {
+		if m.Name == machine && m.Redfish != nil && m.Redfish.ForceOff != "" {
+			return m.Redfish.ForceOff == "cut"
+		}
+	}
+	return f.Redfish.ForceOff == "cut"
 }
 
 // Shutdown shuts the machine's OS down over ssh before power is cut.

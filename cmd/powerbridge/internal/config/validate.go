@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -68,6 +69,10 @@ func (f *File) validate(s section) {
 	f.Auth.validate(s.field("auth"))
 	f.Auth.validateRateLimitExempt(s.field("auth"))
 	f.Timeouts.validate(s.field("timeouts"))
+	f.Redfish.validate(s.field("redfish"))
+	if f.PDUDaemon != nil {
+		f.PDUDaemon.validate(s.field("pdudaemon"))
+	}
 
 	pdus := s.field("pdus")
 	seen := map[string]bool{}
@@ -115,6 +120,9 @@ func (f *File) validate(s section) {
 		}
 		if m.Liveness != nil {
 			m.Liveness.validate(ms.field("liveness"), m.Shutdown)
+		}
+		if m.Redfish != nil {
+			m.Redfish.validate(ms.field("redfish"))
 		}
 	}
 }
@@ -446,5 +454,33 @@ func (c *SNMP) validate(s section) {
 func checkPassphrase(s section, p Secret) {
 	if p != "" && len(p) < 8 {
 		s.errorf("must be at least 8 characters (an SNMPv3 rule)")
+	}
+}
+
+func (r *Redfish) validate(s section) {
+	switch r.ForceOff {
+	case "", "shutdown", "cut":
+	default:
+		s.field("force_off").errorf("%q is not shutdown or cut", r.ForceOff)
+	}
+}
+
+// DefaultPDUDaemonListen is pdudaemon's own port, on loopback.
+const DefaultPDUDaemonListen = "127.0.0.1:16421"
+
+func (p *PDUDaemon) validate(s section) {
+	if p.Listen == "" {
+		p.Listen = DefaultPDUDaemonListen
+	}
+	if _, _, err := net.SplitHostPort(p.Listen); err != nil {
+		s.field("listen").errorf("%q is not host:port (e.g. %s)", p.Listen, DefaultPDUDaemonListen)
+	}
+	if len(p.Allow) == 0 {
+		p.Allow = []string{"127.0.0.0/8", "::1/128"}
+	}
+	for i, a := range p.Allow {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			s.field("allow").index(i).errorf("%q is not a network (e.g. 192.168.23.0/24)", a)
+		}
 	}
 }

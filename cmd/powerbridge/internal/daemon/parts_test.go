@@ -78,6 +78,8 @@ func TestRestartOnly(t *testing.T) {
 		{"tls", func(f *config.File) { f.TLS = &config.TLS{CertFile: "c", KeyFile: "k"} }, "tls can only change"},
 		{"timeouts", func(f *config.File) { f.Timeouts.Action = 3 }, "timeouts can only change"},
 		{"metrics token", func(f *config.File) { f.Auth.MetricsToken = "x" }, "auth.metrics_token can only change"},
+		{"pdudaemon", func(f *config.File) { f.PDUDaemon = &config.PDUDaemon{Listen: "127.0.0.1:3"} }, "pdudaemon can only change"},
+		{"redfish", func(f *config.File) { f.Redfish.ForceOff = "cut" }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := base

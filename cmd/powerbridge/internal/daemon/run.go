@@ -112,6 +112,7 @@ func newService(ctx context.Context, o Options) (*service, error) {
 		AuthChecks:    httpMetrics.AuthCheck,
 		// Restart-only, like listen: the limiter lives as long as the server.
 		AuthLimitExempt: cfg.Auth.RateLimitExemptPrefixes(),
+		Faces:           []server.Face{s.redfishFace(cfg)},
 	})
 	return s, nil
 }
@@ -139,6 +140,12 @@ func (s *service) serve(ctx context.Context, o Options) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	}
 	ln = server.Listener(ln, maxHeaderBytes)
+	stopPDUDaemon, err := s.servePDUDaemon(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("pdudaemon: %w", err)
+	}
+	defer stopPDUDaemon()
 	srv := &http.Server{
 		Handler:           s,
 		MaxHeaderBytes:    maxHeaderBytes,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,7 +147,7 @@ func (s *service) reloadLocked() error {
 }
 
 // restartOnly refuses a reload that changes what only a restart can: the
-// listener and its TLS, and the HTTP time bounds.
+// listener and its TLS, the HTTP time bounds, and pdudaemon's listener.
 func restartOnly(old, now *config.File) error {
 	var changed []string
 	if old.Listen != now.Listen {
@@ -160,6 +161,10 @@ func restartOnly(old, now *config.File) error {
 	}
 	if old.Auth.MetricsToken != now.Auth.MetricsToken {
 		changed = append(changed, "auth.metrics_token")
+	}
+	if (old.PDUDaemon == nil) != (now.PDUDaemon == nil) || (old.PDUDaemon != nil && !slices.Equal(old.PDUDaemon.Allow, now.PDUDaemon.Allow)) ||
+		(old.PDUDaemon != nil && old.PDUDaemon.Listen != now.PDUDaemon.Listen) {
+		changed = append(changed, "pdudaemon")
 	}
 	if len(changed) > 0 {
 		return fmt.Errorf("%s can only change with a restart; nothing was reloaded", strings.Join(changed, ", "))
@@ -213,10 +218,32 @@ type genKey struct{}
 // until it is answered: everything the request reads or switches belongs to
 // that one generation, whatever reloads happen meanwhile.
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g := s.acquire()
-	defer g.release()
-	ctx := context.WithValue(r.Context(), genKey{}, g)
-	s.handler.ServeHTTP(w, r.WithContext(server.WithFleet(ctx, g.fleet)))
+	s.withGeneration(s.handler).ServeHTTP(w, r)
+}
+
+// withGeneration serves each request with next from the generation in
+// force when it arrived, held until it is answered and given to it in its
+// context (genOf, and server.WithFleet for the JSON API).
+func (s *service) withGeneration(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := s.acquire()
+		defer g.release()
+		ctx := context.WithValue(r.Context(), genKey{}, g)
+		next.ServeHTTP(w, r.WithContext(server.WithFleet(ctx, g.fleet)))
+	})
+}
+
+// genOf is the generation r is served from; r came through withGeneration.
+func genOf(r *http.Request) *generation {
+	return r.Context().Value(genKey{}).(*generation)
+}
+
+// hold keeps g, which the caller holds already, for work carried on after
+// the caller's request is answered; release lets go of it once.
+func (g *generation) hold() (release func()) {
+	g.refs.Add(1)
+	var once sync.Once
+	return func() { once.Do(g.release) }
 }
 
 // Check authenticates against the credentials of the request's generation.
