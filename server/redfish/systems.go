@@ -218,42 +218,10 @@ func (s *service) patchSystem(w http.ResponseWriter, r *http.Request) {
 		s.noSystem(w, id)
 		return
 	}
-	var body map[string]json.RawMessage
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "MalformedJSON", "the PATCH body is not a JSON object: "+err.Error())
+	set, code, msg := parseBootPatch(r.Body, id)
+	if code != "" {
+		writeError(w, http.StatusBadRequest, code, msg)
 		return
-	}
-	var boot map[string]json.RawMessage
-	for k, v := range body {
-		switch {
-		case k == "Boot":
-			if err := json.Unmarshal(v, &boot); err != nil {
-				writeError(w, http.StatusBadRequest, "PropertyValueTypeError", "Boot must be an object")
-				return
-			}
-		case strings.HasPrefix(k, "@"):
-		default:
-			writeError(w, http.StatusBadRequest, "PropertyNotWritable", fmt.Sprintf("property %q of system %s cannot be written; only Boot can", k, id))
-			return
-		}
-	}
-	set := map[string]string{}
-	for k, v := range boot {
-		allowed := map[string][]string{
-			"BootSourceOverrideEnabled": bootEnabled,
-			"BootSourceOverrideTarget":  bootTargets,
-			"BootSourceOverrideMode":    bootModes,
-		}[k]
-		if allowed == nil {
-			writeError(w, http.StatusBadRequest, "PropertyUnknown", fmt.Sprintf("Boot has no writable property %q; use BootSourceOverrideEnabled, BootSourceOverrideTarget or BootSourceOverrideMode", k))
-			return
-		}
-		var val string
-		if err := json.Unmarshal(v, &val); err != nil || !slices.Contains(allowed, val) {
-			writeError(w, http.StatusBadRequest, "PropertyValueNotInList", fmt.Sprintf("Boot.%s must be one of %s", k, strings.Join(allowed, ", ")))
-			return
-		}
-		set[k] = val
 	}
 	// MAAS 2.7 sends no If-Match: it is honoured when sent, never required.
 	cur, ok := s.boot.set(id, r.Header.Get("If-Match"), func(b *Boot) {
@@ -275,6 +243,45 @@ func (s *service) patchSystem(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("redfish boot override", "principal", power.Principal(r.Context()), "machine", id,
 		"enabled", cur.Enabled, "target", cur.Target, "mode", cur.Mode)
 	noContent(w)
+}
+
+// parseBootPatch reads a PATCH of system id: only Boot's override
+// properties may be written, with their allowed values. It returns them by
+// name, or the Redfish message code and text of what is wrong.
+func parseBootPatch(rd io.Reader, id string) (set map[string]string, code, msg string) {
+	var body map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(rd, 64<<10)).Decode(&body); err != nil {
+		return nil, "MalformedJSON", "the PATCH body is not a JSON object: " + err.Error()
+	}
+	var boot map[string]json.RawMessage
+	for k, v := range body {
+		switch {
+		case k == "Boot":
+			if err := json.Unmarshal(v, &boot); err != nil {
+				return nil, "PropertyValueTypeError", "Boot must be an object"
+			}
+		case strings.HasPrefix(k, "@"):
+		default:
+			return nil, "PropertyNotWritable", fmt.Sprintf("property %q of system %s cannot be written; only Boot can", k, id)
+		}
+	}
+	set = map[string]string{}
+	for k, v := range boot {
+		allowed := map[string][]string{
+			"BootSourceOverrideEnabled": bootEnabled,
+			"BootSourceOverrideTarget":  bootTargets,
+			"BootSourceOverrideMode":    bootModes,
+		}[k]
+		if allowed == nil {
+			return nil, "PropertyUnknown", fmt.Sprintf("Boot has no writable property %q; use BootSourceOverrideEnabled, BootSourceOverrideTarget or BootSourceOverrideMode", k)
+		}
+		var val string
+		if err := json.Unmarshal(v, &val); err != nil || !slices.Contains(allowed, val) {
+			return nil, "PropertyValueNotInList", fmt.Sprintf("Boot.%s must be one of %s", k, strings.Join(allowed, ", "))
+		}
+		set[k] = val
+	}
+	return set, "", ""
 }
 
 var errQueueFull = errors.New("too many resets are queued for this system; wait for them to finish")

@@ -86,7 +86,13 @@ func (f *File) validate(s section) {
 		seen[p.Name] = true
 	}
 
-	machines := s.field("machines")
+	f.validateMachines(s.field("machines"), seen)
+}
+
+// validateMachines checks the machines: names, their outlets against the
+// PDUs (pdus holds the names defined), each outlet mapped once, and their
+// shutdown, liveness and Redfish sections.
+func (f *File) validateMachines(machines section, pdus map[string]bool) {
 	names := map[string]bool{}
 	owner := map[string]string{} // "pdu/N" → machine
 	for i := range f.Machines {
@@ -104,7 +110,7 @@ func (f *File) validate(s section) {
 		}
 		for j, ref := range m.Outlets { // parsed as they were decoded
 			rs := os.index(j)
-			if !seen[ref.PDU] {
+			if !pdus[ref.PDU] {
 				rs.errorf("no PDU is named %q", ref.PDU)
 				continue
 			}
