@@ -84,6 +84,7 @@ declare -A need=(
   [gcc]=gcc                    # cgo, which -race needs
   [/usr/include/stdlib.h]=libc6-dev   # gcc without recommends lacks it
   [git]=git
+  [curl]=curl                  # the client that gives up mid-action in the outlet tests
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates   # the Go module proxy is https
   [redfishtool]=redfishtool
 )
