@@ -417,7 +417,7 @@ func TestFaultWrongV3Keys(t *testing.T) {
 			`powerbridge_snmp_timeouts_total{op="read",pdu="rack1"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFaultRig(t, faultSetup{v3: true, snmp: tc.snmp, statusBound: 5 * time.Second})
+			r := newFaultRig(t, faultSetup{v3: true, snmp: tc.snmp, statusBound: 10 * time.Second})
 			q := r.status(t, "node1")
 			if q.code != http.StatusBadGateway || !strings.Contains(errorOf(t, q.body), tc.says) {
 				t.Errorf("status: %d %s, want 502 saying %q", q.code, q.body, tc.says)
