@@ -114,6 +114,7 @@ func (r Reading) Outlet(n int) (Outlet, bool) {
 
 // Info describes the device behind a PDU, as far as it tells.
 type Info struct {
+	Vendor   string // the maker, as people know it: "APC", "Eaton"
 	Model    string
 	Firmware string
 	Dialect  string // the protocol variant the driver chose, e.g. "rpdu2"

@@ -39,7 +39,7 @@ type goldenFleet struct {
 
 func newGoldenFleet(t *testing.T) *goldenFleet {
 	rack1 := power.NewPDU(power.PDUConfig{Name: "rack1", Driver: goldenDriver{reading: power.Reading{
-		Info: power.Info{Model: "AP8959", Firmware: "v6.5.6", Dialect: "rpdu2"},
+		Info: power.Info{Vendor: "APC", Model: "AP8959", Firmware: "v6.5.6", Dialect: "rpdu2"},
 		Outlets: []power.Outlet{
 			{Number: 1, Name: "node1-a", State: power.On, CurrentAmperes: f64(0.4), PowerWatts: f64(92)},
 			{Number: 2, Name: "node1-b", State: power.Off, Pending: true},

@@ -71,7 +71,7 @@ func TestReadRecordings(t *testing.T) {
 		{
 			// AOS 3.7.4 serves sPDU and rPDU side by side: rPDU is newer.
 			file: "apc-ap7900-aos374.snmprec", dialect: "auto",
-			want: power.Info{Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"},
+			want: power.Info{Vendor: "APC", Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"},
 			outlets: []string{
 				`1 "Outlet 1" on`, `2 "Outlet 2" on`, `3 "Outlet 3" on`, `4 "Outlet 4" on`,
 				`5 "Outlet 5" on`, `6 "Outlet 6" on`, `7 "Outlet 7" on`, `8 "Outlet 8" on`,
@@ -80,7 +80,7 @@ func TestReadRecordings(t *testing.T) {
 		},
 		{
 			file: "apc-ap7900-aos374.snmprec", dialect: "spdu",
-			want: power.Info{Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "spdu"},
+			want: power.Info{Vendor: "APC", Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "spdu"},
 			outlets: []string{
 				`1 "Outlet 1" on`, `2 "Outlet 2" on`, `3 "Outlet 3" on`, `4 "Outlet 4" on`,
 				`5 "Outlet 5" on`, `6 "Outlet 6" on`, `7 "Outlet 7" on`, `8 "Outlet 8" on`,
@@ -91,7 +91,7 @@ func TestReadRecordings(t *testing.T) {
 			// The capture holds no rPDU2 outlet table, only sPDU's; its
 			// load is in rPDU2's phase table, its power in rPDU's.
 			file: "apc-ap7900b-aos682.snmprec", dialect: "auto",
-			want: power.Info{Model: "AP7900B", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "spdu"},
+			want: power.Info{Vendor: "APC", Model: "AP7900B", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "spdu"},
 			outlets: []string{
 				`1 "NAS PSU" on`, `2 "opnSense PSU" on`, `3 "Switch PSU (L)" on`, `4 "Switch 2 PSU 1" on`,
 				`5 "Firewall 2 PSU 1" on`, `6 "Outlet 6" on`, `7 "Outlet 7" on`, `8 "Outlet 8" on`,
@@ -195,7 +195,7 @@ func TestRPDU2RowsAndInvertedState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantInfo := power.Info{Model: "AP8941", Firmware: "apc_hw05_rpdu2g_656.bin", Dialect: "rpdu2"}
+			wantInfo := power.Info{Vendor: "APC", Model: "AP8941", Firmware: "apc_hw05_rpdu2g_656.bin", Dialect: "rpdu2"}
 			if r.Info != wantInfo {
 				t.Errorf("info = %+v, want %+v", r.Info, wantInfo)
 			}

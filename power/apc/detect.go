@@ -79,6 +79,7 @@ func detect(ctx context.Context, c snmpClient, bulk bool, forced string) (*detec
 	if det.dialect == nil {
 		return nil, fmt.Errorf("no outlet table answers (tried %s)", strings.Join(tried, ", "))
 	}
+	det.info.Vendor = "APC"
 	det.info.Dialect = nameOf(det.dialect)
 
 	// Meters come from the chosen tree first. Unless the dialect was

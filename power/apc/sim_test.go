@@ -77,11 +77,11 @@ func TestSimDetection(t *testing.T) {
 		meter  string
 	}{
 		// 7 of 8 outlets on at 0.35 A: 2.45 A
-		{"ap7900", power.Info{Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"}, "current [2.5]"},
+		{"ap7900", power.Info{Vendor: "APC", Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"}, "current [2.5]"},
 		// 23 of 24 outlets on at 0.35 A and 230 V: 8.05 A, 1851.5 W
-		{"ap8941", power.Info{Model: "AP8941", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "rpdu2"}, "current [8.1] power 1850W energy 1.735668e+10J"},
-		{"apc-ap7900-aos374.snmprec", power.Info{Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"}, "current [0] power 0W"},
-		{"apc-ap7900b-aos682.snmprec", power.Info{Model: "AP7900B", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "spdu"}, "current [2.7] power 312W"},
+		{"ap8941", power.Info{Vendor: "APC", Model: "AP8941", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "rpdu2"}, "current [8.1] power 1850W energy 1.735668e+10J"},
+		{"apc-ap7900-aos374.snmprec", power.Info{Vendor: "APC", Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"}, "current [0] power 0W"},
+		{"apc-ap7900b-aos682.snmprec", power.Info{Vendor: "APC", Model: "AP7900B", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "spdu"}, "current [2.7] power 312W"},
 	} {
 		for _, creds := range []string{"v1", "v2c", "v3 SHA/AES"} {
 			t.Run(tc.device+"/"+creds, func(t *testing.T) {

@@ -71,7 +71,7 @@ func testFleet(t *testing.T, m *telemetry.Metrics) (*power.Fleet, map[string]*st
 	t.Helper()
 	drivers := map[string]*stubDriver{
 		"rack1": {reading: power.Reading{
-			Info: power.Info{Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"},
+			Info: power.Info{Vendor: "APC", Model: "AP7900", Firmware: "apc_hw02_rpdu_374.bin", Dialect: "rpdu"},
 			Outlets: []power.Outlet{
 				{Number: 1, Name: "Outlet 1", State: power.On},
 				{Number: 2, Name: "Outlet 2", State: power.Off},
@@ -80,7 +80,7 @@ func testFleet(t *testing.T, m *telemetry.Metrics) (*power.Fleet, map[string]*st
 			Meter: power.Meter{CurrentAmperes: []float64{2.8}},
 		}},
 		"rack2": {reading: power.Reading{
-			Info: power.Info{Model: "AP8941", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "rpdu2"},
+			Info: power.Info{Vendor: "APC", Model: "AP8941", Firmware: "apc_hw05_rpdu2g_680.bin", Dialect: "rpdu2"},
 			Outlets: []power.Outlet{
 				{Number: 1, Name: "db\xe9", State: power.On, CurrentAmperes: ptr(0.4), PowerWatts: ptr(92)},
 			},

@@ -83,6 +83,8 @@ type Timeouts struct {
 type PDU struct {
 	Name    string `yaml:"name"`
 	Address string `yaml:"address"`
+	// Vendor names the protocol the PDU speaks (see Vendors).
+	Vendor string `yaml:"vendor"`
 	// Simulate serves a simulated APC PDU on loopback instead of a real one:
 	// a built-in model ("ap7900", "ap8941") or a .snmprec recording's path.
 	Simulate string `yaml:"simulate"`

@@ -46,6 +46,10 @@ const (
 	maxSecretFile = 64 << 10
 )
 
+// Vendors are the values of a PDU's vendor key: the protocols a PDU can be
+// driven with.
+var Vendors = []string{"apc"}
+
 // Dialects are the values of a PDU's dialect key, from power/apc, oldest
 // first; "auto" probes the device.
 var Dialects = append([]string{"auto"}, reversed(apc.Dialects())...)
@@ -379,6 +383,9 @@ func (p *PDU) validate(s section) {
 		if !validAddress(p.Address) {
 			s.field("address").errorf("%q is not a host or host:port", p.Address)
 		}
+	}
+	if !slices.Contains(Vendors, p.Vendor) {
+		s.field("vendor").errorf("%q is not one of %s", p.Vendor, strings.Join(Vendors, ", "))
 	}
 	if !slices.Contains(Dialects, p.Dialect) {
 		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(Dialects, ", "))

@@ -62,7 +62,7 @@ func (d *fakeDriver) Read(ctx context.Context) (power.Reading, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := power.Reading{Info: power.Info{Model: "fake", Dialect: "fake"}}
+	r := power.Reading{Info: power.Info{Vendor: "APC", Model: "fake", Dialect: "fake"}}
 	for n := 1; n <= 8; n++ {
 		r.Outlets = append(r.Outlets, power.Outlet{Number: n, State: d.states[n]})
 	}

@@ -28,6 +28,12 @@ func authenticator(a config.Auth) server.Authenticator {
 // the driver notices besides the outcome of each call (see apc.Event).
 type driverFunc func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error)
 
+// vendorDrivers make the driver of each vendor a PDU's config can name; the keys
+// are config.Vendors.
+var vendorDrivers = map[string]driverFunc{
+	"apc": apcDriver,
+}
+
 // apcDriver drives a PDU over SNMP with power/apc.
 func apcDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
 	ac := apcConfig(p)
@@ -42,7 +48,7 @@ type fleetParts struct {
 	events  pduEventCounter // may be nil
 	audit   power.Auditor   // may be nil
 	journal power.Journal   // may be nil
-	// newDriver makes each new PDU's driver; nil: apcDriver.
+	// newDriver makes each new PDU's driver; nil: the one of its vendor.
 	newDriver driverFunc
 	// offTimes keeps the PDUs' off times across restarts; may be nil.
 	offTimes power.OffTimes
@@ -76,7 +82,10 @@ func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
 func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error) {
 	newDriver := parts.newDriver
 	if newDriver == nil {
-		newDriver = apcDriver
+		newDriver = vendorDrivers[p.Vendor]
+	}
+	if newDriver == nil {
+		return nil, fmt.Errorf("PDU %s: no driver for vendor %q", p.Name, p.Vendor)
 	}
 	drv, err := newDriver(p, pduEvents(p.Name, parts.log, parts.events))
 	if err != nil {
