@@ -66,7 +66,7 @@ func (s *service) system(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	boot := s.boot.get(id)
-	var outlets []string
+	outlets := []string{} // none for a machine woken by LAN
 	for _, o := range m.Outlets {
 		outlets = append(outlets, o.String())
 	}
@@ -97,7 +97,7 @@ func (s *service) system(w http.ResponseWriter, r *http.Request) {
 		}},
 		"Links": map[string]any{"Chassis": []any{}, "ManagedBy": []any{}},
 		"Oem": map[string]any{"powerbridge": map[string]any{
-			"Outlets": outlets, "CleanShutdown": m.Graceful != nil, "ForceOffCuts": s.forceOffCuts(r, id),
+			"Outlets": outlets, "WakeOnLAN": m.Wake != nil, "CleanShutdown": m.Graceful != nil, "ForceOffCuts": s.forceOffCuts(r, id),
 		}},
 	})
 }

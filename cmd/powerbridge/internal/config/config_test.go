@@ -108,6 +108,21 @@ func TestProblems(t *testing.T) {
 			`testdata/shutdown-bad.yaml:14: machines[1].liveness.tcp: required: host:port to probe (usually the machine's ssh port)`,
 			`testdata/shutdown-bad.yaml:14: machines[1].liveness.failures: must be at least 1`,
 		}},
+		{"wol-bad", []string{
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.mac: "52:54:00:12:34" is not a MAC address (write it as 52:54:00:12:34:56)`,
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.broadcast: "fe80::1" is not an IPv4 address (255.255.255.255, or the subnet's broadcast such as 192.168.23.255)`,
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.port: 0 is not a port`,
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.interface: no network interface "nosuch0" on this host (ip link lists them)`,
+			`testdata/wol-bad.yaml:4: machines[0].liveness: required with wake_on_lan: only the liveness probe tells whether the machine is on (e.g. liveness: {tcp: "host:22"})`,
+			`testdata/wol-bad.yaml:4: machines[0].shutdown: required with wake_on_lan: a packet cannot switch a machine off, the clean ssh shutdown does`,
+			`testdata/wol-bad.yaml:6: machines[1].wake_on_lan.mac: required: the MAC address of the NIC that wakes the machine (ip link shows it after link/ether)`,
+			`testdata/wol-bad.yaml:6: machines[1].liveness: required with wake_on_lan: only the liveness probe tells whether the machine is on (e.g. liveness: {tcp: "host:22"})`,
+			`testdata/wol-bad.yaml:6: machines[1].shutdown: required with wake_on_lan: a packet cannot switch a machine off, the clean ssh shutdown does`,
+			`testdata/wol-bad.yaml:6: machines[1].wake_on_lan.reboot_command: needs shutdown.ssh to run it`,
+			`testdata/wol-bad.yaml:9: machines[2].shutdown.on_failure: "cut" needs an outlet to cut, and this machine has only wake_on_lan: leave on_failure out, or write fail`,
+			`testdata/wol-bad.yaml:10: machines[2].liveness.power_below_watts: needs an outlet on a metered PDU, and this machine has none`,
+			`testdata/wol-bad.yaml:12: machines[3].outlets: machine "nuc4" needs at least one outlet, as "pdu/N", or wake_on_lan`,
+		}},
 		{"syntax", []string{`testdata/syntax.yaml:1: did not find expected ',' or '}'`}},
 		{"ssh-key-device", []string{`testdata/ssh-key-device.yaml:8: machines[0].shutdown.ssh.key_file: /dev/null is a character device; want a regular file`}},
 
@@ -195,6 +210,33 @@ func TestShutdownDefaults(t *testing.T) {
 		{"failures", l.Failures, 3},
 		{"boot_grace", l.BootGrace.Std(), 10 * time.Minute},
 		{"power_below_watts", l.PowerBelowWatts, 12.5},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestWakeOnLANDefaults(t *testing.T) {
+	f, err := Load("testdata/wol-good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nuc, tower := f.Machines[0], f.Machines[1]
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"broadcast", nuc.WakeOnLAN.Broadcast, "255.255.255.255"},
+		{"port", nuc.WakeOnLAN.Port, 9},
+		{"interface", nuc.WakeOnLAN.Interface, ""},
+		{"on_failure with no outlet", nuc.Shutdown.OnFailure, "fail"},
+		{"liveness tcp from ssh", nuc.Liveness.TCP, "nuc1.maas:22"},
+		{"outlets", len(nuc.Outlets), 0},
+		{"on_failure with an outlet", tower.Shutdown.OnFailure, "cut"},
+		{"given broadcast", tower.WakeOnLAN.Broadcast, "192.168.23.255"},
+		{"given port", tower.WakeOnLAN.Port, 7},
+		{"reboot", tower.WakeOnLAN.RebootCommand, "sudo systemctl reboot"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)

@@ -39,7 +39,8 @@ func (c *SNMP) defaults() {
 
 func (sh *Shutdown) defaults() {
 	sh.Command = DefaultShutdownCommand
-	sh.OnFailure = "cut"
+	// OnFailure is left empty: its default depends on the machine
+	// (validateWake).
 	sh.SSH.defaults()
 }
 

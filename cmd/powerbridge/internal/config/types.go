@@ -123,6 +123,9 @@ type Machine struct {
 	Outlets  []power.OutletRef `yaml:"outlets"`
 	Shutdown *Shutdown         `yaml:"shutdown"`
 	Liveness *Liveness         `yaml:"liveness"`
+	// WakeOnLAN, when set, wakes the machine by LAN: instead of outlets, or
+	// after them.
+	WakeOnLAN *WakeOnLAN `yaml:"wake_on_lan"`
 	// Redfish, when set, overrides the file's redfish section.
 	Redfish *Redfish `yaml:"redfish"`
 }
@@ -160,7 +163,8 @@ type Shutdown struct {
 	// waiting for the host to go down.
 	Timeout Duration `yaml:"timeout"`
 	// OnFailure is what happens when the OS is not seen going down: "cut"
-	// power anyway, or "fail" and leave it on.
+	// power anyway, or "fail" and leave it on. Left out, it is cut, or fail
+	// for a machine with no outlet.
 	OnFailure string `yaml:"on_failure"`
 }
 

@@ -109,8 +109,8 @@ func (f *File) validateMachines(machines section, pdus map[string]bool) {
 		}
 		names[m.Name] = true
 		os := ms.field("outlets")
-		if len(m.Outlets) == 0 {
-			os.errorf("machine %q needs at least one outlet, as \"pdu/N\"", m.Name)
+		if len(m.Outlets) == 0 && m.WakeOnLAN == nil {
+			os.errorf("machine %q needs at least one outlet, as \"pdu/N\", or wake_on_lan", m.Name)
 		}
 		for j, ref := range m.Outlets { // parsed as they were decoded
 			rs := os.index(j)
@@ -125,6 +125,7 @@ func (f *File) validateMachines(machines section, pdus map[string]bool) {
 			}
 			owner[key] = m.Name
 		}
+		m.validateWake(ms)
 		if m.Shutdown != nil {
 			m.Shutdown.validate(ms.field("shutdown"), f.Timeouts.Action.Std())
 		}

@@ -139,6 +139,9 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			return metered && watts < m.Liveness.PowerBelowWatts, err
 		}
 		g, err := gracefulFor(m, cfg.StateDir, log, below)
+		if err == nil {
+			pm.Wake, err = wakeFor(m, cfg.StateDir, log)
+		}
 		if err != nil {
 			closeAll()
 			return nil, err
