@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/apcsim"
 	"github.com/powerbridge/powerbridge/server"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
@@ -33,10 +34,23 @@ type wolPC struct {
 	boots  int
 }
 
+// wolOptions shape a wolPC.
+type wolOptions struct {
+	wakes  bool          // a magic packet boots it
+	action time.Duration // timeouts.action
+	// dev, when set, is a simulated PDU whose outlet 1 feeds the machine
+	// as well (an always-on outlet, with a BIOS that stays off on AC).
+	dev *apcsim.Device
+	pdu string // its config lines
+	// wol holds more keys of wake_on_lan (", reboot_command: ...").
+	wol string
+}
+
 // newWolPC starts the machine switched off and powerbridge driving it as
-// "pc1"; wakes says whether a magic packet boots it.
-func newWolPC(t *testing.T, wakes bool, action time.Duration) *wolPC {
+// "pc1".
+func newWolPC(t *testing.T, o wolOptions) *wolPC {
 	t.Helper()
+	wakes, action := o.wakes, o.action
 	srv := sshd.Start(t, sshd.Options{Behaviour: sshd.GoesDown, NetNS: true})
 	srv.Stop(t) // the machine is off
 	link := srv.Link(t)
@@ -72,19 +86,25 @@ func newWolPC(t *testing.T, wakes bool, action time.Duration) *wolPC {
 	}()
 
 	host, port, _ := net.SplitHostPort(srv.Addr)
+	pdus, outlets := "", ""
+	if o.pdu != "" {
+		pdus, outlets = "pdus:"+o.pdu, `outlets: ["rack1/1"]`
+	}
 	cfg := fmt.Sprintf(`
 auth:
   tokens: [{name: maas, token: %s}]
   users: [{name: admin, password: %s}]
 timeouts: {status: 5s, action: %s}
+%s
 machines:
   - name: pc1
-    wake_on_lan: {mac: %q, broadcast: %s, port: %d, interface: %s}
+    %s
+    wake_on_lan: {mac: %q, broadcast: %s, port: %d, interface: %s%s}
     shutdown:
       ssh: {host: %q, port: %s, user: %q, key_file: %q}
       timeout: %s
     liveness: {failures: 2, interval: 200ms, settle: 300ms, poll_interval: 200ms, boot_grace: 2m}
-`, maasToken, adminPass, action, wolMAC, link.Broadcast, conn.LocalAddr().(*net.UDPAddr).Port, link.HostIf,
+`, maasToken, adminPass, action, pdus, outlets, wolMAC, link.Broadcast, conn.LocalAddr().(*net.UDPAddr).Port, link.HostIf, o.wol,
 		host, port, srv.User, srv.ClientKeyFile, action-20*time.Second)
 	pc.bridge = startBridge(t, cfg)
 	return pc
@@ -127,7 +147,7 @@ const (
 // read running, the clean shutdown makes it read stopped, and nothing but
 // the on sends a packet.
 func TestWakeOnLANMachineWithMAAS(t *testing.T) {
-	pc := newWolPC(t, true, 60*time.Second)
+	pc := newWolPC(t, wolOptions{wakes: true, action: 60 * time.Second})
 	if got := pc.status(t); got != wolStopped {
 		t.Fatalf("status before the on: %s, want %s", got, wolStopped)
 	}
@@ -214,7 +234,7 @@ func checkFaces(t *testing.T, pc *wolPC) {
 // stopped: never a hang, never a false running.
 func TestWakeOnLANMachineThatNeverWakes(t *testing.T) {
 	const action = 25 * time.Second
-	pc := newWolPC(t, false, action)
+	pc := newWolPC(t, wolOptions{action: action})
 	// A bound of twice the action timeout fails a hang; the answer must
 	// come well within it.
 	code, body := pc.maas(t, http.MethodPost, "/v1/machines/pc1/on", 2*action)
@@ -226,5 +246,87 @@ func TestWakeOnLANMachineThatNeverWakes(t *testing.T) {
 	}
 	if got := pc.status(t); got != wolStopped {
 		t.Fatalf("status after the failed on: %s, want %s", got, wolStopped)
+	}
+}
+
+// A machine on an always-on outlet whose BIOS stays off when AC returns:
+// the on switches the outlet on, once, and then wakes the machine; the off
+// shuts it down cleanly and then switches the outlet off, once.
+func TestWakeOnLANAfterTheOutlet(t *testing.T) {
+	dev, _, pdu := simPDU(t, "ap7900")
+	pc := newWolPC(t, wolOptions{wakes: true, action: 60 * time.Second, dev: dev, pdu: pdu})
+	if got := pc.status(t); got != wolStopped {
+		t.Fatalf("status before the on: %s, want %s", got, wolStopped)
+	}
+	code, body := pc.maas(t, http.MethodPost, "/v1/machines/pc1/on", 2*time.Minute)
+	if code != http.StatusOK || !strings.Contains(body, `"switched":["rack1/1"]`) {
+		t.Fatalf("on: %d %s; want 200, rack1/1 switched", code, body)
+	}
+	magic, boots := pc.packets(t)
+	if dev.OutletState(1) != power.On || dev.Switches(1) != 1 || magic < 1 || boots != 1 {
+		t.Fatalf("after the on: outlet %s, switched %d times, %d packets, %d boots; want on, once, packets, one boot",
+			dev.OutletState(1), dev.Switches(1), magic, boots)
+	}
+	if got := pc.status(t); got != wolRunning {
+		t.Fatalf("status after the on: %s, want %s", got, wolRunning)
+	}
+	code, body = pc.maas(t, http.MethodPost, "/v1/machines/pc1/off", 2*time.Minute)
+	if code != http.StatusOK || !strings.Contains(body, `"shutdown":"graceful"`) {
+		t.Fatalf("off: %d %s; want 200, a graceful shutdown", code, body)
+	}
+	if cmds := pc.sshd.Commands(t); len(cmds) != 1 || cmds[0].Line != "sudo systemctl poweroff" {
+		t.Fatalf("commands run on the machine: %+v, want one poweroff", cmds)
+	}
+	if dev.OutletState(1) != power.Off || dev.Switches(1) != 2 {
+		t.Fatalf("after the off: outlet %s, switched %d times in all; want off, twice", dev.OutletState(1), dev.Switches(1))
+	}
+	if got := pc.status(t); got != wolStopped {
+		t.Fatalf("status after the off: %s, want %s", got, wolStopped)
+	}
+	if after, _ := pc.packets(t); after != magic {
+		t.Fatalf("the off sent %d packets", after-magic)
+	}
+}
+
+// A cycle with reboot_command set reboots the machine over ssh and waits
+// for it to come back: no packet, no shutdown.
+func TestWakeOnLANCycleReboots(t *testing.T) {
+	pc := newWolPC(t, wolOptions{wakes: true, action: 60 * time.Second, wol: `, reboot_command: "sudo systemctl reboot"`})
+	if code, body := pc.maas(t, http.MethodPost, "/v1/machines/pc1/on", 2*time.Minute); code != http.StatusOK {
+		t.Fatalf("on: %d %s", code, body)
+	}
+	magic, _ := pc.packets(t)
+	// The machine comes back by itself after a reboot: its sshd is started
+	// again once powerbridge has seen it go down (and logged so), when the
+	// command it ran was the reboot.
+	rebooted := make(chan struct{})
+	go func() {
+		defer close(rebooted)
+		<-pc.sshd.Exited()
+		cmds := pc.sshd.Commands(t)
+		if len(cmds) != 1 || cmds[0].Line != "sudo systemctl reboot" {
+			return
+		}
+		if !eventually(time.Minute, func() bool { return len(pc.bridge.logs.lines("down=true")) > 0 }) {
+			t.Errorf("powerbridge never logged the machine down after its reboot")
+			return
+		}
+		if err := pc.sshd.Boot(t); err != nil {
+			t.Errorf("booting the machine again: %v", err)
+		}
+	}()
+	code, body := pc.bridge.maas(t, maasCall{method: http.MethodPost, path: "/v1/machines/pc1/cycle", auth: basic("admin", adminPass), within: 2 * time.Minute})
+	if code != http.StatusOK || !strings.Contains(body, `"shutdown":"reboot"`) || !strings.Contains(body, `"state":"on"`) {
+		t.Fatalf("cycle: %d %s; want 200, a reboot, on", code, body)
+	}
+	<-rebooted
+	if cmds := pc.sshd.Commands(t); len(cmds) != 1 || cmds[0].Line != "sudo systemctl reboot" {
+		t.Fatalf("commands run on the machine: %+v, want one reboot", cmds)
+	}
+	if after, boots := pc.packets(t); after != magic || boots != 1 {
+		t.Fatalf("the cycle sent %d packets and the listener booted it %d times more; want none", after-magic, boots-1)
+	}
+	if got := pc.status(t); got != wolRunning {
+		t.Fatalf("status after the cycle: %s, want %s", got, wolRunning)
 	}
 }
