@@ -21,6 +21,22 @@ const (
 	wakeAnswerReserve = 2 * time.Second
 )
 
+// Teller is a Prober that can say it cannot tell, such as a TCP probe of a
+// name that does not resolve (which Alive counts as alive, so as never to cut
+// a running machine over a DNS hiccup).
+type Teller interface {
+	Tell(ctx context.Context) (alive bool, err error)
+}
+
+// tell asks p whether the host is up; err is set when p cannot tell. A
+// Prober that is no Teller always can.
+func tell(ctx context.Context, p Prober) (bool, error) {
+	if t, ok := p.(Teller); ok {
+		return t.Tell(ctx)
+	}
+	return p.Alive(ctx), nil
+}
+
 // Waker powers a machine on without an outlet: Wake-on-LAN's magic packet
 // (power/wol). It cannot tell whether the machine woke; the liveness probe
 // does.
@@ -73,9 +89,13 @@ func checkWake(m Machine) error {
 // wakeOnly reports whether m has no outlet and is woken by LAN.
 func (m *machine) wakeOnly() bool { return m.Wake != nil && len(m.Outlets) == 0 }
 
-// wakeStatus is the state of a machine with no outlet, from a probe now.
+// wakeStatus is the state of a machine with no outlet, from a probe now; a
+// probe that cannot tell is an error, as an unreadable PDU is.
 func (f *Fleet) wakeStatus(ctx context.Context, m *machine) (MachineStatus, error) {
-	alive := m.Liveness.Probe.Alive(ctx)
+	alive, err := tell(ctx, m.Liveness.Probe)
+	if err != nil {
+		return MachineStatus{Machine: m.Name}, fmt.Errorf("machine %s: its liveness probe cannot tell whether it is on: %w", m.Name, err)
+	}
 	now := time.Now()
 	m.probed(alive, now)
 	return m.wakeState(alive, now), nil
@@ -124,7 +144,7 @@ func (f *Fleet) wakeOn(ctx context.Context, m *machine, res *Result) error {
 			return err
 		}
 	}
-	if m.Liveness.Probe.Alive(ctx) {
+	if alive, err := tell(ctx, m.Liveness.Probe); alive && err == nil {
 		m.probed(true, time.Now())
 		res.State = On
 		return nil
@@ -151,20 +171,16 @@ func (f *Fleet) awaitUp(ctx context.Context, m *machine, res *Result, send bool)
 		defer cancel()
 	}
 	start := time.Now()
-	m.mu.Lock()
-	m.poweredOn, m.failingSince = start, time.Time{}
-	m.mu.Unlock()
+	m.bootingSince(start)
 
 	wakes, sent := 0, time.Time{}
-	var sendErr error
+	var sendErr, probeErr error
 	for {
 		if send && (sent.IsZero() || time.Since(sent) >= resend) {
 			sent = time.Now()
 			if err := w.Waker.Wake(ctx); err != nil {
 				if wakes == 0 {
-					m.mu.Lock()
-					m.poweredOn = time.Time{}
-					m.mu.Unlock()
+					m.bootingSince(time.Time{})
 					return fmt.Errorf("waking by LAN: %w", err)
 				}
 				sendErr = err
@@ -173,7 +189,8 @@ func (f *Fleet) awaitUp(ctx context.Context, m *machine, res *Result, send bool)
 				wakes++
 			}
 		}
-		if m.Liveness.Probe.Alive(ctx) && ctx.Err() == nil {
+		alive, err := tell(ctx, m.Liveness.Probe)
+		if probeErr = err; alive && err == nil && ctx.Err() == nil {
 			m.probed(true, time.Now())
 			res.Changed, res.State = true, On
 			res.Notes = append(res.Notes, fmt.Sprintf("answered its liveness probe %s after the %s", time.Since(start).Round(time.Millisecond), upCause(send, wakes)))
@@ -186,18 +203,35 @@ func (f *Fleet) awaitUp(ctx context.Context, m *machine, res *Result, send bool)
 		}
 		// A machine that does not answer is not counted as booting: the
 		// caller is told it failed, and a status must not say otherwise.
-		m.mu.Lock()
-		m.poweredOn = time.Time{}
-		m.mu.Unlock()
-		err := fmt.Errorf("no answer to the liveness probe within %s of the %s", time.Since(start).Round(time.Second), upCause(send, wakes))
-		if send {
-			err = fmt.Errorf("%w (check that the NIC is armed for it, ethtool wol g, that the BIOS allows wake on LAN, and the MAC)", err)
-		}
-		if sendErr != nil {
-			err = fmt.Errorf("%w; the last wake-up failed: %v", err, sendErr)
-		}
-		return err
+		m.bootingSince(time.Time{})
+		return notUp(time.Since(start), send, wakes, sendErr, probeErr)
 	}
+}
+
+// bootingSince records when m was last powered on (zero: it is not booting).
+func (m *machine) bootingSince(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.poweredOn = t
+	if !t.IsZero() {
+		m.failingSince = time.Time{}
+	}
+}
+
+// notUp is the error of a machine that did not answer its probe within
+// waited: what was sent, and what to check.
+func notUp(waited time.Duration, send bool, wakes int, sendErr, probeErr error) error {
+	err := fmt.Errorf("no answer to the liveness probe within %s of the %s", waited.Round(time.Second), upCause(send, wakes))
+	if send {
+		err = fmt.Errorf("%w (check that the NIC is armed for it, ethtool wol g, that the BIOS allows wake on LAN, and the MAC)", err)
+	}
+	if sendErr != nil {
+		err = fmt.Errorf("%w; the last wake-up failed: %v", err, sendErr)
+	}
+	if probeErr != nil {
+		err = fmt.Errorf("%w; the probe cannot tell: %v", err, probeErr)
+	}
+	return err
 }
 
 func upCause(send bool, wakes int) string {
@@ -248,9 +282,7 @@ func (f *Fleet) wakeShutdown(ctx context.Context, m *machine, g Graceful, res *R
 	if !rep.Down {
 		return fmt.Errorf("the host was not seen going down, and a machine woken by LAN has no outlet to cut: %s", rep.Reason)
 	}
-	m.mu.Lock()
-	m.poweredOn = time.Time{}
-	m.mu.Unlock()
+	m.bootingSince(time.Time{})
 	return nil
 }
 

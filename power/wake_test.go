@@ -257,3 +257,39 @@ func TestWakeOnLANNeedsProbeAndShutdown(t *testing.T) {
 		})
 	}
 }
+
+// blind is a probe that cannot tell, as a TCP probe of a name that does not
+// resolve: Alive says alive, so that no shutdown cuts power over it.
+type blind struct{}
+
+func (blind) Alive(context.Context) bool { return true }
+func (blind) Tell(context.Context) (bool, error) {
+	return false, errors.New("lookup pc.maas: no such host")
+}
+
+// With no outlet, a probe that cannot tell leaves no state: an error, not on.
+func TestWakeOnLANProbeThatCannotTell(t *testing.T) {
+	h := &host{}
+	m := wakeMachine(h)
+	m.Liveness.Probe = blind{}
+	f, err := NewFleet(nil, []Machine{m}, FleetConfig{ActionTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.Status(t.Context(), "pc"); err == nil || !strings.Contains(err.Error(), "cannot tell") {
+		t.Fatalf("status: %+v, %v; want an error saying the probe cannot tell", st, err)
+	}
+	_, err = f.On(t.Context(), "pc")
+	if err == nil || !strings.Contains(err.Error(), "no such host") {
+		t.Fatalf("on: %v, want an error with the probe's", err)
+	}
+	if wakes, _ := h.counts(); wakes < 1 {
+		t.Error("no wake-up sent: a probe that cannot tell was taken for up")
+	}
+	if _, err := f.Off(t.Context(), "pc"); err == nil {
+		t.Error("off with a probe that cannot tell succeeded")
+	}
+	if _, shutdowns := h.counts(); shutdowns != 0 {
+		t.Errorf("%d shutdowns of a machine whose state is unknown", shutdowns)
+	}
+}
