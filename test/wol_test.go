@@ -221,6 +221,12 @@ func checkFaces(t *testing.T, pc *wolPC) {
 		t.Errorf("powerbridge power status pc1: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 
+	// The background probe feeds the machine's metric.
+	waitUntil(t, time.Minute, "/metrics shows pc1 on", func() bool {
+		_, body := pc.bridge.maas(t, maasCall{method: http.MethodGet, path: "/metrics"})
+		return strings.Contains(body, `powerbridge_machine_on{machine="pc1"} 1`)
+	})
+
 	rf := &maasRedfish{t: t, base: pc.bridge.URL, nodeID: "pc1"}
 	a := rf.get("pc1")
 	oem, _ := a.body["Oem"].(map[string]any)["powerbridge"].(map[string]any)
