@@ -70,6 +70,7 @@ func (f *File) validate(s section) {
 	if f.TLS != nil {
 		f.TLS.validate(s.field("tls"))
 	}
+	f.validateTLSListen(s.field("tls_listen"))
 	f.Auth.validate(s.field("auth"))
 	f.Auth.validateRateLimitExempt(s.field("auth"))
 	f.Timeouts.validate(s.field("timeouts"))
