@@ -1,7 +1,10 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +96,43 @@ func TestRedfishRackPDUOutlets(t *testing.T) {
 		if c := r.dev.Commands(n); len(c) != 0 {
 			t.Errorf("outlet %d, never asked for, was given %v", n, c)
 		}
+	}
+}
+
+// DMTF's redfishtool, from the command line, reads and switches an outlet
+// through the power equipment's raw paths, with a session and with Basic;
+// the switch is counted at the PDU.
+func TestRedfishToolRackPDU(t *testing.T) {
+	if _, err := exec.LookPath("redfishtool"); err != nil {
+		t.Skip("redfishtool missing (test/run.sh installs it)")
+	}
+	for i, mode := range []string{"Session", "Basic"} {
+		t.Run(mode, func(t *testing.T) {
+			r := newRedfishRig(t, rfOptions{})
+			n := 5 + i
+			path := fmt.Sprintf("/redfish/v1/PowerEquipment/RackPDUs/rack1/Outlets/%d", n)
+			run := func(args ...string) string {
+				t.Helper()
+				all := append([]string{"-r", strings.TrimPrefix(r.bridge.URL, "http://"), "-S", "Never", "-A", mode, "-u", redfishUser, "-p", redfishPass}, args...)
+				out, err := exec.Command("redfishtool", all...).CombinedOutput()
+				if err != nil {
+					t.Fatalf("redfishtool %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return string(out)
+			}
+			if out := run("raw", "GET", path); !strings.Contains(out, `"PowerState": "Off"`) {
+				t.Errorf("outlet %d at the start:\n%s", n, out)
+			}
+			run("-d", `{"PowerState": "On"}`, "raw", "POST", path+"/Actions/Outlet.PowerControl")
+			if got, switches := r.dev.OutletState(n), r.dev.Switches(n); got != power.On || switches != 1 {
+				t.Errorf("after redfishtool's PowerControl On the PDU shows outlet %d %s, switched %d times; want on, once", n, got, switches)
+			}
+			if out := run("raw", "GET", path); !strings.Contains(out, `"PowerState": "On"`) {
+				t.Errorf("outlet %d after the switch:\n%s", n, out)
+			}
+			if strings.Contains(r.bridge.logs.String(), redfishPass) {
+				t.Error("the password is in the log")
+			}
+		})
 	}
 }
