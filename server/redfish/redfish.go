@@ -2,7 +2,8 @@
 // /redfish/v1 in which every machine is a ComputerSystem (its name is its Id
 // and path segment), so that MAAS's redfish power type, OpenStack Ironic
 // (sushy), Metal3, redfishtool and the like drive a PDU-powered machine as
-// they drive a BMC.
+// they drive a BMC; and every PDU is a rack PDU of PowerEquipment, whose
+// outlets are read and switched as the JSON API's are.
 //
 // It knows the requests those clients send and what breaks them (MAAS 2.7
 // and 3.8 re-send whole sequences, PATCH a PXE override with every action,

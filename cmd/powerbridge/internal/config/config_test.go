@@ -152,6 +152,7 @@ func TestProblems(t *testing.T) {
 			`testdata/type-errors.yaml:7: machines[0].shutdown: expected a mapping of keys to values, found "yes"`,
 		}},
 		{"tls-listen", []string{`testdata/tls-listen.yaml:2: tls_listen: "127.0.0.1:8080" takes listen's port (0.0.0.0:8080); give the TLS listener a port of its own (e.g. 0.0.0.0:8443)`}},
+		{"tls-listen-pdudaemon", []string{`testdata/tls-listen-pdudaemon.yaml:1: tls_listen: "127.0.0.1:16421" is pdudaemon.listen's address too; give the TLS listener a port of its own (e.g. 0.0.0.0:8443)`}},
 		{"tls-listen-port", []string{`testdata/tls-listen-port.yaml:1: tls_listen: "8443" is not host:port (e.g. 0.0.0.0:8443)`}},
 		{"state-dir-file", []string{`testdata/state-dir-file.yaml:2: state_dir: testdata/token.txt is not a directory`}},
 		{"state-dir-under-file", []string{`testdata/state-dir-under-file.yaml:2: state_dir: testdata/token.txt/state cannot be created: testdata/token.txt is not a directory`}},

@@ -20,6 +20,9 @@ func (f *File) validateTLSListen(s section) {
 	if lh, lp, err := net.SplitHostPort(f.Listen); err == nil && port == lp && port != "0" && (host == lh || isAny(host) || isAny(lh)) {
 		s.errorf("%q takes listen's port (%s); give the TLS listener a port of its own (e.g. %s)", f.TLSListen, f.Listen, ExampleTLSListen)
 	}
+	if f.PDUDaemon != nil && (f.PDUDaemon.Listen == f.TLSListen || f.PDUDaemon.Listen == "" && f.TLSListen == DefaultPDUDaemonListen) {
+		s.errorf("%q is pdudaemon.listen's address too; give the TLS listener a port of its own (e.g. %s)", f.TLSListen, ExampleTLSListen)
+	}
 }
 
 // isAny tells whether host listens on every address.
