@@ -125,3 +125,31 @@ func configValue(t *testing.T, path, key string) string {
 	t.Fatalf("%s has no %s", path, key)
 	return ""
 }
+
+// With a tls section, tls_listen serves its certificate, checked by a
+// client that trusts only it, and makes none in state_dir.
+func TestTLSListenServesTheConfiguredCertificate(t *testing.T) {
+	_, _, pdu := simPDU(t, "ap7900")
+	cert, key, pool := selfSigned(t)
+	addr, tlsAddr, dir := freePort(t), freePort(t), t.TempDir()
+	path := filepath.Join(dir, "powerbridge.yaml")
+	cfg := fmt.Sprintf("listen: %q\ntls_listen: %q\nstate_dir: %q\ntls: {cert_file: %q, key_file: %q}\n%s", addr, tlsAddr, dir, cert, key, maasConfig(pdu))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, "", "serve", "--config", path)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	waitUntil(t, 20*time.Second, "GET Systems/node1 over tls_listen, the certificate checked", func() bool {
+		req, _ := http.NewRequest("GET", "https://"+tlsAddr+"/redfish/v1/Systems/node1", nil)
+		req.SetBasicAuth(redfishUser, redfishPass)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if _, err := os.Stat(filepath.Join(dir, "tls-self-signed.crt")); err == nil {
+		t.Error("a self-signed certificate was made though tls gives one")
+	}
+}
