@@ -25,6 +25,10 @@ type File struct {
 	// PDUDaemon, when set, serves pdudaemon's HTTP API on a listener of
 	// its own.
 	PDUDaemon *PDUDaemon `yaml:"pdudaemon"`
+	// TLSListen, when set, is a second listener serving HTTPS (TLS 1.2+):
+	// with tls's certificate, else a self-signed one made once in
+	// state_dir. MAAS makes a redfish address with no scheme https://.
+	TLSListen string `yaml:"tls_listen"`
 
 	// Gateway is the gateway helper's section, decoded by that helper with
 	// Decode; the service itself does not read it.

@@ -70,6 +70,7 @@ func (f *File) validate(s section) {
 	if f.TLS != nil {
 		f.TLS.validate(s.field("tls"))
 	}
+	f.validateTLSListen(s.field("tls_listen"))
 	f.Auth.validate(s.field("auth"))
 	f.Auth.validateRateLimitExempt(s.field("auth"))
 	f.Timeouts.validate(s.field("timeouts"))
@@ -109,9 +110,6 @@ func (f *File) validateMachines(machines section, pdus map[string]bool) {
 		}
 		names[m.Name] = true
 		os := ms.field("outlets")
-		if len(m.Outlets) == 0 && m.WakeOnLAN == nil {
-			os.errorf("machine %q needs at least one outlet, as \"pdu/N\", or wake_on_lan", m.Name)
-		}
 		for j, ref := range m.Outlets { // parsed as they were decoded
 			rs := os.index(j)
 			if !pdus[ref.PDU] {
@@ -125,7 +123,7 @@ func (f *File) validateMachines(machines section, pdus map[string]bool) {
 			}
 			owner[key] = m.Name
 		}
-		m.validateWake(ms)
+		m.validateWake(ms) // outlets or wake_on_lan, and what a wake-up needs
 		if m.Shutdown != nil {
 			m.Shutdown.validate(ms.field("shutdown"), f.Timeouts.Action.Std())
 		}

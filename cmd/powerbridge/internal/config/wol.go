@@ -30,12 +30,16 @@ func (w *WakeOnLAN) defaults() {
 	w.Port = wol.DefaultPort
 }
 
-// validateWake checks a machine woken by LAN: the packet's settings, and the
-// liveness probe and shutdown it cannot do without. It runs for every machine
-// before the shutdown's own checks, and settles on_failure when it is left
-// out: cut, or fail where there is no outlet to cut.
+// validateWake checks that a machine can be switched on, by outlets or by
+// LAN, and a machine woken by LAN: the packet's settings, and the liveness
+// probe and shutdown it cannot do without. It runs for every machine before
+// the shutdown's own checks, and settles on_failure when it is left out: cut,
+// or fail where there is no outlet to cut.
 func (m *Machine) validateWake(s section) {
 	w := m.WakeOnLAN
+	if len(m.Outlets) == 0 && w == nil {
+		s.field("outlets").errorf("machine %q needs at least one outlet, as \"pdu/N\", or wake_on_lan", m.Name)
+	}
 	wakeOnly := w != nil && len(m.Outlets) == 0
 	if sh := m.Shutdown; sh != nil {
 		switch {
