@@ -102,8 +102,10 @@ func (f *Fleet) wakeStatus(ctx context.Context, m *machine) (MachineStatus, erro
 }
 
 // wakeState is the state of a machine with no outlet whose probe last said
-// alive: on while it answers, while it boots from a wake-up (within the
-// boot grace) and while its shutdown is under way.
+// alive: on while it answers and while it boots from a wake-up (within the
+// boot grace), and shutting down while it answers during its off. (The off
+// itself reads the state first: a machine that does not answer is off, off
+// under way or not.)
 func (m *machine) wakeState(alive bool, now time.Time) MachineStatus {
 	st := MachineStatus{Machine: m.Name, Outlets: []OutletStatus{}, State: Off}
 	m.mu.Lock()
