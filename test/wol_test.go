@@ -336,3 +336,26 @@ func TestWakeOnLANCycleReboots(t *testing.T) {
 		t.Fatalf("status after the cycle: %s, want %s", got, wolRunning)
 	}
 }
+
+// MAAS 3.8's redfish driver on the same machine: Reset On wakes it and
+// PowerState reads On once it answers; ForceOff (a clean shutdown, the
+// default) makes it read Off.
+func TestWakeOnLANMachineWithMAASRedfish(t *testing.T) {
+	pc := newWolPC(t, wolOptions{wakes: true, action: 60 * time.Second})
+	rf := &maasRedfish{t: t, base: pc.bridge.URL, nodeID: "pc1"}
+	rf.on38()
+	magic, boots := pc.packets(t)
+	if magic < 1 || boots != 1 || !pc.sshd.Running() {
+		t.Fatalf("after Reset On: %d magic packets, %d boots, sshd running %v; want packets, one boot, running", magic, boots, pc.sshd.Running())
+	}
+	rf.off38()
+	if _, state := rf.query(); state != "Off" {
+		t.Fatalf("PowerState after ForceOff: %s, want Off", state)
+	}
+	if cmds := pc.sshd.Commands(t); len(cmds) != 1 || cmds[0].Line != "sudo systemctl poweroff" {
+		t.Fatalf("commands run on the machine: %+v, want one poweroff", cmds)
+	}
+	if after, _ := pc.packets(t); after != magic {
+		t.Fatalf("the off and the queries sent %d packets", after-magic)
+	}
+}
