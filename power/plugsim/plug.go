@@ -125,6 +125,9 @@ func Listen(model, addr string, opts Options) (*Plug, error) {
 	return p, nil
 }
 
+// ID is the plug's device id: a Shelly Gen2's digest realm.
+func (p *Plug) ID() string { return p.id }
+
 // Model is the plug's model name.
 func (p *Plug) Model() string { return p.model }
 
