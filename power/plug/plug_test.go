@@ -245,3 +245,32 @@ func TestAddresses(t *testing.T) {
 		}
 	}
 }
+
+// A digest nonce the plug forgot is answered with a new challenge, once:
+// the 401 carried nothing out, so the switch happens exactly once.
+func TestDigestNonceThePlugForgot(t *testing.T) {
+	sim := startSim(t, plugsim.ShellyGen2, plugsim.Options{Password: secret})
+	d := newDriver(t, plug.Config{Address: sim.URL(), Kind: plug.ShellyGen2, Password: secret})
+	if err := d.Switch(t.Context(), 1, power.On); err != nil {
+		t.Fatal(err)
+	}
+	sim.ForgetNonces()
+	before := sim.Requests()
+	if err := d.Switch(t.Context(), 1, power.Off); err != nil {
+		t.Fatal(err)
+	}
+	if sim.State(1) != power.Off || sim.Commands(1) != 2 {
+		t.Errorf("plug %s after %d commands, want off after 2", sim.State(1), sim.Commands(1))
+	}
+	if n := sim.Requests() - before; n != 2 {
+		t.Errorf("%d requests for a switch on a forgotten nonce, want 2 (challenged, answered)", n)
+	}
+	// While the nonce lasts, one request per call.
+	before = sim.Requests()
+	if _, err := d.Read(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.Requests() - before; n != 1 {
+		t.Errorf("%d requests for a read on a live nonce, want 1", n)
+	}
+}

@@ -40,6 +40,15 @@ func (p *Plug) digest(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// ForgetNonces drops every digest nonce given out, as a Shelly does when
+// it reboots or its nonces expire: a client's next request on an old
+// nonce is challenged again.
+func (p *Plug) ForgetNonces() {
+	p.mu.Lock()
+	clear(p.nonces)
+	p.mu.Unlock()
+}
+
 // digestOK checks the request's Authorization against the password.
 func (p *Plug) digestOK(r *http.Request) bool {
 	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Digest ")
