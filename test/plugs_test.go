@@ -65,7 +65,7 @@ func (b *bridge) maasPost(t *testing.T, machine, action string) (int, string) {
 
 // MAAS's on / query / off / query on each kind of plug, authenticated as
 // each does it, every switch read back: the plug counts one request per
-// switch, and the plug's meter shows in /metrics.
+// switch (a cycle is one too), and the plug's meter shows in /metrics.
 func TestPlugsSwitchWithReadBack(t *testing.T) {
 	for _, tc := range []struct{ model, vendor string }{
 		{plugsim.ShellyGen1, "shelly"},
@@ -99,11 +99,19 @@ func TestPlugsSwitchWithReadBack(t *testing.T) {
 				}
 				return false
 			})
+			// A cycle of the outlet is one request, the plug's timer the on.
+			code, body := b.maas(t, maasCall{method: "POST", path: "/v1/pdus/plug/outlets/1/cycle", auth: bearer(maasToken), within: 60 * time.Second})
+			if code != 200 || !strings.Contains(body, `"changed":true`) {
+				t.Fatalf("outlet cycle: %d %s", code, body)
+			}
+			if sim.State(1) != power.On || sim.Commands(1) != 2 {
+				t.Fatalf("after the cycle the plug reads %s after %d switch requests, want on after 2", sim.State(1), sim.Commands(1))
+			}
 			if code, body := b.maasPost(t, "node1", "off"); code != 200 {
 				t.Fatalf("off: %d %s", code, body)
 			}
-			if sim.State(1) != power.Off || sim.Commands(1) != 2 {
-				t.Fatalf("after off the plug reads %s after %d switch requests, want off after 2", sim.State(1), sim.Commands(1))
+			if sim.State(1) != power.Off || sim.Commands(1) != 3 {
+				t.Fatalf("after off the plug reads %s after %d switch requests, want off after 3", sim.State(1), sim.Commands(1))
 			}
 			if code, body := b.maasStatus(t, "node1"); code != 200 || !offRegex.MatchString(body) {
 				t.Fatalf("status after off: %d %s", code, body)

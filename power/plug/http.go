@@ -120,8 +120,10 @@ func (d *Driver) send(ctx context.Context, method, path string, query url.Values
 
 // transportError is a request that got no answer: it may or may not have
 // reached the plug. The URL is left out: Tasmota's carries the password.
+// The cause stays wrapped, so that a timeout is still seen as one (the
+// metrics count timeouts apart).
 func transportError(err error) error {
-	return fmt.Errorf("%v: %w", cleanError(err), power.ErrNoAnswer)
+	return fmt.Errorf("%w: %w", cleanError(err), power.ErrNoAnswer)
 }
 
 // cleanError strips the URL net/http puts into its errors.

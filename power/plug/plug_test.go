@@ -1,6 +1,7 @@
 package plug_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -272,5 +273,20 @@ func TestDigestNonceThePlugForgot(t *testing.T) {
 	}
 	if n := sim.Requests() - before; n != 1 {
 		t.Errorf("%d requests for a read on a live nonce, want 1", n)
+	}
+}
+
+// A request that timed out still says so under ErrNoAnswer, and its error
+// holds no URL (Tasmota's would carry the password).
+func TestTimeoutStaysATimeout(t *testing.T) {
+	sim := startSim(t, plugsim.Tasmota, plugsim.Options{Password: secret})
+	d := newDriver(t, plug.Config{Address: sim.URL(), Kind: plug.Tasmota, Password: secret, Timeout: 100 * time.Millisecond})
+	sim.SetSlow(time.Minute)
+	_, err := d.Read(t.Context())
+	if !errors.Is(err, power.ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("read of a plug slower than the timeout: %v", err)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "password=") {
+		t.Errorf("the error shows the URL's credentials: %v", err)
 	}
 }
