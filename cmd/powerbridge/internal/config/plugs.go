@@ -90,6 +90,15 @@ func (p *PDU) validatePlug(s section) bool {
 		return false
 	}
 	positive(s.field("switch_timeout"), p.SwitchTimeout)
+	if p.PollInterval.Std() < time.Second {
+		s.field("poll_interval").errorf("%s is too often for a plug; use 1s or more", p.PollInterval)
+	}
+	if p.Dialect != "auto" {
+		s.field("dialect").errorf("is for APC PDUs; a plug's protocol is its vendor's (and a Shelly's http.generation)")
+	}
+	if p.SNMP.Community != "" || p.SNMP.ReadCommunity != "" || p.SNMP.User != "" {
+		s.field("snmp").errorf("is for SNMP PDUs; a plug's credentials go in its http section")
+	}
 	if p.Simulate != "" {
 		want := simulatedPlugVendor(p.Simulate)
 		switch {

@@ -52,6 +52,9 @@ func TestPlugProblems(t *testing.T) {
 			`testdata/plug-bad.yaml:6: pdus[3].http.password: set either password or password_file, not both`,
 			`testdata/plug-bad.yaml:7: pdus[4].simulate: "shelly-gen2" is a shelly plug, but the PDU's vendor is tasmota`,
 			`testdata/plug-bad.yaml:8: pdus[5].http.timeout: must be more than 0`,
+			`testdata/plug-bad.yaml:9: pdus[6].poll_interval: 100ms is too often for a plug; use 1s or more`,
+			`testdata/plug-bad.yaml:9: pdus[6].dialect: is for APC PDUs; a plug's protocol is its vendor's (and a Shelly's http.generation)`,
+			`testdata/plug-bad.yaml:9: pdus[6].snmp: is for SNMP PDUs; a plug's credentials go in its http section`,
 		}},
 		{"plug-not-snmp", []string{
 			`testdata/plug-not-snmp.yaml:3: pdus[0].http: is for smart plugs (vendor shelly, tasmota); this PDU speaks SNMP (vendor apc)`,
