@@ -145,6 +145,15 @@ func TestPlugWrongCredentialsAreAClearError(t *testing.T) {
 			if sim.AuthFailures() == 0 {
 				t.Error("the plug saw no refused credentials: the test did not reach it")
 			}
+			waitUntil(t, 10*time.Second, "the log says the plug cannot be read", func() bool {
+				return len(b.logs.lines(`msg="PDU cannot be read"`)) > 0
+			})
+			if lines := b.logs.lines(`msg="PDU cannot be read"`); len(lines) != 1 || !strings.Contains(lines[0], "refused the credentials") {
+				t.Errorf("log lines saying the plug cannot be read: %q, want one naming the credentials", lines)
+			}
+			if v := metricValue(t, b, "powerbridge_snmp_errors_total", `op="read"`, `pdu="plug"`); v < 1 {
+				t.Errorf("read errors counted: %v, want at least 1", v)
+			}
 			if strings.Contains(b.logs.String(), plugPass) || strings.Contains(body, plugPass) {
 				t.Error("a password shows in the log or the answer")
 			}
@@ -167,10 +176,22 @@ func TestSlowAndDroppingPlug(t *testing.T) {
 		code, body := b.maasStatus(t, "node1")
 		return code >= 500 && strings.Contains(body, "error")
 	})
+	waitUntil(t, 10*time.Second, "the log says the plug cannot be read", func() bool {
+		return len(b.logs.lines(`msg="PDU cannot be read"`)) > 0
+	})
+	if n := len(b.logs.lines(`msg="PDU cannot be read"`)); n != 1 {
+		t.Errorf("%d log lines say the plug cannot be read, want 1", n)
+	}
+	if v := metricValue(t, b, "powerbridge_snmp_timeouts_total", `op="read"`, `pdu="plug"`); v < 1 {
+		t.Errorf("timeouts of reads counted: %v, want at least 1", v)
+	}
 	sim.SetSlow(0)
 	waitUntil(t, 30*time.Second, "the plug answers again", func() bool {
 		code, _ := b.maasStatus(t, "node1")
 		return code == 200
+	})
+	waitUntil(t, 10*time.Second, "the log says the plug can be read again", func() bool {
+		return len(b.logs.lines(`msg="PDU can be read again"`)) == 1
 	})
 
 	// Carried out, answer lost: the read-back sees it on; not sent again.
@@ -181,6 +202,9 @@ func TestSlowAndDroppingPlug(t *testing.T) {
 	if sim.State(1) != power.On || sim.Commands(1) != 1 {
 		t.Fatalf("lost answer: plug %s after %d requests, want on after 1", sim.State(1), sim.Commands(1))
 	}
+	waitUntil(t, 10*time.Second, "the switch whose answer was lost is logged as verified", func() bool {
+		return len(b.logs.lines("switch answered with an error but verified")) == 1
+	})
 	// Dropped before it was carried out: read back unchanged, sent again.
 	sim.DropRequests(1)
 	if code, body := b.maasPost(t, "node1", "off"); code != 200 {
@@ -189,9 +213,9 @@ func TestSlowAndDroppingPlug(t *testing.T) {
 	if sim.State(1) != power.Off || sim.Commands(1) != 2 {
 		t.Fatalf("dropped request: plug %s after %d carried out, want off after 2", sim.State(1), sim.Commands(1))
 	}
-	if len(b.logs.lines("sent again and verified")) == 0 {
-		t.Error("the resend after the dropped request is not logged")
-	}
+	waitUntil(t, 10*time.Second, "the resend after the dropped request is logged", func() bool {
+		return len(b.logs.lines("switch got no answer, sent again and verified")) == 1
+	})
 }
 
 // A cycle is one request to the plug (off, with the plug's own timer to
@@ -233,4 +257,28 @@ func TestPlugFinishesACycleAfterPowerbridgeIsKilled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metricValue is the value of the first series of name in the bridge's
+// /metrics whose labels include each of labels; 0 when there is none.
+func metricValue(t *testing.T, b *bridge, name string, labels ...string) float64 {
+	t.Helper()
+	_, m := get(t, b.URL+"/metrics", "")
+	for _, line := range strings.Split(m, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if !ok {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v); err == nil {
+			return v
+		}
+	}
+	return 0
 }
