@@ -95,6 +95,9 @@ func TestAnswersAreReadInBaseUnits(t *testing.T) {
 			if tc.noEnergy != (r.Meter.EnergyJoules == nil) || (r.Meter.EnergyJoules != nil && *r.Meter.EnergyJoules != tc.joules) {
 				t.Errorf("meter energy %v J, want %v", r.Meter.EnergyJoules, tc.joules)
 			}
+			if tc.name == "tasmota 14, two channels" && (r.Outlets[0].Name != "a" || r.Outlets[1].Name != "b") {
+				t.Errorf("names %q, %q; want FriendlyName's a, b", r.Outlets[0].Name, r.Outlets[1].Name)
+			}
 			if r.Info.Model != tc.wantModel {
 				t.Errorf("model %q, want %q", r.Info.Model, tc.wantModel)
 			}

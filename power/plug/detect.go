@@ -14,6 +14,9 @@ import (
 // Any does on its first call: GET /shelly (open on every Shelly, with
 // "gen" from Gen2 on), then Tasmota's Status 0. It returns the kind found
 // (ShellyGen1, ShellyGen2 or Tasmota) and what the plug says of itself.
+// A Driver of kind Any needs no Detect beforehand: it detects within its
+// PDU's worker, so that its requests stay one at a time; Detect is for
+// where no driver is talking to the plug yet.
 func Detect(ctx context.Context, cfg Config) (Kind, power.Info, error) {
 	cfg.Kind = Any
 	d, err := New(cfg)
@@ -102,7 +105,8 @@ func (d *Driver) probeTasmota(ctx context.Context) (protocol, power.Info, error)
 		return nil, power.Info{}, err
 	}
 	var st struct {
-		DeviceName string `json:"DeviceName"`
+		DeviceName   string          `json:"DeviceName"`
+		FriendlyName json.RawMessage `json:"FriendlyName"`
 	}
 	var fw struct {
 		Version string `json:"Version"`
@@ -111,6 +115,13 @@ func (d *Driver) probeTasmota(ctx context.Context) (protocol, power.Info, error)
 		return nil, power.Info{}, fmt.Errorf("Status 0: the answer is not a Tasmota's status")
 	}
 	json.Unmarshal(a["StatusFWR"], &fw)
+	// A list of names, one a relay; a single string before Tasmota 8.
+	if json.Unmarshal(st.FriendlyName, &t.names) != nil {
+		var one string
+		if json.Unmarshal(st.FriendlyName, &one) == nil {
+			t.names = []string{one}
+		}
+	}
 	var sns struct {
 		Energy json.RawMessage `json:"ENERGY"`
 	}

@@ -16,7 +16,8 @@ import (
 // GET /cm?cmnd=..., with user= and password= when a password is set.
 type tasmota struct {
 	d       *Driver
-	metered bool // Status 0 showed an ENERGY sensor
+	metered bool     // Status 0 showed an ENERGY sensor
+	names   []string // the relays' FriendlyName, from Status 0
 }
 
 // maxTasmotaDelay is the longest Delay a Backlog takes (3600 tenths).
@@ -57,6 +58,11 @@ func (t *tasmota) read(ctx context.Context) (power.Reading, error) {
 	r := power.Reading{Outlets: tasmotaRelays(sts)}
 	if len(r.Outlets) == 0 {
 		return power.Reading{}, fmt.Errorf("Status 11: the answer shows no POWER relay")
+	}
+	for i := range r.Outlets {
+		if i < len(t.names) {
+			r.Outlets[i].Name = t.names[i]
+		}
 	}
 	if !t.metered {
 		return r, nil
