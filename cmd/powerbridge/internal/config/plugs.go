@@ -75,18 +75,7 @@ func simulatedPlugVendor(model string) string {
 // must not have an http section.
 func (p *PDU) validatePlug(s section) bool {
 	if !p.IsPlug() {
-		if p.HTTP.Password != "" || p.HTTP.PasswordFile != "" || p.HTTP.User != "" || p.HTTP.Generation != "" {
-			s.field("http").errorf("is for smart plugs (vendor %s); this PDU speaks SNMP (vendor %s)", strings.Join(PlugVendors, ", "), p.Vendor)
-		}
-		switch {
-		case plug.HasScheme(p.Address):
-			s.field("address").errorf("%q is a URL, for a plug (vendor %s or %s); an SNMP PDU's address is host or host:port", p.Address, strings.Join(PlugVendors, ", "), VendorAuto)
-		case p.Address != "" && !validAddress(p.Address):
-			s.field("address").errorf("%q is not a host or host:port", p.Address)
-		}
-		if p.Vendor == VendorAuto {
-			s.field("vendor").errorf("auto detects a plug at an http:// or https:// address; name the vendor of an SNMP PDU (apc)")
-		}
+		p.validateNotPlug(s)
 		return false
 	}
 	positive(s.field("switch_timeout"), p.SwitchTimeout)
@@ -100,40 +89,65 @@ func (p *PDU) validatePlug(s section) bool {
 		s.field("snmp").errorf("is for SNMP PDUs; a plug's credentials go in its http section")
 	}
 	if p.Simulate != "" {
-		want := simulatedPlugVendor(p.Simulate)
-		switch {
-		case p.Vendor == "apc" || p.Vendor == VendorAuto: // the default, or left to detection
-			p.Vendor = want
-		case p.Vendor != want:
-			s.field("simulate").errorf("%q is a %s plug, but the PDU's vendor is %s", p.Simulate, want, p.Vendor)
-		}
-		if p.Simulate == plugsim.ShellyGen1 && p.HTTP.Generation == "" {
-			p.HTTP.Generation = "1"
-		}
+		p.validateSimulatedPlug(s)
 	}
 	if p.Address != "" {
 		if _, err := plug.BaseURL(p.Address); err != nil {
 			s.field("address").errorf("%v", err)
 		}
 	}
-	switch p.HTTP.Generation {
+	p.HTTP.validate(s.field("http"), p.Vendor)
+	return true
+}
+
+// validateNotPlug checks an SNMP PDU's address, and that it has nothing of
+// a plug's.
+func (p *PDU) validateNotPlug(s section) {
+	if p.HTTP.Password != "" || p.HTTP.PasswordFile != "" || p.HTTP.User != "" || p.HTTP.Generation != "" {
+		s.field("http").errorf("is for smart plugs (vendor %s); this PDU speaks SNMP (vendor %s)", strings.Join(PlugVendors, ", "), p.Vendor)
+	}
+	switch {
+	case plug.HasScheme(p.Address):
+		s.field("address").errorf("%q is a URL, for a plug (vendor %s or %s); an SNMP PDU's address is host or host:port", p.Address, strings.Join(PlugVendors, ", "), VendorAuto)
+	case p.Address != "" && !validAddress(p.Address):
+		s.field("address").errorf("%q is not a host or host:port", p.Address)
+	}
+	if p.Vendor == VendorAuto {
+		s.field("vendor").errorf("auto detects a plug at an http:// or https:// address; name the vendor of an SNMP PDU (apc)")
+	}
+}
+
+// validateSimulatedPlug takes the vendor from the simulated model.
+func (p *PDU) validateSimulatedPlug(s section) {
+	want := simulatedPlugVendor(p.Simulate)
+	switch {
+	case p.Vendor == "apc" || p.Vendor == VendorAuto: // the default, or left to detection
+		p.Vendor = want
+	case p.Vendor != want:
+		s.field("simulate").errorf("%q is a %s plug, but the PDU's vendor is %s", p.Simulate, want, p.Vendor)
+	}
+	if p.Simulate == plugsim.ShellyGen1 && p.HTTP.Generation == "" {
+		p.HTTP.Generation = "1"
+	}
+}
+
+func (h *HTTP) validate(s section, vendor string) {
+	switch h.Generation {
 	case "", "1", "2":
-		if p.HTTP.Generation != "" && p.Vendor != "shelly" {
-			s.field("http").field("generation").errorf("is for a Shelly; this plug's vendor is %s", p.Vendor)
+		if h.Generation != "" && vendor != "shelly" {
+			s.field("generation").errorf("is for a Shelly; this plug's vendor is %s", vendor)
 		}
 	default:
-		s.field("http").field("generation").errorf("%q is not a Shelly generation: use \"1\" or \"2\" (Gen2 and later)", p.HTTP.Generation)
+		s.field("generation").errorf("%q is not a Shelly generation: use \"1\" or \"2\" (Gen2 and later)", h.Generation)
 	}
-	hs := s.field("http")
-	if p.HTTP.Password != "" || p.HTTP.PasswordFile != "" {
-		p.HTTP.Password = readSecret(hs, "password", p.HTTP.Password, p.HTTP.PasswordFile)
+	if h.Password != "" || h.PasswordFile != "" {
+		h.Password = readSecret(s, "password", h.Password, h.PasswordFile)
 	}
-	if p.HTTP.User == "" {
-		p.HTTP.User = plug.DefaultUser
+	if h.User == "" {
+		h.User = plug.DefaultUser
 	}
-	positive(hs.field("timeout"), p.HTTP.Timeout)
-	if p.HTTP.Timeout.Std() > time.Minute {
-		hs.field("timeout").errorf("%s is too long for one request to a plug; use at most 1m", p.HTTP.Timeout)
+	positive(s.field("timeout"), h.Timeout)
+	if h.Timeout.Std() > time.Minute {
+		s.field("timeout").errorf("%s is too long for one request to a plug; use at most 1m", h.Timeout)
 	}
-	return true
 }
