@@ -255,6 +255,11 @@ func TestPlugFinishesACycleAfterPowerbridgeIsKilled(t *testing.T) {
 			if n := sim.Commands(1); n != 1 {
 				t.Errorf("%d switch requests for one cycle, want 1", n)
 			}
+			// The plug's timer keeps the power-on delay: a lower bound,
+			// which load can only lengthen.
+			if off, on := sim.Switched(1); on.Sub(off) < 3*time.Second {
+				t.Errorf("the plug was off %s, less than power_on_delay 3s", on.Sub(off))
+			}
 		})
 	}
 }

@@ -223,6 +223,9 @@ func TestCycleTimedFinishesOnThePlug(t *testing.T) {
 			if sim.Commands(1) != 1 {
 				t.Errorf("%d commands for one timed cycle", sim.Commands(1))
 			}
+			if off, on := sim.Switched(1); on.Sub(off) < time.Second {
+				t.Errorf("the plug was off %s, less than the 1s asked for", on.Sub(off))
+			}
 		})
 	}
 }

@@ -70,6 +70,8 @@ type relay struct {
 	joules   float64 // energy counted up to since
 	since    time.Time
 	commands int
+	offAt    time.Time // when it last went off
+	onAt     time.Time // when it last went on
 	timer    *time.Timer
 	timerEnd time.Time
 	timerDur time.Duration
@@ -211,6 +213,17 @@ func (p *Plug) Commands(n int) int {
 	return 0
 }
 
+// Switched tells when outlet n last went off and last went on, by the
+// plug's clock (zero for never).
+func (p *Plug) Switched(n int) (off, on time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r := p.relay(n); r != nil {
+		return r.offAt, r.onAt
+	}
+	return time.Time{}, time.Time{}
+}
+
 // AuthFailures is how many requests were refused for their credentials.
 func (p *Plug) AuthFailures() int {
 	p.mu.Lock()
@@ -243,6 +256,12 @@ func (r *relay) count(now time.Time) {
 
 func (r *relay) set(on bool, now time.Time) {
 	r.count(now)
+	switch {
+	case on && !r.on:
+		r.onAt = now
+	case !on && r.on:
+		r.offAt = now
+	}
 	r.on = on
 }
 
