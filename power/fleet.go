@@ -374,6 +374,9 @@ func (f *Fleet) switchOutlet(ctx context.Context, p *PDU, m *machine, ref Outlet
 			// A crash between the off and the on must end on.
 			f.journalBegin(m, []OutletRef{ref}, On, false)
 		}
+		if p.CyclesItself() {
+			return cycleOutletTimed(ctx, p, ref, res)
+		}
 		if err = sw(Off); err == nil {
 			err = sw(On)
 		}

@@ -128,6 +128,9 @@ func (f *Fleet) cycleAction(ctx context.Context, m *machine, res *Result) error 
 func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
 	// A crash between the off and the on must end on.
 	f.journalBegin(m, m.Outlets, On, false)
+	if f.cyclesItself(m) {
+		return f.cycleTimed(ctx, m, res)
+	}
 	if err := f.switchAll(ctx, m, Off, res); err != nil {
 		return err
 	}

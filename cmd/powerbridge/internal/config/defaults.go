@@ -29,6 +29,7 @@ func (p *PDU) defaults() {
 	p.SwitchTimeout = Duration(defaultSwitchTimeout)
 	p.PollInterval = Duration(defaultPollInterval)
 	p.SNMP.defaults()
+	p.HTTP.defaults()
 }
 
 func (c *SNMP) defaults() {

@@ -90,10 +90,14 @@ type PDU struct {
 	// Vendor names the protocol the PDU speaks (see Vendors).
 	Vendor string `yaml:"vendor"`
 	// Simulate serves a simulated APC PDU on loopback instead of a real one:
-	// a built-in model ("ap7900", "ap8941") or a .snmprec recording's path.
+	// a built-in model ("ap7900", "ap8941") or a .snmprec recording's path;
+	// or a simulated plug (plugsim.Models: "shelly-gen1", "shelly-gen2",
+	// "tasmota").
 	Simulate string `yaml:"simulate"`
 	Dialect  string `yaml:"dialect"`
 	SNMP     SNMP   `yaml:"snmp"`
+	// HTTP is a smart plug's section (see IsPlug).
+	HTTP HTTP `yaml:"http"`
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again, so that power supplies drain and the BIOS sees AC loss.
 	PowerOnDelay Duration `yaml:"power_on_delay"`

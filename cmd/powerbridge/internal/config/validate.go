@@ -48,7 +48,7 @@ const (
 
 // Vendors are the values of a PDU's vendor key: the protocols a PDU can be
 // driven with.
-var Vendors = []string{"apc"}
+var Vendors = append([]string{"apc", VendorAuto}, PlugVendors...)
 
 // Dialects are the values of a PDU's dialect key, from power/apc, oldest
 // first; "auto" probes the device.
@@ -378,13 +378,12 @@ func (p *PDU) validate(s section) {
 		s.field("address").errorf("required: the PDU's host or host:port")
 	case p.Address != "" && p.Simulate != "":
 		s.field("simulate").errorf("a PDU has either an address or simulate, not both")
-	case p.Address != "":
-		if !validAddress(p.Address) {
-			s.field("address").errorf("%q is not a host or host:port", p.Address)
-		}
 	}
 	if !slices.Contains(Vendors, p.Vendor) {
 		s.field("vendor").errorf("%q is not one of %s", p.Vendor, strings.Join(Vendors, ", "))
+	}
+	if p.validatePlug(s) {
+		return
 	}
 	if !slices.Contains(Dialects, p.Dialect) {
 		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(Dialects, ", "))

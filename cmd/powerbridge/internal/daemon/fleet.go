@@ -31,7 +31,9 @@ type driverFunc func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error
 // vendorDrivers make the driver of each vendor a PDU's config can name; the keys
 // are config.Vendors.
 var vendorDrivers = map[string]driverFunc{
-	"apc": apcDriver,
+	"apc":     apcDriver,
+	"shelly":  plugDriver,
+	"tasmota": plugDriver,
 }
 
 // apcDriver drives a PDU over SNMP with power/apc.
@@ -81,6 +83,9 @@ func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
 // newPDU builds a configured PDU with its driver and worker.
 func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error) {
 	newDriver := parts.newDriver
+	if newDriver == nil && p.IsPlug() {
+		newDriver = plugDriver // vendor auto at a URL too
+	}
 	if newDriver == nil {
 		newDriver = vendorDrivers[p.Vendor]
 	}
