@@ -67,6 +67,16 @@ func (f *Fleet) LastStatus(name string) (st MachineStatus, ok bool) {
 	return st, err == nil
 }
 
+// LastPoll is the named PDU's last poll (PDU.LastPoll), without asking the
+// device.
+func (f *Fleet) LastPoll(pdu string) (Poll, error) {
+	p, err := f.PDU(pdu)
+	if err != nil {
+		return Poll{}, err
+	}
+	return p.LastPoll(), nil
+}
+
 // status combines the readings of m's outlets: off when every outlet is off,
 // on when any is on, unknown otherwise; then a halted OS reads off.
 func (m *machine) status(rs readings) (MachineStatus, error) {
