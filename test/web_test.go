@@ -84,10 +84,10 @@ machines:
 func signIn(br *browser, user, pass string) {
 	br.t.Helper()
 	br.waitFor("the sign-in form shows", 20*time.Second, `!document.querySelector("#login").hidden`)
-	br.run("signing in as "+user, 20*time.Second,
-		chromedp.SetValue(chromedp.ID("user"), user),
-		chromedp.SetValue(chromedp.ID("password"), pass),
-		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)))
+	if _, err := eval[bool](br, fmt.Sprintf(`(document.querySelector("#user").value = %q, document.querySelector("#password").value = %q, true)`, user, pass)); err != nil {
+		br.t.Fatalf("filling the sign-in form: %v", err)
+	}
+	br.run("signing in as "+user, 20*time.Second, chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)))
 	br.waitFor("the fleet shows after signing in as "+user, 20*time.Second, `!document.querySelector("#fleet").hidden && document.querySelectorAll("tr[data-machine]").length > 0`)
 }
 

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"testing"
@@ -26,18 +27,22 @@ func TestWebScreenshot(t *testing.T) {
 	}
 	addr := freePort(t)
 	b := startProcess(t, "http://"+addr, "serve", "--simulate", "--listen", addr)
-	if code, body := b.maas(t, maasCall{method: http.MethodPost, path: "/v1/machines/node2/off", auth: bearer("demo-token-loopback-only")}); code != 200 {
-		t.Fatalf("node2 off: %d %s", code, body)
-	}
 	br := newBrowser(t)
 	br.run("opening the page", 30*time.Second, chromedp.Navigate(b.URL+"/"))
 	signIn(br, "", "demo-token-loopback-only")
-	// The demo polls every 15 s: four polls draw a line.
-	br.waitFor("rack2's chart has four points", 3*time.Minute,
-		`document.querySelectorAll('[data-pdu="rack2"] svg.chart path').length > 0 && (() => { const d = document.querySelector('[data-pdu="rack2"] svg.chart path').getAttribute("d"); return d.split("L").length >= 4 })()`)
+	// The demo polls every 15 s: a few polls draw a line, and node2
+	// switched off between them shows on its timeline.
+	points := func(n int) string {
+		return fmt.Sprintf(`(() => { const p = document.querySelector('[data-pdu="rack2"] svg.chart path'); return p && p.getAttribute("d").split("L").length >= %d })()`, n)
+	}
+	br.waitFor("rack2's chart has two points", 3*time.Minute, points(2))
+	if code, body := b.maas(t, maasCall{method: http.MethodPost, path: "/v1/machines/node2/off", auth: bearer("demo-token-loopback-only")}); code != 200 {
+		t.Fatalf("node2 off: %d %s", code, body)
+	}
+	br.waitFor("rack2's chart has five points", 3*time.Minute, points(5))
 	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}

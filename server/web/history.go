@@ -22,6 +22,7 @@ const maxChanges = 500
 // the pollers read, never a device.
 type History struct {
 	window   time.Duration
+	started  time.Time // the charts begin here until the window is full
 	mu       sync.Mutex
 	pdus     map[string][]sample
 	machines map[string][]change
@@ -56,7 +57,7 @@ func NewHistory(window time.Duration) *History {
 	if window <= 0 {
 		window = 6 * time.Hour
 	}
-	return &History{window: window, pdus: map[string][]sample{}, machines: map[string][]change{}, last: map[string]Last{}}
+	return &History{window: window, started: time.Now(), pdus: map[string][]sample{}, machines: map[string][]change{}, last: map[string]Last{}}
 }
 
 // Run samples the fleet current returns every interval until ctx ends.
@@ -88,14 +89,17 @@ func (h *History) Sample(f Polled, now time.Time) {
 			continue
 		}
 		ring := h.pdus[name]
-		var prev sample
-		if len(ring) > 0 {
-			prev = ring[len(ring)-1]
+		down := len(ring) > 0 && !ring[len(ring)-1].up
+		var lastUp time.Time
+		for i := len(ring) - 1; i >= 0 && lastUp.IsZero(); i-- {
+			if ring[i].up {
+				lastUp = ring[i].at
+			}
 		}
 		switch {
-		case poll.Err != nil && (len(ring) == 0 || prev.up):
+		case poll.Err != nil && !down:
 			ring = append(ring, sample{at: now})
-		case poll.Err == nil && !poll.At.IsZero() && poll.At.After(prev.at):
+		case poll.Err == nil && !poll.At.IsZero() && poll.At.After(lastUp):
 			m := poll.Reading.Meter
 			s := sample{at: poll.At, up: true, amps: append([]float64(nil), m.CurrentAmperes...)}
 			if m.PowerWatts != nil {
@@ -156,6 +160,16 @@ func trimChanges(c []change, since time.Time) []change {
 		i++
 	}
 	return c[i:]
+}
+
+// since is where the charts begin: the window back from now, or when the
+// history began if that is later (a fresh start draws its first minutes
+// across the whole chart, not as a sliver at its end).
+func (h *History) since(now time.Time) time.Time {
+	if from := now.Add(-h.window); from.After(h.started) {
+		return from
+	}
+	return h.started
 }
 
 // Record implements power.Auditor: the last action on each machine and

@@ -11,14 +11,16 @@ import (
 // The page's state, GET /ui/api/state: the whole fleet as the pollers last
 // read it. Times are Unix milliseconds, what the page's script counts in.
 type stateView struct {
-	Principal string        `json:"principal"`
-	ReadOnly  bool          `json:"read_only"`
-	CSRF      string        `json:"csrf"`
-	Refresh   float64       `json:"refresh_seconds"`
-	Now       int64         `json:"now"`
-	Window    float64       `json:"window_seconds"`
-	Machines  []machineView `json:"machines"`
-	PDUs      []pduView     `json:"pdus"`
+	Principal string  `json:"principal"`
+	ReadOnly  bool    `json:"read_only"`
+	CSRF      string  `json:"csrf"`
+	Refresh   float64 `json:"refresh_seconds"`
+	Now       int64   `json:"now"`
+	Window    float64 `json:"window_seconds"`
+	Since     int64   `json:"since,omitempty"` // where the charts begin
+
+	Machines []machineView `json:"machines"`
+	PDUs     []pduView     `json:"pdus"`
 }
 
 type machineView struct {
@@ -95,7 +97,7 @@ func (f *face) state(w http.ResponseWriter, r *http.Request) {
 		Refresh: f.cfg.Refresh.Seconds(), Now: now.UnixMilli(), Machines: []machineView{}, PDUs: []pduView{}}
 	h := f.cfg.History
 	if h != nil {
-		out.Window = h.window.Seconds()
+		out.Window, out.Since = h.window.Seconds(), h.since(now).UnixMilli()
 	}
 	polls := map[string]power.Poll{}
 	for _, name := range fleet.PDUNames() {
@@ -224,7 +226,7 @@ func (h *History) timeline(machine string, now time.Time) []span {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	tl := h.machines[machine]
-	since := now.Add(-h.window)
+	since := h.since(now)
 	out := make([]span, 0, len(tl))
 	for i, c := range tl {
 		sp := span{From: max(c.at.UnixMilli(), since.UnixMilli()), State: c.state}

@@ -142,8 +142,14 @@ function lastWords(l) {
 }
 
 // timeline draws a machine's states over the window as coloured bands.
+// span is where the charts begin and how long they cover, in ms.
+function span() {
+  const start = state.since || state.now - state.window_seconds * 1000;
+  return { start, w: Math.max(1000, state.now - start) };
+}
+
 function timeline(m) {
-  const w = state.window_seconds * 1000, start = state.now - w;
+  const { start, w } = span();
   const s = svg("svg", { class: "timeline", viewBox: "0 0 300 14", preserveAspectRatio: "none", role: "img",
     "aria-label": m.name + "'s state over the last " + hours() + ": " + (m.timeline || []).map((t) => t.state + " from " + clock(t.from)).join(", ") });
   for (const t of m.timeline || []) {
@@ -155,14 +161,14 @@ function timeline(m) {
 }
 
 function hours() {
-  const h = state.window_seconds / 3600;
-  return h >= 1 ? h + " h" : Math.round(h * 60) + " min";
+  const h = span().w / 3600000;
+  return h >= 1 ? h.toFixed(1).replace(/\.0$/, "") + " h" : Math.max(1, Math.round(h * 60)) + " min";
 }
 
 // chart draws one series of a PDU's polls over the window; a gap where it
 // could not be read.
 function chart(p, label, unit, series) {
-  const w = state.window_seconds * 1000, start = state.now - w;
+  const { start, w } = span();
   const lines = [];
   let peak = 0, last = null;
   for (const idx of series.keys) {
