@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apcsim"
@@ -187,6 +190,8 @@ func TestWebPageSwitchesAndShowsTheFleet(t *testing.T) {
 		t.Errorf("rack2 cannot be read, yet its outlets show %v", offs)
 	}
 
+	usableByEveryone(t, br, f.rack1)
+
 	// The cookie: HttpOnly, SameSite=Strict, out of the script's reach.
 	got, err := chromedp.Call(br.ctx, network.GetCookies, network.GetCookiesParams{})
 	if err != nil {
@@ -242,4 +247,61 @@ func webGet(t *testing.T, u, session string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// usableByEveryone checks the page by keyboard (a confirmation opened with
+// Enter and dismissed with Escape switches nothing), for a screen reader
+// (every control named, every input labelled), on a phone (no sideways
+// scrolling at 390 px) and in the dark (the system's dark scheme is
+// followed).
+func usableByEveryone(t *testing.T, br *browser, rack1 *apcsim.Device) {
+	t.Helper()
+	before := len(rack1.Commands(3))
+	br.run("focusing bigboy's cycle", 10*time.Second, chromedp.Focus(chromedp.CSS(`button[data-key="machine:bigboy:cycle"]`)))
+	br.run("pressing Enter", 10*time.Second, chromedp.KeyEvent("\r"))
+	br.waitFor("the confirmation opens from the keyboard", 20*time.Second, `document.querySelector("#confirm").open`)
+	if focused := br.text("#confirm-title"); !strings.Contains(focused, "Power-cycle bigboy") {
+		t.Errorf("the confirmation says %q; want it to name the power-cycle of bigboy", focused)
+	}
+	if on, err := eval[string](br, `document.activeElement.id`); err != nil || on != "confirm-cancel" {
+		t.Errorf("the confirmation opened with the focus on %q (%v); want Cancel, so that Enter twice does nothing", on, err)
+	}
+	br.run("pressing Escape", 10*time.Second, chromedp.KeyEvent(kb.Escape))
+	br.waitFor("Escape closes the confirmation", 20*time.Second, `!document.querySelector("#confirm").open`)
+	if after := len(rack1.Commands(3)); after != before {
+		t.Errorf("a confirmation dismissed with Escape gave rack1/3 %d commands", after-before)
+	}
+
+	unnamed, err := eval[[]string](br, `[...document.querySelectorAll("button, input")].filter(e => !(e.labels && e.labels.length) && !(e.getAttribute("aria-label") || e.textContent).trim()).map(e => e.outerHTML)`)
+	if err != nil || len(unnamed) > 0 {
+		t.Errorf("controls a screen reader cannot name (%v): %v", err, unnamed)
+	}
+	for _, sel := range []string{"svg.timeline", "svg.chart"} {
+		if ok, err := eval[bool](br, fmt.Sprintf(`[...document.querySelectorAll(%q)].every(e => e.getAttribute("role") === "img" && e.getAttribute("aria-label"))`, sel)); err != nil || !ok {
+			t.Errorf("%s: pictures without a label a screen reader reads (%v)", sel, err)
+		}
+	}
+
+	light, _ := eval[string](br, `getComputedStyle(document.body).backgroundColor`)
+	if _, err := chromedp.Call(br.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	dark, _ := eval[string](br, `getComputedStyle(document.body).backgroundColor`)
+	if light == "" || light == dark {
+		t.Errorf("the background is %q in the light scheme and %q in the dark one; want them apart", light, dark)
+	}
+
+	if _, err := chromedp.Call(br.ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: 390, Height: 844, DeviceScaleFactor: 3, Mobile: true}); err != nil {
+		t.Fatal(err)
+	}
+	br.waitFor("the page fits a phone's width", 20*time.Second,
+		`innerWidth <= 400 && document.documentElement.scrollWidth <= innerWidth + 1`)
+	if block, err := eval[string](br, `getComputedStyle(document.querySelector("tr[data-machine]")).display`); err != nil || block != "block" {
+		t.Errorf("on a phone a machine's row is displayed %q (%v); want block, a card", block, err)
+	}
+	if _, err := chromedp.Call(br.ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
 }
