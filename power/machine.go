@@ -114,6 +114,9 @@ type machineState struct {
 	// failingSince is when the current run of failed liveness probes began;
 	// zero while the host answers or before the first probe.
 	failingSince time.Time
+	// phase is the step of the graceful shutdown under way, "" when none
+	// is (EnterPhase).
+	phase string
 	// journaled is true while the action under way has a record in the
 	// journal. Only that action touches it.
 	journaled bool

@@ -20,6 +20,9 @@ type MachineStatus struct {
 	// ShuttingDown is true while a graceful shutdown is under way; the
 	// machine reads on until power is cut.
 	ShuttingDown bool
+	// Phase is the step of that shutdown ("request", "wait-down"), ""
+	// before it begins.
+	Phase string
 }
 
 // OutletStatus is one outlet of a machine.
@@ -108,7 +111,7 @@ func (m *machine) status(rs readings) (MachineStatus, error) {
 	case m.halted(time.Now()):
 		st.Halted, st.State = true, Off
 	case m.cur != nil && m.cur.key == runKey{action: ActionOff}:
-		st.ShuttingDown = true
+		st.ShuttingDown, st.Phase = true, m.phase
 	}
 	return st, nil
 }

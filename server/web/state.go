@@ -200,7 +200,7 @@ func machineState(f Polled, m power.Machine) (word, detail string) {
 	}
 	switch {
 	case st.ShuttingDown:
-		return "shutting down", "clean shutdown over ssh under way; power is cut once the host is down"
+		return "shutting down", shutdownWords[st.Phase]
 	case st.Halted:
 		return power.Off.String(), "the OS has halted; its outlets are still live"
 	}
@@ -208,6 +208,13 @@ func machineState(f Polled, m power.Machine) (word, detail string) {
 		return st.State.String(), "switching " + string(a) + " under way"
 	}
 	return st.State.String(), ""
+}
+
+// shutdownWords say what each step of a clean shutdown is doing.
+var shutdownWords = map[string]string{
+	"":          "switching off",
+	"request":   "clean shutdown: asking the OS over ssh to shut down",
+	"wait-down": "clean shutdown: waiting for the host to go down; power is cut then",
 }
 
 func (h *History) lastOf(keys ...string) *Last {

@@ -303,3 +303,39 @@ func TestAssetsStayOnThisHost(t *testing.T) {
 		t.Errorf("CSP %q", csp)
 	}
 }
+
+// waitingGraceful says it is waiting for the host to go down until released.
+type waitingGraceful struct{ waiting, release chan struct{} }
+
+func (g waitingGraceful) Shutdown(ctx context.Context) power.ShutdownReport {
+	power.EnterPhase(ctx, "wait-down")
+	close(g.waiting)
+	<-g.release
+	return power.ShutdownReport{Down: true}
+}
+func (g waitingGraceful) ForgetHostKey() error { return nil }
+
+// A clean shutdown under way shows with its step, from the last poll alone.
+func TestStateShowsTheShutdownUnderWay(t *testing.T) {
+	d := &driver{states: map[int]power.State{1: power.On, 2: power.Off}, watts: 230}
+	pdu := power.NewPDU(power.PDUConfig{Name: "rack1", Driver: d, SwitchTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
+	g := waitingGraceful{waiting: make(chan struct{}), release: make(chan struct{})}
+	f, err := power.NewFleet([]*power.PDU{pdu}, []power.Machine{{Name: "node1", Outlets: []power.OutletRef{{PDU: "rack1", Outlet: 1}}, Graceful: g}},
+		power.FleetConfig{ActionTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	f.ReadPDU(t.Context(), "rack1")
+	page := newPage(t, f, nil)
+	cookie, _ := signIn(t, page, "admin")
+	done := make(chan struct{})
+	go func() { f.Off(context.Background(), "node1"); close(done) }()
+	<-g.waiting
+	m := getState(t, page, cookie).Machines[0]
+	if m.State != "shutting down" || !strings.Contains(m.Detail, "waiting for the host to go down") || !m.Graceful || m.Underway != "off" {
+		t.Errorf("during the clean shutdown node1 shows %+v", m)
+	}
+	close(g.release)
+	<-done
+}
