@@ -339,3 +339,15 @@ func TestStateShowsTheShutdownUnderWay(t *testing.T) {
 	close(g.release)
 	<-done
 }
+
+// Under TLS the session cookie is Secure, though the listener hides r.TLS.
+func TestSessionCookieIsSecureUnderTLS(t *testing.T) {
+	page := New(Config{Fleet: func(*http.Request) Fleet { return nil }, Auth: users{}, TLS: true}, openGate{})
+	req := httptest.NewRequest("POST", "/login", strings.NewReader("user=admin&password=pw"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	page.ServeHTTP(w, req)
+	if c := w.Result().Cookies(); w.Code != 200 || len(c) != 1 || !c[0].Secure || c[0].MaxAge <= 0 {
+		t.Errorf("sign-in under TLS: %d, cookies %+v; want one Secure cookie with an expiry", w.Code, c)
+	}
+}

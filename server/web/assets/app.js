@@ -96,6 +96,7 @@ function draw() {
   drawn = sig;
   const focused = document.activeElement && document.activeElement.dataset.key;
   $("who").textContent = "Signed in as " + state.principal + (state.read_only ? " (viewer: read-only)" : "");
+  $("timeline-head").textContent = "Timeline since " + clock(span().start).slice(0, 5);
   const tbody = el("tbody");
   for (const m of state.machines) tbody.append(machineRow(m));
   $("machines").tBodies[0].replaceWith(tbody);
@@ -192,7 +193,7 @@ function chart(p, label, unit, series) {
       s.append(svg("path", { d: seg.length === 1 ? d + " h1" : d, class: "line line" + i }));
     }
   });
-  return el("figure", { class: "chartbox" }, el("figcaption", { text: label + (peak ? " (peak " + peak.toFixed(1) + " " + unit + ")" : "") }), s);
+  return el("figure", { class: "chartbox" }, el("figcaption", { text: label + " since " + clock(start).slice(0, 5) + (peak ? " (peak " + peak.toFixed(1) + " " + unit + ")" : "") }), s);
 }
 
 function pduCard(p) {
