@@ -10,8 +10,14 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 )
 
-// maxSamples bounds each PDU's ring: six hours at the default 15 s poll.
-const maxSamples = 1440
+// maxSamples is how many samples each PDU keeps: the window in steps of
+// window/maxSamples (30 s of the default 6 h), each the mean of the polls
+// in its step. With maxPhases it bounds a PDU's history to about 30 kB, so
+// that 200 PDUs cost a few megabytes.
+const maxSamples = 720
+
+// maxPhases is how many phases or banks of a PDU's load a sample keeps.
+const maxPhases = 4
 
 // maxChanges bounds each machine's timeline.
 const maxChanges = 500
@@ -24,18 +30,29 @@ type History struct {
 	window   time.Duration
 	started  time.Time // the charts begin here until the window is full
 	mu       sync.Mutex
-	pdus     map[string][]sample
+	pdus     map[string]*pduHistory
 	machines map[string][]change
 	last     map[string]Last // by machine name, or "pdu/N"
 }
 
-// sample is one poll of a PDU: its meters, or that it could not be read.
-type sample struct {
-	at    time.Time
-	up    bool
-	amps  []float64
-	watts *float64
+// pduHistory is one PDU's samples, oldest first.
+type pduHistory struct {
+	samples []sample
+	polled  time.Time // the last poll taken in
+	down    bool      // an outage is recorded and not yet over
 }
+
+// sample is the mean of a PDU's polls in one step, or an outage (no polls).
+type sample struct {
+	at     int64 // Unix ms: the step's last poll, or when the outage was seen
+	polls  uint16
+	phases uint8
+	hasW   bool
+	amps   [maxPhases]float32
+	watts  float32
+}
+
+func (s sample) up() bool { return s.polls > 0 }
 
 // change is a machine's state from at on.
 type change struct {
@@ -57,7 +74,7 @@ func NewHistory(window time.Duration) *History {
 	if window <= 0 {
 		window = 6 * time.Hour
 	}
-	return &History{window: window, started: time.Now(), pdus: map[string][]sample{}, machines: map[string][]change{}, last: map[string]Last{}}
+	return &History{window: window, started: time.Now(), pdus: map[string]*pduHistory{}, machines: map[string][]change{}, last: map[string]Last{}}
 }
 
 // Run samples the fleet current returns every interval until ctx ends.
@@ -88,27 +105,7 @@ func (h *History) Sample(f Polled, now time.Time) {
 		if err != nil {
 			continue
 		}
-		ring := h.pdus[name]
-		down := len(ring) > 0 && !ring[len(ring)-1].up
-		var lastUp time.Time
-		for i := len(ring) - 1; i >= 0 && lastUp.IsZero(); i-- {
-			if ring[i].up {
-				lastUp = ring[i].at
-			}
-		}
-		switch {
-		case poll.Err != nil && !down:
-			ring = append(ring, sample{at: now})
-		case poll.Err == nil && !poll.At.IsZero() && poll.At.After(lastUp):
-			m := poll.Reading.Meter
-			s := sample{at: poll.At, up: true, amps: append([]float64(nil), m.CurrentAmperes...)}
-			if m.PowerWatts != nil {
-				w := *m.PowerWatts
-				s.watts = &w
-			}
-			ring = append(ring, s)
-		}
-		h.pdus[name] = trimSamples(ring, now.Add(-h.window))
+		h.samplePDU(name, poll, now)
 	}
 	for name := range h.pdus {
 		if !seen[name] {
@@ -145,12 +142,54 @@ func everRead(f Polled, m power.Machine) bool {
 	return true
 }
 
-func trimSamples(s []sample, since time.Time) []sample {
-	i := 0
-	for i < len(s) && (s[i].at.Before(since) || len(s)-i > maxSamples) {
+// samplePDU takes in a PDU's last poll: a new one into its step, a failed
+// one as one outage until a poll succeeds again.
+func (h *History) samplePDU(name string, poll power.Poll, now time.Time) {
+	ph := h.pdus[name]
+	if ph == nil {
+		ph = &pduHistory{}
+		h.pdus[name] = ph
+	}
+	switch {
+	case poll.Err != nil && !ph.down:
+		ph.samples = append(ph.samples, sample{at: now.UnixMilli()})
+		ph.down = true
+	case poll.Err == nil && !poll.At.IsZero() && poll.At.After(ph.polled):
+		ph.polled, ph.down = poll.At, false
+		ph.add(poll.At, poll.Reading.Meter, h.window/maxSamples)
+	}
+	since, i := now.Add(-h.window).UnixMilli(), 0
+	for i < len(ph.samples) && (ph.samples[i].at < since || len(ph.samples)-i > maxSamples) {
 		i++
 	}
-	return s[i:]
+	ph.samples = ph.samples[i:]
+}
+
+// add takes in one poll's meters: into the last sample when it is of the
+// same step, else as a new one.
+func (ph *pduHistory) add(at time.Time, m power.Meter, step time.Duration) {
+	ms, per := at.UnixMilli(), max(step.Milliseconds(), 1)
+	if n := len(ph.samples); n > 0 && ph.samples[n-1].up() && ph.samples[n-1].at/per == ms/per && ph.samples[n-1].polls < 1<<15 {
+		s := &ph.samples[n-1]
+		k := float32(s.polls)
+		s.phases = uint8(min(int(s.phases), len(m.CurrentAmperes)))
+		for i := range int(s.phases) {
+			s.amps[i] = (s.amps[i]*k + float32(m.CurrentAmperes[i])) / (k + 1)
+		}
+		if s.hasW = s.hasW && m.PowerWatts != nil; s.hasW {
+			s.watts = (s.watts*k + float32(*m.PowerWatts)) / (k + 1)
+		}
+		s.at, s.polls = ms, s.polls+1
+		return
+	}
+	s := sample{at: ms, polls: 1, phases: uint8(min(len(m.CurrentAmperes), maxPhases)), hasW: m.PowerWatts != nil}
+	for i := range int(s.phases) {
+		s.amps[i] = float32(m.CurrentAmperes[i])
+	}
+	if s.hasW {
+		s.watts = float32(*m.PowerWatts)
+	}
+	ph.samples = append(ph.samples, s)
 }
 
 // trimChanges keeps the changes since since, and the one in force then.

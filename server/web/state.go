@@ -245,40 +245,44 @@ func (h *History) timeline(machine string, now time.Time) []span {
 	return out
 }
 
-// chart is a PDU's ring in at most maxPoints points, each the mean of the
-// samples it stands for; a point with an outage in it is not up.
+// chart is a PDU's samples in at most maxPoints points, each the mean of
+// the samples it stands for; a point with an outage in it is not up.
 func (h *History) chart(pdu string) []point {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ring := h.pdus[pdu]
+	ph := h.pdus[pdu]
+	if ph == nil {
+		return nil
+	}
+	ring := ph.samples
 	per := (len(ring) + maxPoints - 1) / maxPoints
 	var out []point
 	for i := 0; i < len(ring); i += per {
 		bucket := ring[i:min(i+per, len(ring))]
-		p := point{T: bucket[len(bucket)-1].at.UnixMilli(), Up: true}
+		p := point{T: bucket[len(bucket)-1].at, Up: true}
 		var watts float64
-		nw, na := 0, 0
+		nw, na, phases := 0, 0, maxPhases
 		for _, s := range bucket {
-			if !s.up {
+			if !s.up() {
 				p.Up = false
 				continue
 			}
-			if s.watts != nil {
-				watts += *s.watts
+			phases = min(phases, int(s.phases))
+			if s.hasW {
+				watts += float64(s.watts)
 				nw++
 			}
-			if len(s.amps) > 0 {
-				if p.A == nil {
-					p.A = make([]float64, len(s.amps))
-				}
-				for j := range min(len(s.amps), len(p.A)) {
-					p.A[j] += s.amps[j]
-				}
-				na++
-			}
+			na++
 		}
-		for j := range p.A {
-			p.A[j] /= float64(na)
+		if na > 0 && phases > 0 {
+			p.A = make([]float64, phases)
+			for _, s := range bucket {
+				for j := range phases {
+					if s.up() {
+						p.A[j] += float64(s.amps[j]) / float64(na)
+					}
+				}
+			}
 		}
 		if nw > 0 {
 			watts /= float64(nw)

@@ -242,18 +242,26 @@ func TestHistory(t *testing.T) {
 }
 
 func TestChartIsDownsampled(t *testing.T) {
-	h := NewHistory(time.Hour)
-	now := time.Now()
-	for i := range 1000 {
+	h := NewHistory(time.Hour) // steps of 5 s
+	ph := &pduHistory{}
+	h.pdus["p"] = ph
+	now := time.Now().Truncate(5 * time.Second)
+	for i := range 3600 { // an hour of polls every second
 		w := float64(i)
-		h.pdus["p"] = append(h.pdus["p"], sample{at: now.Add(time.Duration(i) * time.Second), up: true, watts: &w})
+		ph.add(now.Add(time.Duration(i)*time.Second), power.Meter{PowerWatts: &w, CurrentAmperes: []float64{w / 100}}, h.window/maxSamples)
+	}
+	if len(ph.samples) != maxSamples {
+		t.Errorf("an hour of polls every second is %d samples; want %d, one per 5 s step", len(ph.samples), maxSamples)
+	}
+	if s := ph.samples[0]; s.polls != 5 || s.watts != 2 {
+		t.Errorf("the first step holds %d polls, mean %.1f W; want 5 polls of 0..4 W, mean 2", s.polls, s.watts)
 	}
 	pts := h.chart("p")
-	if len(pts) > maxPoints || len(pts) < maxPoints/2 {
-		t.Errorf("1000 samples drew %d points; want at most %d, and not far fewer", len(pts), maxPoints)
+	if len(pts) != maxPoints {
+		t.Errorf("%d samples drew %d points; want %d", len(ph.samples), len(pts), maxPoints)
 	}
-	if first := *pts[0].W; first <= 0 || first >= 10 {
-		t.Errorf("the first point is %.1f W; want the mean of the first samples", first)
+	if first := *pts[0].W; first != 14.5 || pts[0].A[0] < 0.14 || pts[0].A[0] > 0.15 {
+		t.Errorf("the first point is %.2f W, %.3f A; want the mean of the first 30 polls, 14.5 W and 0.145 A", first, pts[0].A[0])
 	}
 }
 
