@@ -99,7 +99,7 @@ func (b *browser) run(what string, d time.Duration, actions ...chromedp.Action[c
 
 // eval returns what expr evaluates to in the page (awaiting a promise).
 func eval[T any](b *browser, expr string) (T, error) {
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }

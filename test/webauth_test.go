@@ -75,7 +75,7 @@ func TestWebPageRefusesWhatItMust(t *testing.T) {
 		br := newBrowser(t)
 		br.run("opening the page", 30*time.Second, chromedp.Navigate(base+"/"))
 		signIn(br, "watcher", viewerPass)
-		br.waitFor("node1 shows on", 20*time.Second, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent === "on"`, machineState("node1")))
+		br.waitFor("node1 shows on", 45*time.Second, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent === "on"`, machineState("node1")))
 		if n, err := eval[int](br, `document.querySelectorAll("button[data-action]").length`); err != nil || n != 0 {
 			t.Errorf("a viewer's page has %d switch buttons (%v); want none", n, err)
 		}
