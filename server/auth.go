@@ -26,6 +26,7 @@ type Credential struct {
 // when power_token is set, else Basic when power_user and power_pass are.
 type Authenticator struct {
 	creds    []hashedCredential
+	names    map[string]bool // the principals
 	readOnly map[string]bool // by principal
 	// Open lets every request in as "anonymous". Only for a config that asks
 	// for it explicitly.
@@ -53,6 +54,10 @@ func NewAuthenticator(creds []Credential) Authenticator {
 			h.secret = sha256.Sum256([]byte(c.Password))
 		}
 		a.creds = append(a.creds, h)
+		if a.names == nil {
+			a.names = map[string]bool{}
+		}
+		a.names[c.Name] = true
 		if c.ReadOnly {
 			if a.readOnly == nil {
 				a.readOnly = map[string]bool{}
@@ -65,6 +70,10 @@ func NewAuthenticator(creds []Credential) Authenticator {
 
 // ReadOnly tells whether principal is a viewer, which may switch nothing.
 func (a Authenticator) ReadOnly(principal string) bool { return a.readOnly[principal] }
+
+// Has tells whether principal is one of the credentials (anyone, when Open):
+// a session begun by a principal a reload removed is no longer honoured.
+func (a Authenticator) Has(principal string) bool { return a.Open || a.names[principal] }
 
 // Check returns the principal the request authenticates as.
 func (a Authenticator) Check(r *http.Request) (string, bool) {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,4 +166,43 @@ func TestWebPageRefusesWhatItMust(t *testing.T) {
 			t.Errorf("the API from the same address after the form's failures: %d %s; want 429", code, body)
 		}
 	})
+}
+
+// A reload that removes a user ends its sessions on the page, and one that
+// makes an operator a viewer takes its switches away from the next request.
+func TestWebSessionsFollowAReload(t *testing.T) {
+	_, _, pdu := simPDU(t, "ap7900")
+	users := func(list string) string {
+		return "auth:\n  users:\n" + list + "timeouts: {status: 2s, action: 30s}\npdus:" + pdu + "machines:\n  - {name: node1, outlets: [\"rack1/1\"]}\n"
+	}
+	b := startBridge(t, users("    - {name: admin, password: "+adminPass+"}\n    - {name: watcher, password: "+viewerPass+"}\n"))
+	admin, adminCSRF := webSession(t, b.URL, "admin", adminPass)
+	watcher, _ := webSession(t, b.URL, "watcher", viewerPass)
+
+	// The same file, its state_dir and listen kept, with watcher gone and
+	// admin a viewer.
+	old, err := os.ReadFile(b.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := strings.Replace(string(old), "    - {name: admin, password: "+adminPass+"}\n    - {name: watcher, password: "+viewerPass+"}\n",
+		"    - {name: admin, password: "+adminPass+", role: viewer}\n", 1)
+	if now == string(old) {
+		t.Fatal("the users to rewrite are not in the config file")
+	}
+	if err := os.WriteFile(b.Config, []byte(now), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Process.Signal(syscall.SIGHUP)
+	waitUntil(t, 30*time.Second, "the reload ends watcher's session", func() bool {
+		code, _ := webGet(t, b.URL+"/ui/api/state", watcher)
+		return code == http.StatusUnauthorized
+	})
+	code, body := webGet(t, b.URL+"/ui/api/state", admin)
+	if code != 200 || !strings.Contains(body, `"read_only":true`) {
+		t.Errorf("admin's session after the reload made it a viewer: %d %s; want it kept, read-only", code, body)
+	}
+	if code, body, _ := webPost(t, b.URL+"/ui/api/machines/node1/on", admin, adminCSRF, "", nil); code != http.StatusForbidden {
+		t.Errorf("admin, now a viewer, switching node1 on: %d %s; want 403", code, body)
+	}
 }

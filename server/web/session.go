@@ -122,6 +122,11 @@ func (f *face) session(next http.Handler) http.Handler {
 			return
 		}
 		sess, ok := f.sessions.lookup(c.Value, time.Now())
+		if ok && f.cfg.Known != nil && !f.cfg.Known(r, sess.principal) {
+			f.sessions.end(c.Value)
+			f.log.Warn("web: ended the session of a principal no longer configured", "principal", sess.principal, "remote", r.RemoteAddr)
+			ok = false
+		}
 		if !ok {
 			writeJSON(w, http.StatusUnauthorized, answer{Error: "the session has ended (signed out, expired, or the service restarted): sign in again"})
 			return

@@ -60,6 +60,9 @@ type Config struct {
 	// ReadOnly, when set, tells whether a principal is a viewer: it sees
 	// everything and switches nothing.
 	ReadOnly func(r *http.Request, principal string) bool
+	// Known, when set, tells whether a principal is still among the
+	// credentials: a session of one that a reload removed ends.
+	Known func(r *http.Request, principal string) bool
 	// History keeps the readings and states the charts are drawn from;
 	// nil draws none.
 	History *History

@@ -264,6 +264,13 @@ func (s *service) readOnly(r *http.Request, principal string) bool {
 	return !ok || g.auth.ReadOnly(principal)
 }
 
+// known tells whether principal is among the credentials of the config of
+// r's generation.
+func (s *service) known(r *http.Request, principal string) bool {
+	g, ok := r.Context().Value(genKey{}).(*generation)
+	return ok && g.auth.Has(principal)
+}
+
 // currentFleet is the fleet in force, for a metrics scrape: it reads only
 // what the pollers found, never a PDU, so it needs no hold on its generation.
 func (s *service) currentFleet() telemetry.PolledFleet { return s.cur.Load().fleet }

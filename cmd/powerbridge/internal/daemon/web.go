@@ -24,6 +24,7 @@ func (s *service) webFace(cfg *config.File) server.Face {
 			Fleet:         func(r *http.Request) web.Fleet { return genOf(r).fleet },
 			Auth:          s,
 			ReadOnly:      s.readOnly,
+			Known:         s.known,
 			History:       s.history,
 			ActionTimeout: cfg.Timeouts.Action.Std(),
 			TLS:           cfg.TLS != nil,
