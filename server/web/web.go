@@ -12,9 +12,12 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -151,14 +154,23 @@ func headers(next http.Handler) http.Handler {
 	})
 }
 
-// asset serves one embedded file.
+// asset serves one embedded file, with an ETag of its content so that a
+// browser that has it already is answered 304 with no body.
 func asset(name, contentType string) http.HandlerFunc {
 	body, err := assets.ReadFile(name)
 	if err != nil {
 		panic("web: " + name + " is not embedded: " + err.Error())
 	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
 	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Write(body)
 	}
 }

@@ -359,3 +359,21 @@ func TestSessionCookieIsSecureUnderTLS(t *testing.T) {
 		t.Errorf("sign-in under TLS: %d, cookies %+v; want one Secure cookie with an expiry", w.Code, c)
 	}
 }
+
+// A browser that has a file already gets 304 and no body.
+func TestAssetsAnswerNotModified(t *testing.T) {
+	page := newPage(t, nil, nil)
+	w := httptest.NewRecorder()
+	page.ServeHTTP(w, httptest.NewRequest("GET", "/app.js", nil))
+	etag := w.Header().Get("ETag")
+	if w.Code != 200 || etag == "" || w.Body.Len() == 0 {
+		t.Fatalf("GET /app.js: %d, ETag %q, %d bytes", w.Code, etag, w.Body.Len())
+	}
+	req := httptest.NewRequest("GET", "/app.js", nil)
+	req.Header.Set("If-None-Match", etag)
+	w = httptest.NewRecorder()
+	page.ServeHTTP(w, req)
+	if w.Code != http.StatusNotModified || w.Body.Len() != 0 {
+		t.Errorf("GET /app.js with its ETag: %d, %d bytes; want 304 and none", w.Code, w.Body.Len())
+	}
+}
