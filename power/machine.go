@@ -119,6 +119,9 @@ type machineState struct {
 	failingSince time.Time
 	// probedAt is when the liveness probe last ran.
 	probedAt time.Time
+	// phase is the step of the graceful shutdown under way, "" when none
+	// is (EnterPhase).
+	phase string
 	// journaled is true while the action under way has a record in the
 	// journal. Only that action touches it.
 	journaled bool

@@ -85,7 +85,8 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 		// under the same policy (Finish).
 		f.journalBegin(m, m.Outlets, Off, true)
 		start := time.Now()
-		rep := m.Graceful.Shutdown(ctx)
+		rep := m.Graceful.Shutdown(withPhases(ctx, m.enterPhase))
+		m.enterPhase("")
 		res.Phases = rep.Phases
 		switch {
 		case rep.Down:

@@ -20,6 +20,9 @@ type MachineStatus struct {
 	// ShuttingDown is true while a graceful shutdown is under way; the
 	// machine reads on until power is cut.
 	ShuttingDown bool
+	// Phase is the step of that shutdown ("request", "wait-down"), ""
+	// before it begins.
+	Phase string
 }
 
 // OutletStatus is one outlet of a machine.
@@ -73,6 +76,16 @@ func (f *Fleet) LastStatus(name string) (st MachineStatus, ok bool) {
 	return st, err == nil
 }
 
+// LastPoll is the named PDU's last poll (PDU.LastPoll), without asking the
+// device.
+func (f *Fleet) LastPoll(pdu string) (Poll, error) {
+	p, err := f.PDU(pdu)
+	if err != nil {
+		return Poll{}, err
+	}
+	return p.LastPoll(), nil
+}
+
 // status combines the readings of m's outlets: off when every outlet is off,
 // on when any is on, unknown otherwise; then a halted OS reads off.
 func (m *machine) status(rs readings) (MachineStatus, error) {
@@ -104,7 +117,7 @@ func (m *machine) status(rs readings) (MachineStatus, error) {
 	case m.halted(time.Now()):
 		st.Halted, st.State = true, Off
 	case m.cur != nil && m.cur.key == runKey{action: ActionOff}:
-		st.ShuttingDown = true
+		st.ShuttingDown, st.Phase = true, m.phase
 	}
 	return st, nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -16,12 +17,17 @@ type Credential struct {
 	Token    string // bearer token; empty for a Basic-auth user
 	User     string
 	Password string
+	// ReadOnly is true for a viewer: it may read everything and switch
+	// nothing.
+	ReadOnly bool
 }
 
 // Authenticator checks the Authorization header MAAS sends: `Bearer <token>`
 // when power_token is set, else Basic when power_user and power_pass are.
 type Authenticator struct {
-	creds []hashedCredential
+	creds    []hashedCredential
+	names    map[string]bool // the principals
+	readOnly map[string]bool // by principal
 	// Open lets every request in as "anonymous". Only for a config that asks
 	// for it explicitly.
 	Open bool
@@ -48,9 +54,26 @@ func NewAuthenticator(creds []Credential) Authenticator {
 			h.secret = sha256.Sum256([]byte(c.Password))
 		}
 		a.creds = append(a.creds, h)
+		if a.names == nil {
+			a.names = map[string]bool{}
+		}
+		a.names[c.Name] = true
+		if c.ReadOnly {
+			if a.readOnly == nil {
+				a.readOnly = map[string]bool{}
+			}
+			a.readOnly[c.Name] = true
+		}
 	}
 	return a
 }
+
+// ReadOnly tells whether principal is a viewer, which may switch nothing.
+func (a Authenticator) ReadOnly(principal string) bool { return a.readOnly[principal] }
+
+// Has tells whether principal is one of the credentials (anyone, when Open):
+// a session begun by a principal a reload removed is no longer honoured.
+func (a Authenticator) Has(principal string) bool { return a.Open || a.names[principal] }
 
 // Check returns the principal the request authenticates as.
 func (a Authenticator) Check(r *http.Request) (string, bool) {
@@ -93,6 +116,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		who, ok := s.guard(w, r, s.cfg.Auth.Check, `Bearer realm="powerbridge", Basic realm="powerbridge"`,
 			"authentication required: send Authorization: Bearer <token> (MAAS power_token) or Basic credentials")
 		if !ok {
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.cfg.ReadOnly != nil && s.cfg.ReadOnly(r, who) {
+			s.log.Warn("refused: a viewer may not switch", "principal", who, "method", r.Method, "path", r.URL.Path)
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%s has the viewer role: it may read, not switch power or change anything", who))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(power.WithPrincipal(r.Context(), who)))

@@ -12,6 +12,9 @@ import (
 type Face struct {
 	Prefix string
 	New    func(Gate) http.Handler
+	// Root, when true, also gives the face GET / (the web page), seen by
+	// its handler as the path "/".
+	Root bool
 }
 
 // Gate is the server's failed-authentication limit, for a face that shapes

@@ -80,6 +80,9 @@ type Config struct {
 	// MAAS's rack controllers, so that nobody sharing their address can
 	// lock MAAS out. Guesses from them are not limited.
 	AuthLimitExempt []netip.Prefix
+	// ReadOnly, when set, tells whether an authenticated principal is a
+	// viewer: its requests other than GET and HEAD are refused 403.
+	ReadOnly func(r *http.Request, principal string) bool
 	// Faces are served under their prefixes, beside the API (faces.go).
 	Faces []Face
 }
@@ -145,7 +148,11 @@ func New(fleet Fleet, cfg Config) http.Handler {
 		}
 	})
 	for _, f := range cfg.Faces {
-		r.Mount(f.Prefix, f.New(s))
+		h := f.New(s)
+		r.Mount(f.Prefix, h)
+		if f.Root {
+			r.Method(http.MethodGet, "/", h)
+		}
 	}
 	return r
 }

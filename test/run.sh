@@ -87,6 +87,7 @@ declare -A need=(
   [curl]=curl                  # the client that gives up mid-action in the outlet tests
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates   # the Go module proxy is https
   [redfishtool]=redfishtool
+  [chromium]=chromium          # the browser the web page's tests drive headless
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -137,7 +137,9 @@ Machines: %s. Try:
   curl -s %s %s/v1/pdus/rack1/outlets
   curl -s %s/metrics | grep '^powerbridge_outlet_on'
 
+Or open %s/ in a browser: leave the user empty and sign in with the token %s.
+
 Stop with Ctrl-C.
 `, strings.Join(names, ", "),
-		auth, base, auth, base, first, auth, base, first, auth, base, first, auth, base, first, auth, base, base)
+		auth, base, auth, base, first, auth, base, first, auth, base, first, auth, base, first, auth, base, base, base, demoToken)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/powerbridge/powerbridge/power"
 )
 
 // Defaults applied by Graceful.Run to zero fields.
@@ -64,6 +66,7 @@ func (g Graceful) Run(ctx context.Context) Result {
 		return r
 	}
 
+	power.EnterPhase(ctx, "request")
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, orDefault(g.RequestTimeout, DefaultRequestTimeout))
 	err := g.SSH.Request(rctx)
@@ -81,6 +84,7 @@ func (g Graceful) Run(ctx context.Context) Result {
 	if g.PowerBelow != nil {
 		opts = append(opts, PowerBelow(g.PowerBelow))
 	}
+	power.EnterPhase(ctx, "wait-down")
 	start = time.Now()
 	err = WaitDown(ctx, probe, orDefault(g.Failures, DefaultFailures), orDefault(g.Interval, DefaultInterval), orDefault(g.Settle, DefaultSettle), opts...)
 	r.WaitDown = Phase{Ran: true, Took: time.Since(start), Err: err}

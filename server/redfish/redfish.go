@@ -67,6 +67,9 @@ type Config struct {
 	Auth interface {
 		Check(r *http.Request) (principal string, ok bool)
 	}
+	// ReadOnly, when set, tells whether an authenticated principal is a
+	// viewer: it may read, and a reset or boot override is refused 403.
+	ReadOnly func(r *http.Request, principal string) bool
 	// ForceOffCuts tells whether ForceOff is a plain cut for a machine;
 	// when nil or false ForceOff runs the machine's normal off (MAAS sends
 	// only ForceOff, so a clean shutdown would otherwise never run).
@@ -133,8 +136,8 @@ func New(cfg Config, gate Gate) http.Handler {
 		r.Use(s.authenticate)
 		r.Get("/v1/Systems", s.systems)
 		r.Get("/v1/Systems/{id}", s.system)
-		r.Patch("/v1/Systems/{id}", s.patchSystem)
-		r.Post("/v1/Systems/{id}/Actions/ComputerSystem.Reset", s.reset)
+		r.With(s.switching).Patch("/v1/Systems/{id}", s.patchSystem)
+		r.With(s.switching).Post("/v1/Systems/{id}/Actions/ComputerSystem.Reset", s.reset)
 		r.Get("/v1/SessionService", s.sessionService)
 		r.Get("/v1/SessionService/Sessions", s.listSessions)
 		r.Get("/v1/SessionService/Sessions/{id}", s.getSession)

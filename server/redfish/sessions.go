@@ -147,6 +147,19 @@ func (s *service) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// switching refuses a request that changes a system to a viewer.
+func (s *service) switching(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who := power.Principal(r.Context())
+		if s.cfg.ReadOnly != nil && s.cfg.ReadOnly(r, who) {
+			s.log.Warn("redfish: refused: a viewer may not switch", "principal", who, "method", r.Method, "path", r.URL.Path)
+			writeError(w, http.StatusForbidden, "InsufficientPrivilege", who+" has the viewer role: it may read, not reset a system or change its boot")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *service) refuse(w http.ResponseWriter, wait time.Duration, msg string) {
 	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))

@@ -89,6 +89,7 @@ func TestProblems(t *testing.T) {
 		{"no-auth", []string{`testdata/no-auth.yaml:1: auth: no tokens or users: anyone could switch power; add auth.tokens (MAAS's power_token) or set auth.insecure_no_auth: true`}},
 		{"token-both", []string{`testdata/token-both.yaml:1: auth.tokens[0].token: set either token or token_file, not both`}},
 		{"token-file-missing", []string{`testdata/token-file-missing.yaml:1: auth.tokens[0].token_file: open testdata/no-such-file: no such file or directory`}},
+		{"bad-role", []string{`testdata/bad-role.yaml:4: auth.users[1].role: "admin" is not one of operator, viewer`}},
 		{"bad-dialect", []string{`testdata/bad-dialect.yaml:3: pdus[0].dialect: "rpdu3" is not one of auto, spdu, rpdu, rpdu2`}},
 		{"address-and-simulate", []string{
 			`testdata/address-and-simulate.yaml:3: pdus[0].simulate: a PDU has either an address or simulate, not both`,

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -66,11 +68,32 @@ type Token struct {
 	TokenFile string `yaml:"token_file"`
 }
 
-// User is a Basic-auth user.
+// User is a Basic-auth user, also the sign-in of the web page.
 type User struct {
 	Name         string `yaml:"name"`
 	Password     Secret `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
+	// Role is what the user may do: RoleOperator (the default) reads and
+	// switches, RoleViewer only reads, on every face.
+	Role string `yaml:"role"`
+}
+
+// Roles are the values of a user's role: an operator reads and switches
+// power, a viewer only reads.
+var Roles = []string{RoleOperator, RoleViewer}
+
+const (
+	RoleOperator = "operator"
+	RoleViewer   = "viewer"
+)
+
+// checkRole defaults the role to RoleOperator, or refuses one not in Roles.
+func (u *User) checkRole(s section) {
+	if u.Role == "" {
+		u.Role = RoleOperator
+	} else if !slices.Contains(Roles, u.Role) {
+		s.errorf("%q is not one of %s", u.Role, strings.Join(Roles, ", "))
+	}
 }
 
 // Timeouts bound how long the HTTP API takes to answer.

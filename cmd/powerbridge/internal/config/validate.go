@@ -257,6 +257,7 @@ func (a *Auth) validate(s section) {
 		if strings.Contains(u.Name, ":") {
 			us.field("name").errorf("a Basic-auth user name cannot contain ':'")
 		}
+		u.checkRole(us.field("role"))
 		u.Password = readSecret(us, "password", u.Password, u.PasswordFile)
 		checkPassword(secretField(us, "password", u.PasswordFile), u.Password)
 	}

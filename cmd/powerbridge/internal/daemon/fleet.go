@@ -17,7 +17,7 @@ func authenticator(a config.Auth) server.Authenticator {
 		creds = append(creds, server.Credential{Name: t.Name, Token: t.Token.Reveal()})
 	}
 	for _, u := range a.Users {
-		creds = append(creds, server.Credential{Name: u.Name, User: u.Name, Password: u.Password.Reveal()})
+		creds = append(creds, server.Credential{Name: u.Name, User: u.Name, Password: u.Password.Reveal(), ReadOnly: u.Role == config.RoleViewer})
 	}
 	auth := server.NewAuthenticator(creds)
 	auth.Open = a.InsecureNoAuth

@@ -23,9 +23,10 @@ func (s *service) redfishFace(cfg *config.File) server.Face {
 	host, _ := os.Hostname()
 	return server.Face{Prefix: "/redfish", New: func(g server.Gate) http.Handler {
 		return redfish.New(redfish.Config{
-			Fleet: func(r *http.Request) redfish.Fleet { return genOf(r).fleet },
-			Hold:  func(r *http.Request) func() { return genOf(r).hold() },
-			Auth:  s,
+			Fleet:    func(r *http.Request) redfish.Fleet { return genOf(r).fleet },
+			Hold:     func(r *http.Request) func() { return genOf(r).hold() },
+			Auth:     s,
+			ReadOnly: s.readOnly,
 			ForceOffCuts: func(r *http.Request, machine string) bool {
 				return genOf(r).cfg.ForceOffCuts(machine)
 			},

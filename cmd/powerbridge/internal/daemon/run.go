@@ -25,6 +25,7 @@ import (
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/server/web"
 )
 
 // cacheTTL is how long a PDU reading answers status queries. MAAS queries
@@ -83,6 +84,7 @@ func newService(ctx context.Context, o Options) (*service, error) {
 		log:       log,
 		metrics:   telemetry.New(o.Version),
 		audit:     &auditFile{log: log},
+		history:   web.NewHistory(0),
 		runCtx:    ctx,
 		load:      o.Load,
 		openState: o.OpenState,
@@ -111,8 +113,10 @@ func newService(ctx context.Context, o Options) (*service, error) {
 		AuthChecks:    httpMetrics.AuthCheck,
 		// Restart-only, like listen: the limiter lives as long as the server.
 		AuthLimitExempt: cfg.Auth.RateLimitExemptPrefixes(),
-		Faces:           []server.Face{s.redfishFace(cfg)},
+		ReadOnly:        s.readOnly,
+		Faces:           []server.Face{s.redfishFace(cfg), s.webFace(cfg)},
 	})
+	go s.sampleHistory(ctx)
 	return s, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/server/web"
 )
 
 // service is what `serve` runs: the config in force and the fleet built from
@@ -30,6 +31,7 @@ type service struct {
 	log     *slog.Logger
 	metrics *telemetry.Metrics
 	audit   *auditFile
+	history *web.History    // the page's charts and last actions
 	runCtx  context.Context // the service's lifetime
 	load    func(path string) (*config.File, error)
 	// openState opens the state directory; nil: none.
@@ -78,7 +80,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 		cfg.Listen = s.listen
 	}
 	var oldSims simulators
-	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: s.audit, journal: s.journal, offTimes: s.offTimes, newDriver: s.newDriver}
+	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: auditors{s.audit, s.history}, journal: s.journal, offTimes: s.offTimes, newDriver: s.newDriver}
 	if prev != nil {
 		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
 	}
@@ -256,6 +258,20 @@ func (s *service) Check(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return g.auth.Check(r)
+}
+
+// readOnly tells whether principal is a viewer in the config of r's
+// generation, so that a role changed by a reload holds from the next request.
+func (s *service) readOnly(r *http.Request, principal string) bool {
+	g, ok := r.Context().Value(genKey{}).(*generation)
+	return !ok || g.auth.ReadOnly(principal)
+}
+
+// known tells whether principal is among the credentials of the config of
+// r's generation.
+func (s *service) known(r *http.Request, principal string) bool {
+	g, ok := r.Context().Value(genKey{}).(*generation)
+	return ok && g.auth.Has(principal)
 }
 
 // currentFleet is the fleet in force, for a metrics scrape: it reads only
