@@ -190,41 +190,27 @@ func (m *maasRedfish) off38() {
 	m.pxe(id)
 }
 
-// wait27 are MAAS 2.7's pauses between an action and its check.
-var wait27 = []time.Duration{time.Second, 2 * time.Second, 2 * time.Second, 4 * time.Second, 6 * time.Second, 8 * time.Second, 12 * time.Second}
-
-// action27 is MAAS 2.7's perform_power: the power method, MAAS's pause,
-// the check; while the state is not yet the target, all of it again, POST
-// included. It returns how many times the sequence was sent.
-func (m *maasRedfish) action27(want string) int {
+// send27 is one attempt of MAAS 2.7's power method: its query, then the
+// requests the state it read calls for (see the reference's table).
+func (m *maasRedfish) send27(want string) {
 	m.t.Helper()
-	for i, pause := range wait27 {
-		if m.nodeID == "" {
-			m.id() // process_redfish_context, before the query's own
-		}
-		id, state := m.query()
-		switch {
-		case want == "on":
-			if strings.ToLower(state) == "on" {
-				m.reset(id, "ForceOff")
-			}
-			m.pxe(id)
-			m.reset(id, "On")
-		case strings.ToLower(state) != "off":
-			m.reset(id, "ForceOff")
-			m.pxe(id)
-		default:
-			m.pxe(id)
-		}
-		// MAAS's own pause before it checks, emulated as MAAS times it:
-		// the timing of the client under test, not a wait for the bridge.
-		time.Sleep(pause)
-		if _, state := m.query(); strings.ToLower(state) == want {
-			return i + 1
-		}
+	if m.nodeID == "" {
+		m.id() // process_redfish_context, before the query's own
 	}
-	m.t.Fatalf("MAAS 2.7 gave up: %s never read %s; requests:\n%s", m.nodeID, want, strings.Join(m.log, "\n"))
-	return 0
+	id, state := m.query()
+	switch {
+	case want == "on":
+		if strings.ToLower(state) == "on" {
+			m.reset(id, "ForceOff")
+		}
+		m.pxe(id)
+		m.reset(id, "On")
+	case strings.ToLower(state) != "off":
+		m.reset(id, "ForceOff")
+		m.pxe(id)
+	default:
+		m.pxe(id)
+	}
 }
 
 // redfishRig is a bridge with node1 on rack1/1 of a simulated PDU.
@@ -309,19 +295,40 @@ func TestRedfishMAAS38Sequences(t *testing.T) {
 func TestRedfishMAAS27Sequences(t *testing.T) {
 	for _, nodeID := range []string{"node1", ""} {
 		t.Run("node_id="+nodeID, func(t *testing.T) {
-			// A slow outlet makes an on outlast MAAS's first pause, so that
-			// MAAS 2.7 re-sends its sequence while the On is under way.
-			r := newRedfishRig(t, rfOptions{switchDelay: 1500 * time.Millisecond})
+			r := newRedfishRig(t, rfOptions{})
 			m := r.maas(t, nodeID, true)
-			sent := m.action27("on")
-			r.switched(t, "on from Off", power.On, 1)
-			t.Logf("on from Off: sequence sent %d times", sent)
-			sent = m.action27("on") // ForceOff, PATCH, On within milliseconds
-			r.switched(t, "on from On (the ForceOff-PATCH-On burst)", power.On, 3)
-			t.Logf("on from On: sequence sent %d times", sent)
-			m.action27("off")
-			r.switched(t, "off", power.Off, 4)
-			t.Logf("requests:\n%s", strings.Join(m.log, "\n"))
+			for _, step := range []struct {
+				want, what string
+				state      power.State
+				switches   int
+			}{
+				{"on", "on from Off", power.On, 1},
+				{"on", "on from On (the ForceOff-PATCH-On burst)", power.On, 3},
+				{"off", "off", power.Off, 4},
+			} {
+				// MAAS 2.7 checks after its pause and, while the state is not
+				// yet the target, sends the whole sequence again. The PDU is
+				// held so that the check and the re-send both meet the action
+				// under way, as a slow card makes them do, whatever the load
+				// on this machine; the re-send must join it.
+				r.dev.Hold()
+				m.send27(step.want)
+				if _, state := m.query(); strings.ToLower(state) == step.want {
+					t.Fatalf("%s: the check read %s with the PDU held", step.what, state)
+				}
+				m.send27(step.want)
+				r.dev.Release()
+				// A later check: 2.7 pauses up to 12 s; the test waits for
+				// the state instead of guessing a pause long enough.
+				waitUntil(t, 30*time.Second, step.what+" reads "+step.want, func() bool {
+					_, state := m.query()
+					return strings.ToLower(state) == step.want
+				})
+				r.switched(t, step.what, step.state, step.switches)
+			}
+			if t.Failed() {
+				t.Logf("requests:\n%s", strings.Join(m.log, "\n"))
+			}
 		})
 	}
 }
@@ -329,14 +336,16 @@ func TestRedfishMAAS27Sequences(t *testing.T) {
 // A Reset sent again while the first is under way joins it: MAAS 3.8
 // re-POSTs after a dropped connection, 2.7 re-sends whole sequences.
 func TestRedfishResetRepeatedWhileUnderway(t *testing.T) {
-	r := newRedfishRig(t, rfOptions{on: true, switchDelay: time.Second})
+	r := newRedfishRig(t, rfOptions{on: true})
 	m := r.maas(t, "node1", false)
+	r.dev.Hold() // the off is under way until released, however slow this machine
 	for range 3 {
 		m.reset("node1", "ForceOff")
 	}
 	if state := m.get("node1").body["PowerState"]; state != "PoweringOff" {
 		t.Errorf("PowerState while the off is under way: %v, want PoweringOff", state)
 	}
+	r.dev.Release()
 	m.poll38("node1", "off")
 	waitUntil(t, 10*time.Second, "PowerState Off", func() bool { return m.get("node1").body["PowerState"] == "Off" })
 	r.switched(t, "three ForceOffs", power.Off, 1)

@@ -295,3 +295,30 @@ func TestOutletAPI(t *testing.T) {
 		t.Errorf("New(ap9999): %v", err)
 	}
 }
+
+func TestHoldKeepsCommandsPending(t *testing.T) {
+	d, err := New("ap7900", Options{SwitchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetOutletState(1, power.Off)
+	d.Hold()
+	d.mu.Lock()
+	d.command(1, cmdOn, d.now())
+	d.mu.Unlock()
+	// However long the test takes here, the held device does not switch.
+	if got := d.OutletState(1); got != power.Off || !d.OutletPending(1) {
+		t.Fatalf("held: outlet 1 %s, pending %v; want off and pending", got, d.OutletPending(1))
+	}
+	d.Release()
+	deadline := time.Now().Add(10 * time.Second)
+	for d.OutletState(1) != power.On {
+		if time.Now().After(deadline) {
+			t.Fatal("released: outlet 1 never came on")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := d.Switches(1); n != 1 {
+		t.Errorf("%d switches after release, want 1", n)
+	}
+}
