@@ -31,6 +31,8 @@ type Driver struct {
 	bulk   bool       // GETBULK is there: SNMP v2c and v3
 	det    *detection // nil until the first detection succeeds
 	closed bool
+	// borrowed: the session is the caller's (NewOver), who closes it.
+	borrowed bool
 }
 
 var _ power.Driver = (*Driver)(nil)
@@ -46,6 +48,20 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("apc: %w", err)
 	}
 	return newDriver(cfg, session), nil
+}
+
+// NewOver returns a Driver for cfg that speaks through session c, which
+// the caller owns: a driver that probes several vendors' MIBs over one
+// session hands it over once the PDU turns out to be an APC. Close leaves
+// c open. Like New, it does no network I/O.
+func NewOver(cfg Config, c snmp.Client) (*Driver, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("apc: %w", err)
+	}
+	d := newDriver(cfg, c)
+	d.borrowed = true
+	return d, nil
 }
 
 // newDriver returns a Driver over c for a checked config.
@@ -164,6 +180,9 @@ func outletRange(det *detection) string {
 // Close releases the driver's sockets.
 func (d *Driver) Close() error {
 	d.closed = true
+	if d.borrowed {
+		return nil
+	}
 	err := d.snmp.Close()
 	if s, ok := d.snmp.(*snmp.Session); ok {
 		s.ForgetLate() // no request will wait for it any more

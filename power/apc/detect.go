@@ -21,6 +21,11 @@ const (
 	sysObjectIDPrefix = ".1.3.6.1.4.1.318.1.3.4"
 )
 
+// ErrNoOutletTable is what Read answers, wrapped, when the PDU answers
+// SNMP but none of APC's outlet tables: it is no APC switched PDU, or not
+// one this package knows.
+var ErrNoOutletTable = errors.New("no outlet table answers")
+
 // detection is what the driver learnt of the PDU on first contact, and keeps
 // until the PDU stops answering the way it did.
 type detection struct {
@@ -78,7 +83,7 @@ func detect(ctx context.Context, c snmp.Client, bulk bool, forced string) (*dete
 		det.dialect, det.layout = d, l
 	}
 	if det.dialect == nil {
-		return nil, fmt.Errorf("no outlet table answers (tried %s)", strings.Join(tried, ", "))
+		return nil, fmt.Errorf("%w (tried %s)", ErrNoOutletTable, strings.Join(tried, ", "))
 	}
 	det.info.Vendor = "APC"
 	det.info.Dialect = nameOf(det.dialect)
