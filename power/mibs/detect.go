@@ -51,7 +51,7 @@ func (d *Driver) detect(ctx context.Context) error {
 			if err := d.probeAPC(ctx); err == nil {
 				return nil
 			} else if !errors.Is(err, apc.ErrNoOutletTable) {
-				return fmt.Errorf("detecting the PDU: probing APC's outlet tables: %w", err)
+				return apcSaid{err}
 			}
 			tried = append(tried, "apc")
 			continue

@@ -118,6 +118,10 @@ func (d *Driver) Read(ctx context.Context) (power.Reading, error) {
 	r, err := d.read(ctx)
 	// Sockets are closed between reads, as power/apc does (see there).
 	d.snmp.Close()
+	var own apcSaid
+	if errors.As(err, &own) {
+		return power.Reading{}, own.err // it says what it was reading
+	}
 	if err != nil {
 		return power.Reading{}, fmt.Errorf("reading %s: %w", d.target, err)
 	}
@@ -129,7 +133,7 @@ func (d *Driver) read(ctx context.Context) (power.Reading, error) {
 		return power.Reading{}, err
 	}
 	if d.apc != nil {
-		return d.apc.Read(ctx)
+		return d.readAPC(ctx)
 	}
 	r, err := d.det.read(ctx, d.snmp)
 	if !errors.Is(err, errGone) {
@@ -142,10 +146,25 @@ func (d *Driver) read(ctx context.Context) (power.Reading, error) {
 		return power.Reading{}, err
 	}
 	if d.apc != nil {
-		return d.apc.Read(ctx)
+		return d.readAPC(ctx)
 	}
 	return d.det.read(ctx, d.snmp)
 }
+
+// readAPC reads an APC through power/apc.
+func (d *Driver) readAPC(ctx context.Context) (power.Reading, error) {
+	r, err := d.apc.Read(ctx)
+	if err != nil {
+		return r, apcSaid{err}
+	}
+	return r, nil
+}
+
+// apcSaid is an error of power/apc's, which names the PDU itself.
+type apcSaid struct{ err error }
+
+func (e apcSaid) Error() string { return e.err.Error() }
+func (e apcSaid) Unwrap() error { return e.err }
 
 // Switch asks the PDU to turn outlet n on or off, with exactly one SET that
 // is never retried (see power.Driver).

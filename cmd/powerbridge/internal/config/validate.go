@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/mibs"
 )
 
 // Defaults for keys a file leaves out.
@@ -47,12 +48,32 @@ const (
 )
 
 // Vendors are the values of a PDU's vendor key: the protocols a PDU can be
-// driven with.
-var Vendors = []string{"apc"}
+// driven with, from power/mibs; "auto" (the default) finds the vendor by
+// SNMP.
+var Vendors = append([]string{"auto"}, mibs.Vendors()...)
 
-// Dialects are the values of a PDU's dialect key, from power/apc, oldest
-// first; "auto" probes the device.
-var Dialects = append([]string{"auto"}, reversed(apc.Dialects())...)
+// Dialects are the values of a PDU's dialect key, every vendor's, each
+// vendor's oldest first; "auto" probes the device.
+var Dialects = allDialects()
+
+func allDialects() []string {
+	d := []string{"auto"}
+	for _, v := range mibs.Vendors() {
+		d = append(d, mibs.Dialects(v)...)
+	}
+	return d
+}
+
+// dialectVendor returns the vendor whose dialect d is ("" for auto): a
+// dialect names its vendor, so "dialect: rpdu2" alone still means APC.
+func dialectVendor(d string) string {
+	for _, v := range mibs.Vendors() {
+		if slices.Contains(mibs.Dialects(v), d) {
+			return v
+		}
+	}
+	return ""
+}
 
 var (
 	// The SNMPv3 protocols are power/apc's, so that a protocol it learns
@@ -210,11 +231,6 @@ func (l *Liveness) validate(s section, sh *Shutdown) {
 	if l.PowerBelowWatts < 0 {
 		s.field("power_below_watts").errorf("cannot be negative")
 	}
-}
-
-func reversed(s []string) []string {
-	slices.Reverse(s)
-	return s
 }
 
 func positive(s section, d Duration) {
@@ -387,9 +403,7 @@ func (p *PDU) validate(s section) {
 	if !slices.Contains(Vendors, p.Vendor) {
 		s.field("vendor").errorf("%q is not one of %s", p.Vendor, strings.Join(Vendors, ", "))
 	}
-	if !slices.Contains(Dialects, p.Dialect) {
-		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(Dialects, ", "))
-	}
+	p.checkDialect(s)
 	positive(s.field("switch_timeout"), p.SwitchTimeout)
 	if p.PollInterval.Std() < time.Second {
 		s.field("poll_interval").errorf("%s is too often for an APC card; use 1s or more", p.PollInterval)
@@ -495,5 +509,25 @@ func (p *PDUDaemon) validate(s section) {
 		if _, err := netip.ParsePrefix(a); err != nil {
 			s.field("allow").index(i).errorf("%q is not a network (e.g. 192.168.23.0/24)", a)
 		}
+	}
+}
+
+// checkDialect checks the dialect against the vendor's, and makes a
+// dialect given with vendor auto name its vendor.
+func (p *PDU) checkDialect(s section) {
+	owner := dialectVendor(p.Dialect)
+	switch {
+	case p.Dialect == "auto":
+	case owner == "":
+		allowed := Dialects
+		if p.Vendor != "auto" && slices.Contains(Vendors, p.Vendor) {
+			allowed = append([]string{"auto"}, mibs.Dialects(p.Vendor)...)
+		}
+		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(allowed, ", "))
+	case p.Vendor == "auto":
+		p.Vendor = owner
+	case p.Vendor != owner && slices.Contains(Vendors, p.Vendor):
+		s.field("dialect").errorf("%q is a dialect of vendor %s, not %s (which has %s)", p.Dialect, owner, p.Vendor,
+			strings.Join(append([]string{"auto"}, mibs.Dialects(p.Vendor)...), ", "))
 	}
 }
