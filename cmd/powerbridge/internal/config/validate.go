@@ -12,7 +12,6 @@ import (
 	"unicode"
 
 	"github.com/powerbridge/powerbridge/power/apc"
-	"github.com/powerbridge/powerbridge/power/mibs"
 )
 
 // Defaults for keys a file leaves out.
@@ -46,34 +45,6 @@ const (
 	// maxSecretFile bounds a *_file secret.
 	maxSecretFile = 64 << 10
 )
-
-// Vendors are the values of a PDU's vendor key: the protocols a PDU can be
-// driven with, from power/mibs; "auto" (the default) finds the vendor by
-// SNMP.
-var Vendors = append([]string{"auto"}, mibs.Vendors()...)
-
-// Dialects are the values of a PDU's dialect key, every vendor's, each
-// vendor's oldest first; "auto" probes the device.
-var Dialects = allDialects()
-
-func allDialects() []string {
-	d := []string{"auto"}
-	for _, v := range mibs.Vendors() {
-		d = append(d, mibs.Dialects(v)...)
-	}
-	return d
-}
-
-// dialectVendor returns the vendor whose dialect d is ("" for auto): a
-// dialect names its vendor, so "dialect: rpdu2" alone still means APC.
-func dialectVendor(d string) string {
-	for _, v := range mibs.Vendors() {
-		if slices.Contains(mibs.Dialects(v), d) {
-			return v
-		}
-	}
-	return ""
-}
 
 var (
 	// The SNMPv3 protocols are power/apc's, so that a protocol it learns
@@ -509,25 +480,5 @@ func (p *PDUDaemon) validate(s section) {
 		if _, err := netip.ParsePrefix(a); err != nil {
 			s.field("allow").index(i).errorf("%q is not a network (e.g. 192.168.23.0/24)", a)
 		}
-	}
-}
-
-// checkDialect checks the dialect against the vendor's, and makes a
-// dialect given with vendor auto name its vendor.
-func (p *PDU) checkDialect(s section) {
-	owner := dialectVendor(p.Dialect)
-	switch {
-	case p.Dialect == "auto":
-	case owner == "":
-		allowed := Dialects
-		if p.Vendor != "auto" && slices.Contains(Vendors, p.Vendor) {
-			allowed = append([]string{"auto"}, mibs.Dialects(p.Vendor)...)
-		}
-		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(allowed, ", "))
-	case p.Vendor == "auto":
-		p.Vendor = owner
-	case p.Vendor != owner && slices.Contains(Vendors, p.Vendor):
-		s.field("dialect").errorf("%q is a dialect of vendor %s, not %s (which has %s)", p.Dialect, owner, p.Vendor,
-			strings.Join(append([]string{"auto"}, mibs.Dialects(p.Vendor)...), ", "))
 	}
 }
