@@ -1,6 +1,8 @@
 package mibs
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,22 @@ func readBack(t *testing.T, d *Driver, n int, want power.State) power.Outlet {
 	}
 }
 
+// simDevice loads a recording or builds a built-in model.
+func simDevice(t *testing.T, name string) *apcsim.Device {
+	t.Helper()
+	var dev *apcsim.Device
+	var err error
+	if strings.HasSuffix(name, ".snmprec") {
+		dev, err = apcsim.Load(name, apcsim.Options{})
+	} else {
+		dev, err = apcsim.New(name, apcsim.Options{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dev
+}
+
 // TestSimulatedVendors switches an outlet of each vendor's recording and
 // built-in model off and on again with read-back, over each SNMP version:
 // the device carries out exactly one command per switch, and the driver
@@ -82,13 +100,17 @@ func TestSimulatedVendors(t *testing.T) {
 		{recordings + "raritan-px3-5493u-librenms.snmprec", "Raritan", "pdu2", 2},
 		{recordings + "cyberpower-pdu81005-librenms.snmprec", "CyberPower", "epdu2", 2},
 		{recordings + "tripplite-pdu-poweralert20-librenms.snmprec", "Tripp Lite", "tlppdu", 2},
+		{"eaton-g3", "Eaton", "g3", 10}, // unit 1's outlet 2
+		{"raritan-px3", "Raritan", "pdu2", 3},
+		{"servertech-sentry3", "ServerTech", "sentry3", 6}, // infeed B's outlet 2
+		{"servertech-sentry4", "ServerTech", "sentry4", 2},
+		{"cyberpower-epdu2", "CyberPower", "epdu2", 5},
+		{"tripplite-pdu", "Tripp Lite", "tlppdu", 8},
+		{"geist-v5", "Vertiv Geist", "v5", 1},
 	} {
 		for _, creds := range []string{"v1", "v2c", "v3 SHA/AES"} {
-			t.Run(tc.device[len(recordings):]+"/"+creds, func(t *testing.T) {
-				dev, err := apcsim.Load(tc.device, apcsim.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+			t.Run(strings.TrimPrefix(tc.device, recordings)+"/"+creds, func(t *testing.T) {
+				dev := simDevice(t, tc.device)
 				d := simulate(t, dev, creds)
 				r, err := d.Read(t.Context())
 				if err != nil {
@@ -116,5 +138,34 @@ func TestSimulatedVendors(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSimulatedRefusals: the outlets a model will not switch (Raritan's
+// outletSwitchable false, Sentry4's lockedOn) are refused by the driver
+// with the reason and nothing is sent; the device refuses them as well
+// when asked directly.
+func TestSimulatedRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		want  string
+	}{
+		{"raritan-px3", "switching outlet 8 off: the PDU says outlet 8 (Outlet 8) cannot be switched: refused by the PDU"},
+		{"servertech-sentry4", "switching outlet 8 off: outlet 8 (Master_Outlet_8) is lockedOn (locked by an administrator), which the PDU does not let anyone switch: refused by the PDU"},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			dev := simDevice(t, tc.model)
+			d := simulate(t, dev, "v2c")
+			if _, err := d.Read(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			err := d.Switch(t.Context(), 8, power.Off)
+			if err == nil || err.Error() != tc.want || !errors.Is(err, power.ErrRefused) {
+				t.Errorf("Switch: %v, want %s", err, tc.want)
+			}
+			if cmds := dev.Commands(8); len(cmds) != 0 || dev.OutletState(8) != power.On {
+				t.Errorf("the device carried out %v and is %v, want nothing done and on", cmds, dev.OutletState(8))
+			}
+		})
 	}
 }
