@@ -91,6 +91,10 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Dialect != "auto" && !slices.Contains(Dialects(cfg.Vendor), cfg.Dialect) {
 		return nil, fmt.Errorf("mibs: Dialect %q is not one of auto, %s", cfg.Dialect, strings.Join(Dialects(cfg.Vendor), ", "))
 	}
+	if strings.Contains(cfg.Address, "://") {
+		// A smart plug's address: no SNMP agent to detect there.
+		return nil, fmt.Errorf("mibs: Address %q has a scheme: SNMP PDUs are found at host or host:port", cfg.Address)
+	}
 	sc, err := cfg.Config.WithDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("mibs: %w", err)

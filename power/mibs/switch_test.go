@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
 // TestSwitchWrites checks the one SET each vendor's switch sends: the
@@ -106,5 +107,14 @@ func TestVendorsAndDialects(t *testing.T) {
 	}
 	if got := strings.Join(Dialects("servertech"), " "); got != "sentry4 sentry3" {
 		t.Errorf("Dialects(servertech) = %s", got)
+	}
+}
+
+// A smart plug's http:// address is not an SNMP PDU's: refused with why.
+func TestNewRefusesSchemes(t *testing.T) {
+	_, err := New(Config{Config: snmp.Config{Address: "http://plug.lan", Community: "private"}})
+	want := `mibs: Address "http://plug.lan" has a scheme: SNMP PDUs are found at host or host:port`
+	if err == nil || err.Error() != want {
+		t.Errorf("New: %v, want %s", err, want)
 	}
 }

@@ -83,10 +83,12 @@ type Timeouts struct {
 type PDU struct {
 	Name    string `yaml:"name"`
 	Address string `yaml:"address"`
-	// Vendor names the protocol the PDU speaks (see Vendors).
+	// Vendor names the protocol the PDU speaks (see Vendors); "auto"
+	// finds it by SNMP.
 	Vendor string `yaml:"vendor"`
-	// Simulate serves a simulated APC PDU on loopback instead of a real one:
-	// a built-in model ("ap7900", "ap8941") or a .snmprec recording's path.
+	// Simulate serves a simulated PDU on loopback instead of a real one: a
+	// built-in model of power/apcsim ("ap7900", "ap8941", "eaton-g3",
+	// "raritan-px3", ...) or a .snmprec recording's path.
 	Simulate string `yaml:"simulate"`
 	Dialect  string `yaml:"dialect"`
 	SNMP     SNMP   `yaml:"snmp"`
