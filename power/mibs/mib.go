@@ -185,24 +185,43 @@ func (m *mib) discover(ctx context.Context, c snmp.Client, bulk bool) (*detectio
 	return det, nil
 }
 
-// findState picks the first state source that answers for the first
-// outlet.
+// findState picks the first state source that answers for every outlet.
 func (det *detection) findState(ctx context.Context, c snmp.Client) error {
-	first := det.outlets[0].index
 	for _, s := range det.mib.states {
-		vbs, err := c.Get(ctx, []string{s.col + "." + first + s.suffix})
-		if snmp.IsStatus(err, snmp.NoSuchName) {
-			continue // SNMPv1's way of saying it is not there
-		}
+		ok, err := det.answersForAll(ctx, c, s.col, s.suffix)
 		if err != nil {
 			return fmt.Errorf("probing %s: %w", s.name, err)
 		}
-		if _, ok := vbs[0].Integer(); ok {
+		if ok {
 			det.state = s
 			return nil
 		}
 	}
 	return errNoTable
+}
+
+// answersForAll reports whether column col has an INTEGER for every
+// outlet (instance col.index+suffix): a read GETs them all, and under
+// SNMPv1 one that is missing would fail every read.
+func (det *detection) answersForAll(ctx context.Context, c snmp.Client, col, suffix string) (bool, error) {
+	var oids []string
+	for _, o := range det.outlets {
+		oids = append(oids, col+"."+o.index+suffix)
+	}
+	got := map[string]snmp.Varbind{}
+	err := snmp.GetAll(ctx, c, oids, got)
+	if snmp.IsStatus(err, snmp.NoSuchName) {
+		return false, nil // SNMPv1's way of saying one is not there
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, oid := range oids {
+		if _, ok := got[oid].Integer(); !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // findMeters finds the meters that answer, and keeps the per-outlet ones
@@ -235,15 +254,11 @@ func (det *detection) findMeters(ctx context.Context, c snmp.Client, bulk bool) 
 		if budget < len(det.outlets) {
 			break
 		}
-		first := det.outlets[0].index
-		vbs, err := c.Get(ctx, []string{om.col + "." + first + om.suffix})
-		if snmp.IsStatus(err, snmp.NoSuchName) {
-			continue
-		}
+		ok, err := det.answersForAll(ctx, c, om.col, om.suffix)
 		if err != nil {
 			return fmt.Errorf("probing %s: %w", om.col, err)
 		}
-		if _, ok := vbs[0].Integer(); !ok {
+		if !ok {
 			continue
 		}
 		if om.decimals != "" {
