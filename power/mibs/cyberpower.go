@@ -49,38 +49,35 @@ var (
 )
 
 const (
-	cyberPowerEPDUState      = ".1.3.6.1.4.1.3808.1.1.3.3.5.1.1.4"
-	cyberPowerEPDU2State     = ".1.3.6.1.4.1.3808.1.1.6.6.1.4.1.5"
-	cyberPowerFirmware       = ".1.3.6.1.4.1.3808.1.1.3.1.3.0" // ePDUIdentFirmwareRev
-	cyberPowerModel          = ".1.3.6.1.4.1.3808.1.1.3.1.5.0" // ePDUIdentModelNumber
-	cyberPowerImmediateOn    = 1
-	cyberPowerImmediateOff   = 2
-	cyberPowerStateOn        = 1
-	cyberPowerStateOff       = 2
-	cyberPowerBankLoadColumn = ".1.3.6.1.4.1.3808.1.1.3.2.3.1.1.2" // ePDULoadStatusLoad, 0.1 A per bank
-	cyberPowerLoadTenthsAmps = 0.1
+	cyberPowerEPDUState  = ".1.3.6.1.4.1.3808.1.1.3.3.5.1.1.4"
+	cyberPowerEPDU2State = ".1.3.6.1.4.1.3808.1.1.6.6.1.4.1.5"
+	cyberPowerFirmware   = ".1.3.6.1.4.1.3808.1.1.3.1.3.0" // ePDUIdentFirmwareRev
+	cyberPowerModel      = ".1.3.6.1.4.1.3808.1.1.3.1.5.0" // ePDUIdentModelNumber
 )
 
 var (
-	cyberPowerIdent    = []string{cyberPowerModel, cyberPowerFirmware}
-	cyberPowerBankLoad = pduMeter{quantity: phaseCurrent, col: cyberPowerBankLoadColumn, scale: cyberPowerLoadTenthsAmps}
+	cyberPowerIdent = []string{cyberPowerModel, cyberPowerFirmware}
+	// ePDULoadStatusLoad, tenths of amperes per bank.
+	cyberPowerBankLoad = pduMeter{quantity: phaseCurrent, col: ".1.3.6.1.4.1.3808.1.1.3.2.3.1.1.2", scale: 0.1}
 )
 
+// cyberPowerState decodes both trees' outlet state: 1 on, 2 off.
 func cyberPowerState(v int64) outletState {
 	switch v {
-	case cyberPowerStateOn:
+	case 1:
 		return outletState{state: power.On}
-	case cyberPowerStateOff:
+	case 2:
 		return outletState{state: power.Off}
 	}
 	return outletState{}
 }
 
+// cyberPowerCommand is both trees' immediateOn (1) or immediateOff (2).
 func cyberPowerCommand(to power.State) int {
 	if to == power.On {
-		return cyberPowerImmediateOn
+		return 1
 	}
-	return cyberPowerImmediateOff
+	return 2
 }
 
 // cyberPowerIdentify: the sysDescr is "CPS Power Distributed Unit"; the
