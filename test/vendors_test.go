@@ -16,13 +16,20 @@ import (
 )
 
 // TestVendorMAASFlow: MAAS powers node1 (outlet 1) and bigboy (outlets 3
-// and 4) on and off through the webhook routes, on an Eaton ePDU G3 and a
-// Raritan PX3; each outlet is given exactly one command per action, and
-// GET /v1/pdus names the vendor found.
+// and 4) on and off through the webhook routes, on an Eaton ePDU G3 (over
+// SNMP v1 and v3) and a Raritan PX3; each outlet is given exactly one
+// command per action, and GET /v1/pdus names the vendor found.
 func TestVendorMAASFlow(t *testing.T) {
-	for _, tc := range []struct{ model, vendor string }{{"eaton-g3", `"vendor":"Eaton"`}, {"raritan-px3", `"vendor":"Raritan"`}} {
-		t.Run(tc.model, func(t *testing.T) {
-			r := newFaultRig(t, faultSetup{model: tc.model})
+	for _, tc := range []struct {
+		name, model, vendor string
+		v3                  bool
+	}{
+		{"eaton-g3 v1", "eaton-g3", `"vendor":"Eaton"`, false},
+		{"eaton-g3 v3", "eaton-g3", `"vendor":"Eaton"`, true},
+		{"raritan-px3 v1", "raritan-px3", `"vendor":"Raritan"`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFaultRig(t, faultSetup{model: tc.model, v3: tc.v3})
 			r.ready(t, "node1", stopped)
 			maas := newMAASDriver(r.b.URL, maasToken, 0.05)
 			for _, step := range []struct{ machine, want string }{{"node1", "on"}, {"bigboy", "on"}, {"node1", "off"}, {"bigboy", "off"}} {
