@@ -53,7 +53,7 @@ func TestVendorMAASFlow(t *testing.T) {
 }
 
 // TestVendorFaults runs the faults of the suite on an Eaton ePDU G3: a
-// lossy link (every 2nd SET lost), a mute card, genErr answered to SETs
+// lossy link (every 2nd SET lost; over SNMPv3, every 2nd answer), a mute card, genErr answered to SETs
 // that worked, and a slow card. Every action ends with one SET carried out
 // per outlet, or, on the mute card, none.
 func TestVendorFaults(t *testing.T) {
@@ -66,6 +66,18 @@ func TestVendorFaults(t *testing.T) {
 		commandsPerOutlet(t, r.dev, want)
 		if s := r.agent.Stats(); s.Sets <= 12 {
 			t.Fatalf("the PDU received %d SETs for 12 switches: none was lost, the test shows nothing", s.Sets)
+		}
+	})
+	t.Run("lossy v3", func(t *testing.T) {
+		// Every 2nd answer lost, engine discovery Reports included: a SET
+		// whose answer was lost is read back, never resent.
+		r := newFaultRig(t, faultSetup{model: model, v3: true})
+		r.ready(t, "bigboy", stopped)
+		r.agent.DropEveryNthAnswer(2)
+		want := r.powerInTurn(t, 2)
+		commandsPerOutlet(t, r.dev, want)
+		if s := r.agent.Stats(); s.Dropped == 0 {
+			t.Fatal("no answer was lost: the test shows nothing")
 		}
 	})
 	t.Run("mute", func(t *testing.T) {
