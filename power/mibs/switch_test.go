@@ -2,6 +2,7 @@ package mibs
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +117,32 @@ func TestNewRefusesSchemes(t *testing.T) {
 	want := `mibs: Address "http://plug.lan" has a scheme: SNMP PDUs are found at host or host:port`
 	if err == nil || err.Error() != want {
 		t.Errorf("New: %v, want %s", err, want)
+	}
+}
+
+// TestRedetectsWhenTheTableChanges: an outlet that stops answering (a unit
+// swapped for a smaller one) makes the next read detect the PDU again,
+// once, and read what is there, under SNMPv1 (noSuchName fails the GET) and
+// v2c (noSuchInstance).
+func TestRedetectsWhenTheTableChanges(t *testing.T) {
+	for _, version := range []string{"1", "2c"} {
+		f := newFake(version, loadRecording(t, recordings+"tripplite-pdu-poweralert20-librenms.snmprec"))
+		d := fakeDriver(t, f)
+		if r, err := d.Read(t.Context()); err != nil || len(r.Outlets) != 24 {
+			t.Fatalf("v%s: first read: %d outlets, %v", version, len(r.Outlets), err)
+		}
+		for _, col := range []string{"2", "3", "4", "5", "6", "10", "11", "12", "13", "14", "16", "17", "18"} {
+			oid := ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1." + col + ".1.24"
+			delete(f.vals, oid)
+			f.oids = slices.DeleteFunc(f.oids, func(o string) bool { return o == oid })
+		}
+		before := f.count("get")
+		r, err := d.Read(t.Context())
+		if err != nil || len(r.Outlets) != 23 {
+			t.Fatalf("v%s: read after outlet 24 went: %d outlets, %v", version, len(r.Outlets), err)
+		}
+		if f.count("get") <= before+1 {
+			t.Errorf("v%s: the read did not detect again", version)
+		}
 	}
 }
