@@ -13,6 +13,9 @@ func (f *Fleet) Cut(ctx context.Context, name string) (Result, error) {
 }
 
 func (f *Fleet) cut(ctx context.Context, m *machine, res *Result) error {
+	if m.wakeOnly() {
+		return ErrNoCut
+	}
 	st, err := f.status(ctx, m)
 	if err != nil {
 		return err

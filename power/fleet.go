@@ -71,6 +71,9 @@ func NewFleet(pdus []*PDU, machines []Machine, cfg FleetConfig) (*Fleet, error) 
 		f.pduOrder = append(f.pduOrder, p.Name())
 	}
 	for _, m := range machines {
+		if err := checkWake(m); err != nil {
+			return nil, err
+		}
 		for _, o := range m.Outlets {
 			if f.pdus[o.PDU] == nil {
 				return nil, fmt.Errorf("machine %s: outlet %s: %w", m.Name, o, ErrUnknownPDU)
@@ -132,6 +135,9 @@ func (f *Fleet) MachineWatts(ctx context.Context, name string) (watts float64, m
 	m, err := f.machine(name)
 	if err != nil {
 		return 0, false, err
+	}
+	if len(m.Outlets) == 0 {
+		return 0, false, nil // nothing meters a machine with no outlet
 	}
 	for _, ref := range m.Outlets {
 		r, err := f.pdus[ref.PDU].ReadFresh(ctx)
@@ -367,6 +373,9 @@ func (f *Fleet) switchOutlet(ctx context.Context, p *PDU, m *machine, ref Outlet
 		if m != nil {
 			// A crash between the off and the on must end on.
 			f.journalBegin(m, []OutletRef{ref}, On, false)
+		}
+		if p.CyclesItself() {
+			return cycleOutletTimed(ctx, p, ref, res)
 		}
 		if err = sw(Off); err == nil {
 			err = sw(On)

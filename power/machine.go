@@ -17,6 +17,9 @@ type Machine struct {
 	// Liveness, when set, lets the machine read "off" when its OS has halted
 	// with the outlets still live.
 	Liveness *Liveness
+	// Wake, when set, wakes the machine by LAN (see Wake): with or without
+	// outlets.
+	Wake *Wake
 }
 
 // Graceful shuts a machine's operating system down cleanly and reports once
@@ -114,6 +117,8 @@ type machineState struct {
 	// failingSince is when the current run of failed liveness probes began;
 	// zero while the host answers or before the first probe.
 	failingSince time.Time
+	// probedAt is when the liveness probe last ran.
+	probedAt time.Time
 	// journaled is true while the action under way has a record in the
 	// journal. Only that action touches it.
 	journaled bool
@@ -134,6 +139,7 @@ func (m *machine) halted(now time.Time) bool {
 func (m *machine) probed(alive bool, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.probedAt = now
 	switch {
 	case alive:
 		m.failingSince = time.Time{}

@@ -442,8 +442,13 @@ func (p *PDU) waitPowerOnDelay(ctx context.Context, n int) error {
 
 // Cycle switches outlet n off, waits the power-on delay and switches it on,
 // each step verified. It never uses the PDU's own reboot command, whose
-// progress cannot be read back.
+// progress cannot be read back; a device that cycles on its own timer
+// (TimedCycler), read back off and then on, is asked to.
 func (p *PDU) Cycle(ctx context.Context, n int) error {
+	if p.CyclesItself() {
+		_, err := p.cycleTimed(ctx, n)
+		return err
+	}
 	if _, err := p.Switch(ctx, n, Off); err != nil {
 		return err
 	}

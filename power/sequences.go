@@ -19,10 +19,13 @@ func (f *Fleet) Off(ctx context.Context, name string) (Result, error) {
 // Cycle switches a machine's outlets off (no shutdown), waits the power-on
 // delay and switches them on.
 func (f *Fleet) Cycle(ctx context.Context, name string) (Result, error) {
-	return f.act(ctx, name, ActionCycle, f.cycle)
+	return f.act(ctx, name, ActionCycle, f.cycleAction)
 }
 
 func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
+	if m.Wake != nil {
+		return f.wakeOn(ctx, m, res)
+	}
 	st, err := f.status(ctx, m)
 	if err != nil {
 		return err
@@ -62,6 +65,9 @@ func (f *Fleet) on(ctx context.Context, m *machine, res *Result) error {
 }
 
 func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
+	if m.wakeOnly() {
+		return f.wakeOff(ctx, m, res)
+	}
 	st, err := f.status(ctx, m)
 	if err != nil {
 		return err
@@ -110,9 +116,21 @@ func (f *Fleet) off(ctx context.Context, m *machine, res *Result) error {
 	return nil
 }
 
+// cycleAction is the cycle: wakeCycle for a machine woken by LAN, cycle
+// for any other.
+func (f *Fleet) cycleAction(ctx context.Context, m *machine, res *Result) error {
+	if m.Wake != nil {
+		return f.wakeCycle(ctx, m, res)
+	}
+	return f.cycle(ctx, m, res)
+}
+
 func (f *Fleet) cycle(ctx context.Context, m *machine, res *Result) error {
 	// A crash between the off and the on must end on.
 	f.journalBegin(m, m.Outlets, On, false)
+	if f.cyclesItself(m) {
+		return f.cycleTimed(ctx, m, res)
+	}
 	if err := f.switchAll(ctx, m, Off, res); err != nil {
 		return err
 	}

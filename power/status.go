@@ -41,6 +41,9 @@ func (f *Fleet) Status(ctx context.Context, name string) (MachineStatus, error) 
 }
 
 func (f *Fleet) status(ctx context.Context, m *machine) (MachineStatus, error) {
+	if m.wakeOnly() {
+		return f.wakeStatus(ctx, m)
+	}
 	readings, err := f.readAll(ctx, m.Outlets)
 	if err != nil {
 		return MachineStatus{Machine: m.Name}, err
@@ -54,6 +57,9 @@ func (f *Fleet) LastStatus(name string) (st MachineStatus, ok bool) {
 	m, err := f.machine(name)
 	if err != nil {
 		return st, false
+	}
+	if m.wakeOnly() {
+		return m.lastWakeStatus()
 	}
 	var rs readings
 	for _, ref := range m.Outlets {

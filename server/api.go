@@ -42,6 +42,9 @@ type Machine struct {
 	Outlets []string `json:"outlets"` // "pdu/N"
 	// Graceful is true when "off" shuts the OS down first.
 	Graceful bool `json:"graceful_shutdown"`
+	// WakeOnLAN is true when "on" wakes the machine by LAN (after its
+	// outlets, if it has any).
+	WakeOnLAN bool `json:"wake_on_lan,omitempty"`
 }
 
 // MachineStatus is GET /v1/machines/{name}.
@@ -169,7 +172,8 @@ func outletSwitchAnswer(r power.OutletResult) OutletSwitch {
 }
 
 func machineAnswer(m power.Machine) Machine {
-	out := Machine{Name: m.Name, Graceful: m.Graceful != nil}
+	// A machine woken by LAN may have no outlet: [] then, not null.
+	out := Machine{Name: m.Name, Outlets: []string{}, Graceful: m.Graceful != nil, WakeOnLAN: m.Wake != nil}
 	for _, o := range m.Outlets {
 		out.Outlets = append(out.Outlets, o.String())
 	}

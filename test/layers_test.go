@@ -84,6 +84,16 @@ func TestLayers(t *testing.T) {
 			func(d string) bool { return under(d, module+"/server") || protocol(d) || under(d, module+"/power/apc") }},
 		{"nothing outside cmd imports cmd", func(p string) bool { return !under(p, module+"/cmd") }, false,
 			func(d string) bool { return under(d, module+"/cmd") }},
+		{"the faces and the metrics know no plug driver or simulator", func(p string) bool {
+			return under(p, module+"/server") || under(p, module+"/power/telemetry")
+		}, true,
+			func(d string) bool { return under(d, module+"/power/plug") || under(d, module+"/power/plugsim") }},
+		{"a plug driver knows no SNMP, and its simulator not the driver it is checked against", func(p string) bool {
+			return p == module+"/power/plug" || p == module+"/power/plugsim"
+		}, true,
+			func(d string) bool {
+				return protocol(d) || under(d, module+"/power/apc") || d == module+"/power/plug"
+			}},
 	}
 	for _, r := range rules {
 		checked := 0

@@ -31,6 +31,7 @@ type maasRedfish struct {
 	base   string
 	nodeID string // "" makes every request first read Systems' Members[0]
 	v27    bool
+	client *http.Client // maasClient unless set
 
 	mu  sync.Mutex
 	log []string
@@ -65,7 +66,11 @@ func (m *maasRedfish) do(method, p, body, ifMatch string) rfAnswer {
 	if ifMatch != "" {
 		req.Header.Set("If-Match", ifMatch)
 	}
-	resp, err := maasClient.Do(req)
+	client := maasClient
+	if m.client != nil {
+		client = m.client
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		m.t.Fatalf("%s %s: %v", method, p, err)
 	}

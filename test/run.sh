@@ -153,6 +153,7 @@ stage "go test -race" go test -race -count=1 ./...
 roottests=(
   "./test/gateway:."                                  # a gateway and two hosts in namespaces of their own
   "./test:^TestNetworkVanishesMidCommand\$"           # sshd in a namespace whose link is cut
+  "./test:^TestWakeOnLAN"                             # a machine woken by LAN in a namespace
   "./power/shutdown:^TestNetworkVanishesMidCommand\$"
 )
 root_packages_listed() {

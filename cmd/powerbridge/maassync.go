@@ -16,7 +16,7 @@ import (
 // maasCommands are the subcommands of `powerbridge maas`.
 func maasCommands() map[string]command {
 	return map[string]command{
-		"sync": {"point MAAS's machines at powerbridge: webhook power type, URIs and token", maasSync},
+		"sync": {"point MAAS's machines at powerbridge: webhook (URIs and token) or redfish (address, account, node_id)", maasSync},
 	}
 }
 
@@ -54,13 +54,15 @@ const maasSyncUsage = `Usage: powerbridge maas sync --config FILE --powerbridge-
 For every machine in powerbridge's config, finds the MAAS machine with that
 hostname and sets its power type to webhook with three URIs that name it,
   URL/v1/machines/NAME/on, URL/v1/machines/NAME/off, URL/v1/machines/NAME/status,
-and the token MAAS is to send. It reads each machine's power parameters first
+and the token MAAS is to send; or, with --power-type redfish (MAAS 2.5 and
+later, 2.7 included), to redfish with power_address URL, the power_user and
+power_pass of an auth.users account, and node_id NAME. It reads each machine's power parameters first
 and changes only machines whose settings differ, so running it twice changes
 nothing the second time. Machines only MAAS knows, or only the config, are
 listed and left alone.
 
-Without --apply it shows every change and makes none. Tokens and the API key
-are never printed.
+Without --apply it shows every change and makes none. Tokens, passwords and
+the API key are never printed.
 
 MAAS's address and API key come from the flags, else from the config's
 gateway.maas section (url, api_key_file). The API key must be an admin's:
@@ -81,7 +83,9 @@ func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfgPath := fs.String("config", "", "powerbridge's config `file`: its machines, and by default its first auth token")
 	baseURL := fs.String("powerbridge-url", "", "powerbridge's `URL` as MAAS's rack controllers reach it, e.g. http://192.168.23.1:8080 (required; not localhost: MAAS picks the rack controller by this host)")
-	tokenFile := fs.String("token-file", "", "a `file` holding the token MAAS is to send (default: the config's first auth.tokens entry)")
+	powerType := fs.String("power-type", maassync.PowerType, "the power type to set: webhook (MAAS 2.9.2+: URIs and a token) or redfish (MAAS 2.5+: address, user, password, node_id)")
+	tokenFile := fs.String("token-file", "", "webhook: a `file` holding the token MAAS is to send (default: the config's first auth.tokens entry)")
+	user := fs.String("user", "", "redfish: the auth.users account `name` MAAS is to log in as (default: the config's first auth.users entry)")
 	maasURL := fs.String("maas-url", "", "MAAS's `URL`, e.g. http://192.168.1.195:5240/MAAS/ (default: the config's gateway.maas.url)")
 	keyFile := fs.String("api-key-file", "", "a `file` holding a MAAS admin's API key (default: the config's gateway.maas.api_key_file)")
 	doApply := fs.Bool("apply", false, "make the changes; without it they are only shown")
@@ -100,6 +104,12 @@ func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(exitUsage, "--config FILE is required: the machines come from powerbridge's config")
 	case *baseURL == "":
 		return fail(exitUsage, "--powerbridge-url is required: the address of powerbridge that MAAS's rack controllers reach, e.g. http://192.168.23.1:8080")
+	case *powerType != maassync.PowerType && *powerType != maassync.RedfishPowerType:
+		return fail(exitUsage, "--power-type %q: use webhook or redfish", *powerType)
+	case *powerType == maassync.RedfishPowerType && *tokenFile != "":
+		return fail(exitUsage, "--token-file is for --power-type webhook; MAAS's redfish driver logs in with an auth.users account (--user)")
+	case *powerType == maassync.PowerType && *user != "":
+		return fail(exitUsage, "--user is for --power-type redfish; MAAS's webhook driver sends a token (--token-file)")
 	}
 	base, err := maassync.CheckBaseURL(*baseURL)
 	if err != nil {
@@ -111,7 +121,15 @@ func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 
-	token, from, err := syncToken(cfg, *cfgPath, *tokenFile)
+	target := maassync.Target{Base: base}
+	var from string
+	if *powerType == maassync.RedfishPowerType {
+		target.Redfish, from, err = syncAccount(cfg, *cfgPath, *user)
+		from = "Account: " + from
+	} else {
+		target.Token, from, err = syncToken(cfg, *cfgPath, *tokenFile)
+		from = "Token: " + from
+	}
 	if err != nil {
 		return fail(exitFail, "%v", err)
 	}
@@ -153,12 +171,11 @@ func maasSync(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for i, m := range cfg.Machines {
 		names[i] = m.Name
 	}
-	target := maassync.Target{Base: base, Token: token}
 	plan, err := maassync.MakePlan(ctx, client, names, target)
 	if err != nil {
 		return fail(exitFail, "%v", err)
 	}
-	fmt.Fprintf(stdout, "Token: %s\n", from)
+	fmt.Fprintln(stdout, from)
 	if !*doApply || plan.ToChange() == 0 {
 		plan.Print(stdout, *doApply)
 		return exitOK
@@ -198,6 +215,20 @@ func syncToken(cfg *config.File, cfgPath, tokenFile string) (token, from string,
 		return token, tokenFile + " (the config lets anyone in: insecure_no_auth)", nil
 	}
 	return "", "", fmt.Errorf("the token in %s is none of the auth.tokens of %s: powerbridge would refuse MAAS's requests", tokenFile, cfgPath)
+}
+
+// syncAccount picks the auth.users account MAAS's redfish driver is to log
+// in as, and says where it came from (never its password).
+func syncAccount(cfg *config.File, cfgPath, user string) (*maassync.Account, string, error) {
+	for i, u := range cfg.Auth.Users {
+		if user == "" || u.Name == user {
+			return &maassync.Account{User: u.Name, Password: u.Password.Reveal()}, fmt.Sprintf("auth.users[%d] (%s) of %s", i, u.Name, cfgPath), nil
+		}
+	}
+	if user != "" {
+		return nil, "", fmt.Errorf("--user %q is none of the auth.users of %s: powerbridge would refuse MAAS's requests", user, cfgPath)
+	}
+	return nil, "", fmt.Errorf("%s has no auth.users: add one (MAAS's redfish driver sends it as power_user and power_pass, with Basic auth)", cfgPath)
 }
 
 // gatewayMAAS reads MAAS's URL and API key file from the gateway helper's

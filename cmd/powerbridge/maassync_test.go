@@ -178,3 +178,41 @@ func TestMAASHelp(t *testing.T) {
 		}
 	}
 }
+
+// --power-type redfish sets the address, the first auth.users account (or
+// --user's) and node_id, and prints where the account came from, never its
+// password.
+func TestMAASSyncRedfish(t *testing.T) {
+	const pass = "redfish-pass-0123456789"
+	f, cfg, key := syncSetup(t, "")
+	data, _ := os.ReadFile(cfg)
+	users := "  users: [{name: admin, password: " + pass + "}, {name: rack, password: " + pass + "-2}]\n"
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "auth:\n", "auth:\n"+users, 1)), 0o600)
+	args := []string{"maas", "sync", "--power-type", "redfish", "--config", cfg, "--powerbridge-url", "https://192.168.23.1:8443", "--maas-url", f.MAASURL(), "--api-key-file", key}
+
+	code, out, errs := runCmd(t, append(args, "--apply", "--user", "rack")...)
+	if code != exitOK || !strings.Contains(out, "Account: auth.users[1] (rack) of "+cfg+"\n") ||
+		!strings.Contains(out, "      power_pass       (unset) -> (the password, not shown)\n") || strings.Contains(out, pass) {
+		t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	pt, p := f.Machine("mc0001")
+	if pt != "redfish" || p["power_address"] != "https://192.168.23.1:8443" || p["power_user"] != "rack" || p["power_pass"] != pass+"-2" || p["node_id"] != "node1" {
+		t.Errorf("node1 in MAAS after apply: %s %v", pt, p)
+	}
+	for _, tc := range []struct {
+		extra []string
+		code  int
+		msg   string
+	}{
+		{[]string{"--user", "nobody"}, exitFail, `--user "nobody" is none of the auth.users of ` + cfg},
+		{[]string{"--token-file", key}, exitUsage, "--token-file is for --power-type webhook"},
+		{[]string{"--power-type", "ipmi"}, exitUsage, `--power-type "ipmi": use webhook or redfish`},
+	} {
+		if code, _, errs := runCmd(t, append(args, tc.extra...)...); code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant exit %d and %q", tc.extra, code, errs, tc.code, tc.msg)
+		}
+	}
+	if m := f.Mutations(); len(m) != 1 {
+		t.Errorf("MAAS was changed %d times, want once: %v", len(m), m)
+	}
+}

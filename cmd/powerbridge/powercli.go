@@ -183,6 +183,9 @@ func (c *powerClient) status(ctx context.Context, machine string) int {
 		for _, o := range st.Outlets {
 			outlets = append(outlets, fmt.Sprintf("%s/%d %s", o.PDU, o.Outlet, o.State))
 		}
+		if len(outlets) == 0 {
+			outlets = []string{"no outlets: state from the liveness probe"}
+		}
 		line := fmt.Sprintf("%s: %s (%s)", machine, st.State, strings.Join(outlets, ", "))
 		if st.ShuttingDown {
 			line += ", shutting down"

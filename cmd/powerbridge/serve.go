@@ -126,7 +126,7 @@ func printDemo(w io.Writer, addr string, cfg *config.File) {
 	}
 	first := cfg.Machines[0].Name
 	fmt.Fprintf(w, `
-powerbridge is serving a demo fleet on simulated PDUs, APC and Eaton (no hardware is touched).
+powerbridge is serving a demo fleet on simulated PDUs (APC, Eaton) and a smart plug (no hardware is touched).
 Machines: %s. Try:
 
   curl -s %s %s/v1/machines

@@ -29,6 +29,16 @@ type TCPProbe struct {
 // alive: it says nothing about the host, and counting it as down would cut a
 // running machine's power because of a DNS hiccup.
 func (p TCPProbe) Alive(ctx context.Context) bool {
+	alive, err := p.Tell(ctx)
+	return alive || err != nil
+}
+
+var _ power.Teller = TCPProbe{}
+
+// Tell is Alive, except that a name that does not resolve is an error: the
+// probe cannot tell. A machine whose state is its probe's alone (one woken
+// by LAN, with no outlet) then has no state, rather than a made-up "on".
+func (p TCPProbe) Tell(ctx context.Context) (bool, error) {
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultProbeTimeout
@@ -39,10 +49,13 @@ func (p TCPProbe) Alive(ctx context.Context) bool {
 	conn, err := d.DialContext(ctx, "tcp", withDefaultPort(p.Addr))
 	if err != nil {
 		var dnsErr *net.DNSError
-		return errors.As(err, &dnsErr)
+		if errors.As(err, &dnsErr) {
+			return false, fmt.Errorf("probing %s: %w", p.Addr, err)
+		}
+		return false, nil
 	}
 	conn.Close()
-	return true
+	return true, nil
 }
 
 // A WaitOption adds to what WaitDown looks at.

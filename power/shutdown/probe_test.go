@@ -3,6 +3,7 @@ package shutdown_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -143,5 +144,31 @@ func TestTCPProbe(t *testing.T) {
 	ctx := timeout(t, 5*time.Second)
 	if (shutdown.TCPProbe{Addr: closedPort(t)}).Alive(ctx) {
 		t.Error("a closed port is alive")
+	}
+}
+
+// Tell says alive or not, as Alive does, where the probe can tell.
+func TestTCPProbeTell(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := l.Addr().String()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := closed.Addr().String()
+	closed.Close()
+	defer l.Close()
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{{open, true}, {refused, false}} {
+		p := shutdown.TCPProbe{Addr: tc.addr, Timeout: 10 * time.Second}
+		alive, err := p.Tell(t.Context())
+		if alive != tc.want || err != nil || p.Alive(t.Context()) != tc.want {
+			t.Errorf("%s: Tell = %v, %v; want %v, nil, and Alive the same", tc.addr, alive, err, tc.want)
+		}
 	}
 }

@@ -2,7 +2,8 @@
 // /redfish/v1 in which every machine is a ComputerSystem (its name is its Id
 // and path segment), so that MAAS's redfish power type, OpenStack Ironic
 // (sushy), Metal3, redfishtool and the like drive a PDU-powered machine as
-// they drive a BMC.
+// they drive a BMC; and every PDU is a rack PDU of PowerEquipment, whose
+// outlets are read and switched as the JSON API's are.
 //
 // It knows the requests those clients send and what breaks them (MAAS 2.7
 // and 3.8 re-send whole sequences, PATCH a PXE override with every action,
@@ -38,6 +39,14 @@ type Fleet interface {
 	Cycle(ctx context.Context, machine string) (power.Result, error)
 	// Underway says which action is under way on the machine, if any.
 	Underway(machine string) (power.Action, bool)
+
+	// The PDUs, as power equipment (pdus.go).
+	PDUNames() []string
+	ReadPDU(ctx context.Context, pdu string) (power.Reading, error)
+	// SwitchOutlet is the JSON API's outlet path: queued per PDU, joined,
+	// verified, the power-on delay kept.
+	SwitchOutlet(ctx context.Context, pdu string, n int, action power.Action) (power.OutletResult, error)
+	MachineOf(ref power.OutletRef) (string, bool)
 }
 
 // Gate is the server's failed-authentication limit (server.Gate).
@@ -62,6 +71,9 @@ type Config struct {
 	// when nil or false ForceOff runs the machine's normal off (MAAS sends
 	// only ForceOff, so a clean shutdown would otherwise never run).
 	ForceOffCuts func(r *http.Request, machine string) bool
+	// PowerOnDelay, when set, is a PDU's power_on_delay, shown as its
+	// outlets' PowerOnDelaySeconds.
+	PowerOnDelay func(r *http.Request, pdu string) time.Duration
 	// Boot keeps the boot overrides; nil keeps them in memory only.
 	Boot BootStore
 	// SessionTimeout is how long a session lasts unused (default 30m).
@@ -127,6 +139,13 @@ func New(cfg Config, gate Gate) http.Handler {
 		r.Get("/v1/SessionService/Sessions", s.listSessions)
 		r.Get("/v1/SessionService/Sessions/{id}", s.getSession)
 		r.Delete("/v1/SessionService/Sessions/{id}", s.deleteSession)
+		r.Get("/v1/PowerEquipment", s.powerEquipment)
+		r.Get("/v1/PowerEquipment/RackPDUs", s.rackPDUs)
+		r.Get("/v1/PowerEquipment/RackPDUs/{pdu}", s.rackPDU)
+		r.Get("/v1/PowerEquipment/RackPDUs/{pdu}/Metrics", s.pduMetrics)
+		r.Get("/v1/PowerEquipment/RackPDUs/{pdu}/Outlets", s.outlets)
+		r.Get("/v1/PowerEquipment/RackPDUs/{pdu}/Outlets/{n}", s.outlet)
+		r.Post("/v1/PowerEquipment/RackPDUs/{pdu}/Outlets/{n}/Actions/Outlet.PowerControl", s.powerControl)
 		r.Get("/v1/Managers", emptyCollection("Managers", "#ManagerCollection.ManagerCollection"))
 		r.Get("/v1/Chassis", emptyCollection("Chassis", "#ChassisCollection.ChassisCollection"))
 	})
@@ -150,6 +169,7 @@ func (s *service) root(w http.ResponseWriter, r *http.Request) {
 		"Managers":       odataID("/redfish/v1/Managers"),
 		"Chassis":        odataID("/redfish/v1/Chassis"),
 		"SessionService": odataID("/redfish/v1/SessionService"),
+		"PowerEquipment": odataID(equipmentPath),
 		"Links":          map[string]any{"Sessions": odataID("/redfish/v1/SessionService/Sessions")},
 	})
 }

@@ -66,39 +66,26 @@ func (s *service) system(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	boot := s.boot.get(id)
-	var outlets []string
+	outlets := []string{} // none for a machine woken by LAN
 	for _, o := range m.Outlets {
 		outlets = append(outlets, o.String())
 	}
-	w.Header().Set("ETag", boot.etag())
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.id":    systemPath(id),
-		"@odata.type":  "#ComputerSystem.v1_13_0.ComputerSystem",
-		"@odata.etag":  boot.etag(),
-		"Id":           id,
-		"Name":         id,
-		"UUID":         nameUUID(s.cfg.Identity + "/" + id),
-		"SystemType":   "Physical",
-		"Manufacturer": "powerbridge",
-		"Model":        "PDU-powered machine",
-		"PowerState":   state,
-		"Status":       map[string]string{"State": "Enabled", "Health": "OK"},
-		"Boot": map[string]any{
-			"BootSourceOverrideEnabled":                         boot.Enabled,
-			"BootSourceOverrideTarget":                          boot.Target,
-			"BootSourceOverrideMode":                            boot.Mode,
-			"BootSourceOverrideEnabled@Redfish.AllowableValues": bootEnabled,
-			"BootSourceOverrideTarget@Redfish.AllowableValues":  bootTargets,
-			"BootSourceOverrideMode@Redfish.AllowableValues":    bootModes,
+	etag := boot.etag()
+	w.Header().Set("ETag", etag)
+	writeJSON(w, http.StatusOK, computerSystem{
+		ODataID: systemPath(id), ODataType: "#ComputerSystem.v1_13_0.ComputerSystem", ODataETag: etag,
+		ID: id, Name: id, UUID: nameUUID(s.cfg.Identity + "/" + id),
+		SystemType: "Physical", Manufacturer: "powerbridge", Model: "PDU-powered machine",
+		PowerState: state,
+		Status:     status{State: "Enabled", Health: "OK"},
+		Boot: systemBoot{
+			Enabled: boot.Enabled, Target: boot.Target, Mode: boot.Mode,
+			EnabledAllowed: bootEnabled, TargetAllowed: bootTargets, ModeAllowed: bootModes,
 		},
-		"Actions": map[string]any{"#ComputerSystem.Reset": map[string]any{
-			"target":                            systemPath(id) + "/Actions/ComputerSystem.Reset",
-			"ResetType@Redfish.AllowableValues": resetTypes,
-		}},
-		"Links": map[string]any{"Chassis": []any{}, "ManagedBy": []any{}},
-		"Oem": map[string]any{"powerbridge": map[string]any{
-			"Outlets": outlets, "CleanShutdown": m.Graceful != nil, "ForceOffCuts": s.forceOffCuts(r, id),
-		}},
+		Actions: systemActions{Reset: resetAction{Target: systemPath(id) + "/Actions/ComputerSystem.Reset", Allowed: resetTypes}},
+		Links:   systemLinks{Chassis: []any{}, ManagedBy: []any{}},
+		Oem: map[string]oemPB{"powerbridge": {Outlets: outlets, WakeOnLAN: m.Wake != nil, CleanShutdown: m.Graceful != nil,
+			ForceOffCuts: s.forceOffCuts(r, id)}},
 	})
 }
 

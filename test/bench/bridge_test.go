@@ -11,6 +11,7 @@ import (
 	"github.com/powerbridge/powerbridge/power/apc"
 	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
+	"github.com/powerbridge/powerbridge/server/redfish"
 )
 
 // token is the bearer token of the in-process bridges.
@@ -32,7 +33,13 @@ type bridge struct {
 type bridgeOptions struct {
 	sims     SimConfig
 	cacheTTL time.Duration // 0: cacheTTL
+	// redfish mounts the Redfish face at /redfish, as serve does, with
+	// the Basic account redfishUser.
+	redfish bool
 }
+
+// The Basic account of the Redfish face.
+const redfishUser, redfishPass = "admin", "bench-password-0123456789"
 
 func newBridge(tb testing.TB, o bridgeOptions) *bridge {
 	tb.Helper()
@@ -65,8 +72,16 @@ func newBridge(tb testing.TB, o bridgeOptions) *bridge {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { fleet.Close() })
+	auth := server.NewAuthenticator([]server.Credential{{Name: "maas", Token: token}, {Name: redfishUser, User: redfishUser, Password: redfishPass}})
+	var faces []server.Face
+	if o.redfish {
+		faces = append(faces, server.Face{Prefix: "/redfish", New: func(g server.Gate) http.Handler {
+			return redfish.New(redfish.Config{Fleet: func(*http.Request) redfish.Fleet { return fleet }, Auth: auth, Identity: "bench"}, g)
+		}})
+	}
 	h := server.New(fleet, server.Config{
-		Auth:          server.NewAuthenticator([]server.Credential{{Name: "maas", Token: token}}),
+		Auth:          auth,
+		Faces:         faces,
 		StatusTimeout: 10 * time.Second,
 		ActionTimeout: 150 * time.Second,
 		Metrics:       server.MetricsHandler(metrics.Registry()),

@@ -1,7 +1,9 @@
 """Drives powerbridge's Redfish service with OpenStack's sushy (what Ironic
 uses): lists the systems, reads PowerState, powers a system on and off and
 sets a boot override. Run by test/redfish_clients_test.go with RF_URL,
-RF_USER, RF_PASS, RF_AUTH (session or basic) and RF_SYSTEM."""
+RF_USER, RF_PASS, RF_AUTH (session or basic) and RF_SYSTEM; RF_VERIFY, when
+set, is the CA file the server's certificate is checked against (Ironic's
+redfish_verify_ca), else it is not checked."""
 
 import os
 import sys
@@ -32,7 +34,8 @@ def main():
         a = auth.SessionAuth(username=user, password=password)
     else:
         a = auth.BasicAuth(username=user, password=password)
-    root = sushy.Sushy(os.environ["RF_URL"] + "/redfish/v1", auth=a, verify=False)
+    root = sushy.Sushy(os.environ["RF_URL"] + "/redfish/v1", auth=a,
+                       verify=os.environ.get("RF_VERIFY") or False)
     members = sorted(root.get_system_collection().members_identities)
     print("members", " ".join(members))
     system = root.get_system("/redfish/v1/Systems/" + os.environ["RF_SYSTEM"])

@@ -90,7 +90,7 @@ func TestProblems(t *testing.T) {
 		{"token-both", []string{`testdata/token-both.yaml:1: auth.tokens[0].token: set either token or token_file, not both`}},
 		{"token-file-missing", []string{`testdata/token-file-missing.yaml:1: auth.tokens[0].token_file: open testdata/no-such-file: no such file or directory`}},
 		{"bad-dialect", []string{`testdata/bad-dialect.yaml:3: pdus[0].dialect: "rpdu3" is not one of auto, spdu, rpdu, rpdu2, g3, pdu2, sentry4, sentry3, epdu2, epdu, tlppdu, v5`}},
-		{"bad-vendor", []string{`testdata/bad-vendor.yaml:3: pdus[0].vendor: "eaton-g3" is not one of auto, apc, eaton, raritan, servertech, cyberpower, tripplite, geist`}},
+		{"bad-vendor", []string{`testdata/bad-vendor.yaml:3: pdus[0].vendor: "eaton-g3" is not one of auto, apc, eaton, raritan, servertech, cyberpower, tripplite, geist, shelly, tasmota`}},
 		{"vendor-dialect", []string{`testdata/vendor-dialect.yaml:3: pdus[0].dialect: "rpdu2" is a dialect of vendor apc, not eaton (which has auto, g3)`}},
 		{"address-and-simulate", []string{
 			`testdata/address-and-simulate.yaml:3: pdus[0].simulate: a PDU has either an address or simulate, not both`,
@@ -109,6 +109,21 @@ func TestProblems(t *testing.T) {
 			`testdata/shutdown-bad.yaml:11: machines[0].shutdown.on_failure: "shrug" is not cut or fail`,
 			`testdata/shutdown-bad.yaml:14: machines[1].liveness.tcp: required: host:port to probe (usually the machine's ssh port)`,
 			`testdata/shutdown-bad.yaml:14: machines[1].liveness.failures: must be at least 1`,
+		}},
+		{"wol-bad", []string{
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.mac: "52:54:00:12:34" is not a MAC address (write it as 52:54:00:12:34:56)`,
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.broadcast: "fe80::1" is not an IPv4 address (255.255.255.255, or the subnet's broadcast such as 192.168.23.255)`,
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.port: 0 is not a port`,
+			`testdata/wol-bad.yaml:4: machines[0].wake_on_lan.interface: no network interface "nosuch0" on this host (ip link lists them)`,
+			`testdata/wol-bad.yaml:4: machines[0].liveness: required with wake_on_lan: only the liveness probe tells whether the machine is on (e.g. liveness: {tcp: "host:22"})`,
+			`testdata/wol-bad.yaml:4: machines[0].shutdown: required with wake_on_lan: a packet cannot switch a machine off, the clean ssh shutdown does`,
+			`testdata/wol-bad.yaml:6: machines[1].wake_on_lan.mac: required: the MAC address of the NIC that wakes the machine (ip link shows it after link/ether)`,
+			`testdata/wol-bad.yaml:6: machines[1].liveness: required with wake_on_lan: only the liveness probe tells whether the machine is on (e.g. liveness: {tcp: "host:22"})`,
+			`testdata/wol-bad.yaml:6: machines[1].shutdown: required with wake_on_lan: a packet cannot switch a machine off, the clean ssh shutdown does`,
+			`testdata/wol-bad.yaml:6: machines[1].wake_on_lan.reboot_command: needs shutdown.ssh to run it`,
+			`testdata/wol-bad.yaml:9: machines[2].shutdown.on_failure: "cut" needs an outlet to cut, and this machine has only wake_on_lan: leave on_failure out, or write fail`,
+			`testdata/wol-bad.yaml:10: machines[2].liveness.power_below_watts: needs an outlet on a metered PDU, and this machine has none`,
+			`testdata/wol-bad.yaml:12: machines[3].outlets: machine "nuc4" needs at least one outlet, as "pdu/N", or wake_on_lan`,
 		}},
 		{"syntax", []string{`testdata/syntax.yaml:1: did not find expected ',' or '}'`}},
 		{"ssh-key-device", []string{`testdata/ssh-key-device.yaml:8: machines[0].shutdown.ssh.key_file: /dev/null is a character device; want a regular file`}},
@@ -153,6 +168,9 @@ func TestProblems(t *testing.T) {
 			`testdata/type-errors.yaml:7: machines[0].outlets[0]: "rack1/0" is not an outlet; write "pdu/N" with N from 1`,
 			`testdata/type-errors.yaml:7: machines[0].shutdown: expected a mapping of keys to values, found "yes"`,
 		}},
+		{"tls-listen", []string{`testdata/tls-listen.yaml:2: tls_listen: "127.0.0.1:8080" takes listen's port (0.0.0.0:8080); give the TLS listener a port of its own (e.g. 0.0.0.0:8443)`}},
+		{"tls-listen-pdudaemon", []string{`testdata/tls-listen-pdudaemon.yaml:1: tls_listen: "127.0.0.1:16421" is pdudaemon.listen's address too; give the TLS listener a port of its own (e.g. 0.0.0.0:8443)`}},
+		{"tls-listen-port", []string{`testdata/tls-listen-port.yaml:1: tls_listen: "8443" is not host:port (e.g. 0.0.0.0:8443)`}},
 		{"state-dir-file", []string{`testdata/state-dir-file.yaml:2: state_dir: testdata/token.txt is not a directory`}},
 		{"state-dir-under-file", []string{`testdata/state-dir-under-file.yaml:2: state_dir: testdata/token.txt/state cannot be created: testdata/token.txt is not a directory`}},
 		{"state-dir-empty", []string{`testdata/state-dir-empty.yaml:2: state_dir: required: the directory for the switching journal and pinned ssh host keys (default /var/lib/powerbridge)`}},
@@ -197,6 +215,33 @@ func TestShutdownDefaults(t *testing.T) {
 		{"failures", l.Failures, 3},
 		{"boot_grace", l.BootGrace.Std(), 10 * time.Minute},
 		{"power_below_watts", l.PowerBelowWatts, 12.5},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestWakeOnLANDefaults(t *testing.T) {
+	f, err := Load("testdata/wol-good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nuc, tower := f.Machines[0], f.Machines[1]
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"broadcast", nuc.WakeOnLAN.Broadcast, "255.255.255.255"},
+		{"port", nuc.WakeOnLAN.Port, 9},
+		{"interface", nuc.WakeOnLAN.Interface, ""},
+		{"on_failure with no outlet", nuc.Shutdown.OnFailure, "fail"},
+		{"liveness tcp from ssh", nuc.Liveness.TCP, "nuc1.maas:22"},
+		{"outlets", len(nuc.Outlets), 0},
+		{"on_failure with an outlet", tower.Shutdown.OnFailure, "cut"},
+		{"given broadcast", tower.WakeOnLAN.Broadcast, "192.168.23.255"},
+		{"given port", tower.WakeOnLAN.Port, 7},
+		{"reboot", tower.WakeOnLAN.RebootCommand, "sudo systemctl reboot"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)

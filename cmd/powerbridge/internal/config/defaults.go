@@ -29,6 +29,7 @@ func (p *PDU) defaults() {
 	p.SwitchTimeout = Duration(defaultSwitchTimeout)
 	p.PollInterval = Duration(defaultPollInterval)
 	p.SNMP.defaults()
+	p.HTTP.defaults()
 }
 
 func (c *SNMP) defaults() {
@@ -39,7 +40,8 @@ func (c *SNMP) defaults() {
 
 func (sh *Shutdown) defaults() {
 	sh.Command = DefaultShutdownCommand
-	sh.OnFailure = "cut"
+	// OnFailure is left empty: its default depends on the machine
+	// (validateWake).
 	sh.SSH.defaults()
 }
 

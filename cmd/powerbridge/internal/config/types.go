@@ -25,6 +25,10 @@ type File struct {
 	// PDUDaemon, when set, serves pdudaemon's HTTP API on a listener of
 	// its own.
 	PDUDaemon *PDUDaemon `yaml:"pdudaemon"`
+	// TLSListen, when set, is a second listener serving HTTPS (TLS 1.2+):
+	// with tls's certificate, else a self-signed one made once in
+	// state_dir. MAAS makes a redfish address with no scheme https://.
+	TLSListen string `yaml:"tls_listen"`
 
 	// Gateway is the gateway helper's section, decoded by that helper with
 	// Decode; the service itself does not read it.
@@ -84,14 +88,17 @@ type PDU struct {
 	Name    string `yaml:"name"`
 	Address string `yaml:"address"`
 	// Vendor names the protocol the PDU speaks (see Vendors); "auto"
-	// finds it by SNMP.
+	// finds it, by SNMP or, at a URL, by HTTP.
 	Vendor string `yaml:"vendor"`
 	// Simulate serves a simulated PDU on loopback instead of a real one: a
 	// built-in model of power/apcsim ("ap7900", "ap8941", "eaton-g3",
-	// "raritan-px3", ...) or a .snmprec recording's path.
+	// "raritan-px3", ...) or a .snmprec recording's path; or a simulated
+	// plug (plugsim.Models: "shelly-gen1", "shelly-gen2", "tasmota").
 	Simulate string `yaml:"simulate"`
 	Dialect  string `yaml:"dialect"`
 	SNMP     SNMP   `yaml:"snmp"`
+	// HTTP is a smart plug's section (see IsPlug).
+	HTTP HTTP `yaml:"http"`
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again, so that power supplies drain and the BIOS sees AC loss.
 	PowerOnDelay Duration `yaml:"power_on_delay"`
@@ -125,6 +132,9 @@ type Machine struct {
 	Outlets  []power.OutletRef `yaml:"outlets"`
 	Shutdown *Shutdown         `yaml:"shutdown"`
 	Liveness *Liveness         `yaml:"liveness"`
+	// WakeOnLAN, when set, wakes the machine by LAN: instead of outlets, or
+	// after them.
+	WakeOnLAN *WakeOnLAN `yaml:"wake_on_lan"`
 	// Redfish, when set, overrides the file's redfish section.
 	Redfish *Redfish `yaml:"redfish"`
 }
@@ -162,7 +172,8 @@ type Shutdown struct {
 	// waiting for the host to go down.
 	Timeout Duration `yaml:"timeout"`
 	// OnFailure is what happens when the OS is not seen going down: "cut"
-	// power anyway, or "fail" and leave it on.
+	// power anyway, or "fail" and leave it on. Left out, it is cut, or fail
+	// for a machine with no outlet.
 	OnFailure string `yaml:"on_failure"`
 }
 

@@ -62,6 +62,7 @@ func (f *File) validate(s section) {
 	if f.TLS != nil {
 		f.TLS.validate(s.field("tls"))
 	}
+	f.validateTLSListen(s.field("tls_listen"))
 	f.Auth.validate(s.field("auth"))
 	f.Auth.validateRateLimitExempt(s.field("auth"))
 	f.Timeouts.validate(s.field("timeouts"))
@@ -101,9 +102,6 @@ func (f *File) validateMachines(machines section, pdus map[string]bool) {
 		}
 		names[m.Name] = true
 		os := ms.field("outlets")
-		if len(m.Outlets) == 0 {
-			os.errorf("machine %q needs at least one outlet, as \"pdu/N\"", m.Name)
-		}
 		for j, ref := range m.Outlets { // parsed as they were decoded
 			rs := os.index(j)
 			if !pdus[ref.PDU] {
@@ -117,6 +115,7 @@ func (f *File) validateMachines(machines section, pdus map[string]bool) {
 			}
 			owner[key] = m.Name
 		}
+		m.validateWake(ms) // outlets or wake_on_lan, and what a wake-up needs
 		if m.Shutdown != nil {
 			m.Shutdown.validate(ms.field("shutdown"), f.Timeouts.Action.Std())
 		}
@@ -366,13 +365,12 @@ func (p *PDU) validate(s section) {
 		s.field("address").errorf("required: the PDU's host or host:port")
 	case p.Address != "" && p.Simulate != "":
 		s.field("simulate").errorf("a PDU has either an address or simulate, not both")
-	case p.Address != "":
-		if !validAddress(p.Address) {
-			s.field("address").errorf("%q is not a host or host:port", p.Address)
-		}
 	}
 	if !slices.Contains(Vendors, p.Vendor) {
 		s.field("vendor").errorf("%q is not one of %s", p.Vendor, strings.Join(Vendors, ", "))
+	}
+	if p.validatePlug(s) {
+		return
 	}
 	p.checkDialect(s)
 	positive(s.field("switch_timeout"), p.SwitchTimeout)

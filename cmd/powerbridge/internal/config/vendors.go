@@ -8,9 +8,9 @@ import (
 )
 
 // Vendors are the values of a PDU's vendor key: the protocols a PDU can be
-// driven with, from power/mibs; "auto" (the default) finds the vendor by
-// SNMP.
-var Vendors = append([]string{"auto"}, mibs.Vendors()...)
+// driven with, the SNMP PDUs' from power/mibs and the plugs'; "auto" (the
+// default) finds the vendor: by SNMP at host[:port], by HTTP at a URL.
+var Vendors = append(append([]string{VendorAuto}, mibs.Vendors()...), PlugVendors...)
 
 // Dialects are the values of a PDU's dialect key, every vendor's, each
 // vendor's oldest first; "auto" probes the device.

@@ -33,10 +33,10 @@ type driverFunc func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error
 // vendorDrivers make the driver of each vendor a PDU's config can name; the keys
 // are config.Vendors.
 var vendorDrivers = func() map[string]driverFunc {
-	m := map[string]driverFunc{"apc": apcDriver}
+	m := map[string]driverFunc{"apc": apcDriver, "shelly": plugDriver, "tasmota": plugDriver}
 	for _, v := range config.Vendors {
-		if v != "apc" {
-			m[v] = mibsDriver
+		if m[v] == nil {
+			m[v] = mibsDriver // auto, and every other SNMP vendor
 		}
 	}
 	return m
@@ -106,6 +106,9 @@ func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
 // newPDU builds a configured PDU with its driver and worker.
 func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error) {
 	newDriver := parts.newDriver
+	if newDriver == nil && p.IsPlug() {
+		newDriver = plugDriver // vendor auto at a URL too
+	}
 	if newDriver == nil {
 		newDriver = vendorDrivers[p.Vendor]
 	}
@@ -164,6 +167,9 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 			return metered && watts < m.Liveness.PowerBelowWatts, err
 		}
 		g, err := gracefulFor(m, cfg.StateDir, log, below)
+		if err == nil {
+			pm.Wake, err = wakeFor(m, cfg.StateDir, log)
+		}
 		if err != nil {
 			closeAll()
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/atomicfile"
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
@@ -27,6 +28,12 @@ func (s *service) redfishFace(cfg *config.File) server.Face {
 			Auth:  s,
 			ForceOffCuts: func(r *http.Request, machine string) bool {
 				return genOf(r).cfg.ForceOffCuts(machine)
+			},
+			PowerOnDelay: func(r *http.Request, pdu string) time.Duration {
+				if p, err := genOf(r).fleet.PDU(pdu); err == nil {
+					return p.PowerOnDelay()
+				}
+				return 0
 			},
 			Boot:          redfish.FileStore{Path: filepath.Join(cfg.StateDir, redfishBootFile), Write: atomicfile.Write},
 			StatusTimeout: cfg.Timeouts.Status.Std(),

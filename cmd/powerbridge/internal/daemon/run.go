@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -121,40 +120,48 @@ func newService(ctx context.Context, o Options) (*service, error) {
 // request with more is answered 431.
 const maxHeaderBytes = http.DefaultMaxHeaderBytes
 
-// serve listens on the config's address and serves until ctx ends or the
-// listener fails; a signal on o.Reload reloads the config.
-func (s *service) serve(ctx context.Context, o Options) error {
-	cfg, log := o.Config, s.log
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	if cfg.TLS != nil {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("tls: %w", err)
-		}
-		// HTTP/1.1, what MAAS speaks: net/http offers HTTP/2 only on a
-		// *tls.Conn of its own, and server.Listener wraps the connections.
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
-	}
-	ln = server.Listener(ln, maxHeaderBytes)
-	stopPDUDaemon, err := s.servePDUDaemon(ctx, cfg)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("pdudaemon: %w", err)
-	}
-	defer stopPDUDaemon()
-	srv := &http.Server{
+// httpServer is the server of serve's listeners.
+func (s *service) httpServer(cfg *config.File) *http.Server {
+	return &http.Server{
 		Handler:           s,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
 		// An action may take the whole action timeout before it answers.
 		WriteTimeout: cfg.Timeouts.Action.Std() + 10*time.Second,
 		IdleTimeout:  2 * time.Minute,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+}
+
+// serve listens on the config's address and serves until ctx ends or the
+// listener fails; a signal on o.Reload reloads the config.
+func (s *service) serve(ctx context.Context, o Options) error {
+	cfg, log := o.Config, s.log
+	var cert *tls.Certificate
+	if cfg.TLS != nil {
+		c, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		cert = &c
+	}
+	ln, err := listen(cfg.Listen, cert)
+	if err != nil {
+		return err
+	}
+	stopPDUDaemon, err := s.servePDUDaemon(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("pdudaemon: %w", err)
+	}
+	defer stopPDUDaemon()
+	stopTLS, err := s.serveTLSListen(ctx, cfg, func() *http.Server { return s.httpServer(cfg) })
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopTLS()
+	srv := s.httpServer(cfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "tls", cfg.TLS != nil, "pdus", len(cfg.PDUs), "machines", len(cfg.Machines), "version", o.Version)

@@ -147,7 +147,7 @@ func (s *service) reloadLocked() error {
 }
 
 // restartOnly refuses a reload that changes what only a restart can: the
-// listener and its TLS, the HTTP time bounds, and pdudaemon's listener.
+// listeners and their TLS, the HTTP time bounds, and pdudaemon's listener.
 func restartOnly(old, now *config.File) error {
 	var changed []string
 	if old.Listen != now.Listen {
@@ -155,6 +155,9 @@ func restartOnly(old, now *config.File) error {
 	}
 	if (old.TLS == nil) != (now.TLS == nil) || (old.TLS != nil && *old.TLS != *now.TLS) {
 		changed = append(changed, "tls")
+	}
+	if old.TLSListen != now.TLSListen {
+		changed = append(changed, "tls_listen")
 	}
 	if old.Timeouts != now.Timeouts {
 		changed = append(changed, "timeouts")

@@ -8,12 +8,15 @@ import (
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/plugsim"
 )
 
-// simulator is one simulated PDU served on loopback.
+// simulator is one simulated PDU served on loopback: an APC agent, or a
+// smart plug.
 type simulator struct {
 	spec  config.PDU // the PDU config it was started for, address aside
 	agent *apcsim.Agent
+	plug  *plugsim.Plug
 }
 
 // simulators are the simulated PDUs of the configs in force, by PDU name.
@@ -32,7 +35,16 @@ func (sims simulators) start(cfg *config.File, log *slog.Logger) (simulators, er
 			continue
 		}
 		if s := sims[p.Name]; s != nil && s.spec == *p {
-			p.Address = s.agent.Addr()
+			p.Address = s.addr()
+			used[p.Name] = s
+			continue
+		}
+		if p.IsPlug() {
+			s, err := startPlug(p, log)
+			if err != nil {
+				used.closeUnless(sims)
+				return nil, err
+			}
 			used[p.Name] = s
 			continue
 		}
@@ -58,7 +70,7 @@ func (sims simulators) closeUnless(keep simulators) error {
 	var errs []error
 	for name, s := range sims {
 		if keep[name] != s {
-			errs = append(errs, s.agent.Close())
+			errs = append(errs, s.close())
 		}
 	}
 	return errors.Join(errs...)

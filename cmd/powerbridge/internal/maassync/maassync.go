@@ -1,6 +1,8 @@
 // Package maassync points MAAS machines at powerbridge: for every machine in
 // powerbridge's config it finds the MAAS machine of that hostname and sets
-// MAAS's webhook power type, with the machine's three URIs and the token.
+// MAAS's webhook power type, with the machine's three URIs and the token, or
+// MAAS's redfish power type (2.5 and later), with powerbridge's address, an
+// auth.users account and the machine's name as node_id.
 //
 // A plan is made first from what MAAS has now (the machine list, then each
 // machine's power parameters), and names only what differs; applying it
@@ -9,8 +11,8 @@
 // listed, never changed.
 //
 // It reaches MAAS only through package maas and knows nothing of PDUs or of
-// the HTTP service. The token is never printed: not the one set, not the one
-// found.
+// the HTTP service. The token and the password are never printed: not the
+// ones set, not the ones found.
 package maassync
 
 import (
@@ -44,6 +46,23 @@ const (
 	DefaultOffRegex = `status.*\:.*stopped`
 )
 
+// MAAS's redfish driver's power type and parameter names, from
+// src/provisioningserver/drivers/power/redfish.py (2.5 and later).
+const (
+	RedfishPowerType = "redfish"
+
+	RedfishAddress = "power_address"
+	RedfishUser    = "power_user"
+	RedfishPass    = "power_pass"
+	RedfishNodeID  = "node_id"
+)
+
+// Account is the auth.users account MAAS's redfish driver sends as Basic
+// credentials.
+type Account struct {
+	User, Password string
+}
+
 // Target is what MAAS is to be told.
 type Target struct {
 	// Base is powerbridge's URL as MAAS's rack controllers reach it, from
@@ -51,12 +70,39 @@ type Target struct {
 	Base string
 	// Token is the bearer token MAAS sends (power_token).
 	Token string
+	// Redfish, when set, makes the power type redfish, MAAS sending this
+	// account; Token is then not used.
+	Redfish *Account
 }
 
-// Params returns the webhook parameters of machine name: the three routes
-// that name the machine (two machines with identical parameters may be
-// merged onto one BMC by MAAS, so the name must be in the path) and the token.
+// PowerType is the power type t sets.
+func (t Target) PowerType() string {
+	if t.Redfish != nil {
+		return RedfishPowerType
+	}
+	return PowerType
+}
+
+// keys are t's power parameters, in the order they are shown.
+func (t Target) keys() []string {
+	if t.Redfish != nil {
+		return []string{RedfishAddress, RedfishUser, RedfishPass, RedfishNodeID}
+	}
+	return []string{OnURI, OffURI, QueryURI, Token}
+}
+
+func isSecret(param string) bool { return param == Token || param == RedfishPass }
+
+// Params returns the power parameters of machine name. Webhook: the three
+// routes that name the machine (two machines with identical parameters may
+// be merged onto one BMC by MAAS, so the name must be in the path) and the
+// token. Redfish: powerbridge's address (MAAS adds /redfish/v1/...), the
+// account, and the machine's name as node_id, the system MAAS drives (with
+// none it would drive the first system listed).
 func (t Target) Params(name string) map[string]string {
+	if a := t.Redfish; a != nil {
+		return map[string]string{RedfishAddress: t.Base, RedfishUser: a.User, RedfishPass: a.Password, RedfishNodeID: name}
+	}
 	base := t.Base + "/v1/machines/" + url.PathEscape(name)
 	return map[string]string{
 		OnURI:    base + "/on",
@@ -177,7 +223,7 @@ func MakePlan(ctx context.Context, c *maas.Client, names []string, t Target) (*P
 		}
 		p.Machines = append(p.Machines, Machine{
 			Name: name, SystemID: m.SystemID, PowerType: m.PowerType,
-			Changes: diff(m.PowerType, have, t.Params(name)),
+			Changes: diff(t, m.PowerType, have, name),
 		})
 	}
 	for _, m := range all {
@@ -189,17 +235,22 @@ func MakePlan(ctx context.Context, c *maas.Client, names []string, t Target) (*P
 	return p, nil
 }
 
-// diff lists what differs between a machine's power settings and the wanted
-// ones, in a fixed order.
-func diff(powerType string, have, want map[string]string) []Change {
+// diff lists what differs between a machine's power settings (its power
+// type and parameters, have) and those t gives machine name, in a fixed
+// order.
+func diff(t Target, powerType string, have map[string]string, name string) []Change {
 	var cs []Change
-	if powerType != PowerType {
-		cs = append(cs, Change{Param: "power_type", Old: powerType, New: PowerType})
+	if powerType != t.PowerType() {
+		cs = append(cs, Change{Param: "power_type", Old: powerType, New: t.PowerType()})
 	}
-	for _, k := range []string{OnURI, OffURI, QueryURI, Token} {
+	want := t.Params(name)
+	for _, k := range t.keys() {
 		if have[k] != want[k] {
-			cs = append(cs, Change{Param: k, Old: have[k], New: want[k], Secret: k == Token})
+			cs = append(cs, Change{Param: k, Old: have[k], New: want[k], Secret: isSecret(k)})
 		}
+	}
+	if t.Redfish != nil {
+		return cs
 	}
 	// powerbridge's status body is matched by MAAS's default regexes; a
 	// changed one may match neither word. An absent one is MAAS's default.
@@ -212,13 +263,17 @@ func diff(powerType string, have, want map[string]string) []Change {
 }
 
 // form is the update sent for a machine with changes. It holds the whole
-// webhook set, not just what differs: MAAS replaces a machine's parameters
-// when its power type changes and checks the full set for the new type, so
-// the outcome must not depend on which of them were already right.
+// set of the power type, not just what differs: MAAS replaces a machine's
+// parameters when its power type changes and checks the full set for the
+// new type, so the outcome must not depend on which of them were already
+// right.
 func form(t Target, name string) url.Values {
-	f := url.Values{"power_type": {PowerType}}
+	f := url.Values{"power_type": {t.PowerType()}}
 	for k, v := range t.Params(name) {
 		f.Set("power_parameters_"+k, v)
+	}
+	if t.Redfish != nil {
+		return f
 	}
 	f.Set("power_parameters_"+OnRegex, DefaultOnRegex)
 	f.Set("power_parameters_"+OffRegex, DefaultOffRegex)
@@ -253,7 +308,7 @@ func apply(ctx context.Context, c *maas.Client, m *Machine, t Target) error {
 	if err != nil {
 		return fmt.Errorf("reading the power parameters back: %w", forbidden(err))
 	}
-	if left := diff(got.PowerType, have, t.Params(m.Name)); len(left) > 0 {
+	if left := diff(t, got.PowerType, have, m.Name); len(left) > 0 {
 		var names []string
 		for _, ch := range left {
 			names = append(names, ch.Param)
@@ -341,9 +396,11 @@ func show(ch Change, v string, old bool) string {
 		return "(unset)"
 	case ch.Secret && old:
 		return "(set, a different one)"
+	case ch.Secret && ch.Param == RedfishPass:
+		return "(the password, not shown)"
 	case ch.Secret:
 		return "(the token, not shown)"
-	case ch.Param == OnURI || ch.Param == OffURI || ch.Param == QueryURI:
+	case ch.Param == OnURI || ch.Param == OffURI || ch.Param == QueryURI || ch.Param == RedfishAddress:
 		return safeURI(v)
 	}
 	return v
