@@ -120,6 +120,7 @@ type PDU struct {
 
 // PDUInfo describes the device behind a PDU, as far as it tells.
 type PDUInfo struct {
+	Vendor   string `json:"vendor,omitempty"`
 	Model    string `json:"model,omitempty"`
 	Firmware string `json:"firmware,omitempty"`
 	Dialect  string `json:"dialect,omitempty"`
@@ -202,7 +203,7 @@ func resultAnswer(r power.Result) ActionResult {
 func pduAnswer(name string, rd power.Reading) PDU {
 	return PDU{
 		Name:    name,
-		Info:    PDUInfo{Model: rd.Info.Model, Firmware: rd.Info.Firmware, Dialect: rd.Info.Dialect},
+		Info:    PDUInfo{Vendor: rd.Info.Vendor, Model: rd.Info.Model, Firmware: rd.Info.Firmware, Dialect: rd.Info.Dialect},
 		Outlets: len(rd.Outlets),
 		Meter:   &Meter{CurrentAmperes: rd.Meter.CurrentAmperes, PowerWatts: rd.Meter.PowerWatts, EnergyJoules: rd.Meter.EnergyJoules},
 	}

@@ -40,7 +40,9 @@ func TestDemo(t *testing.T) {
 		{maasCall{method: http.MethodGet, path: "/v1/machines/node1/status"}, `{"status":"stopped"}`},
 		{maasCall{method: http.MethodPost, path: "/v1/machines/bigboy/off"}, `"state":"off"`}, // two PDUs, v1 and v3
 		{maasCall{method: http.MethodPost, path: "/v1/machines/bigboy/on"}, `"state":"on"`},
-		{maasCall{method: http.MethodPost, path: "/v1/machines/nuc/on"}, `"state":"on"`}, // the simulated Shelly plug, over HTTP
+		{maasCall{method: http.MethodPost, path: "/v1/machines/nuc/on"}, `"state":"on"`},     // the simulated Shelly plug, over HTTP
+		{maasCall{method: http.MethodPost, path: "/v1/machines/node4/off"}, `"state":"off"`}, // the Eaton, found by vendor auto
+		{maasCall{method: http.MethodGet, path: "/v1/pdus"}, `"vendor":"Eaton"`},
 	} {
 		step.call.auth = bearer("demo-token-loopback-only")
 		code, body := b.maas(t, step.call)

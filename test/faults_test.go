@@ -38,7 +38,7 @@ const (
 	faultV3Priv = "fault-priv-passphrase"
 )
 
-// faultRig is one simulated AP7900 as rack1 behind a powerbridge, with
+// faultRig is one simulated AP7900 (or faultSetup.model) as rack1 behind a powerbridge, with
 // node1 on outlet 1 and bigboy on outlets 3 and 4, all off at the start.
 type faultRig struct {
 	dev         *apcsim.Device
@@ -58,11 +58,16 @@ type faultSetup struct {
 	cold func(*apcsim.Agent)
 	// statusBound replaces faultStatusBound as timeouts.status.
 	statusBound time.Duration
+	// model is the simulated PDU's built-in model; "ap7900" by default.
+	model string
 }
 
 func newFaultRig(t *testing.T, s faultSetup) *faultRig {
 	t.Helper()
-	dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: 50 * time.Millisecond})
+	if s.model == "" {
+		s.model = "ap7900"
+	}
+	dev, err := apcsim.New(s.model, apcsim.Options{SwitchDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

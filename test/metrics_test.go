@@ -121,8 +121,8 @@ func TestMetricsScrape(t *testing.T) {
 		{`powerbridge_outlet_on{machine="bigboy",name="Outlet 1",outlet="1",pdu="rack2"}`, 1},
 		{`powerbridge_machine_on{machine="node1"}`, 1},
 		{`powerbridge_machine_on{machine="bigboy"}`, 1},
-		{`powerbridge_pdu_info{dialect="rpdu",firmware="apc_hw02_rpdu_374.bin",model="AP7900",pdu="rack1"}`, 1},
-		{`powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="AP8941",pdu="rack2"}`, 1},
+		{`powerbridge_pdu_info{dialect="rpdu",firmware="apc_hw02_rpdu_374.bin",model="AP7900",pdu="rack1",vendor="APC"}`, 1},
+		{`powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="AP8941",pdu="rack2",vendor="APC"}`, 1},
 		{`powerbridge_config_last_reload_successful`, 1},
 		{`powerbridge_snmp_timeouts_total{op="read",pdu="rack1"}`, 0},
 	} {

@@ -29,7 +29,7 @@ const demoToken = "demo-token-loopback-only"
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "--config FILE | --simulate", stderr)
 	cfgPath := fs.String("config", "", "the config `file` (see deploy/powerbridge.example.yaml)")
-	simulate := fs.Bool("simulate", false, "run on built-in simulated APC PDUs with a demo fleet on 127.0.0.1; no hardware needed")
+	simulate := fs.Bool("simulate", false, "run on built-in simulated PDUs (APC, Eaton) with a demo fleet on 127.0.0.1; no hardware needed")
 	listen := fs.String("listen", "", "listen on this `host:port` instead of the config's listen")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -126,7 +126,7 @@ func printDemo(w io.Writer, addr string, cfg *config.File) {
 	}
 	first := cfg.Machines[0].Name
 	fmt.Fprintf(w, `
-powerbridge is serving a demo fleet on simulated APC PDUs and a smart plug (no hardware is touched).
+powerbridge is serving a demo fleet on simulated PDUs (APC, Eaton) and a smart plug (no hardware is touched).
 Machines: %s. Try:
 
   curl -s %s %s/v1/machines

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/powerbridge/powerbridge/power/snmp"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -26,10 +27,12 @@ import (
 type Driver struct {
 	cfg    Config
 	target string // host:port, for messages
-	snmp   snmpClient
+	snmp   snmp.Client
 	bulk   bool       // GETBULK is there: SNMP v2c and v3
 	det    *detection // nil until the first detection succeeds
 	closed bool
+	// borrowed: the session is the caller's (NewOver), who closes it.
+	borrowed bool
 }
 
 var _ power.Driver = (*Driver)(nil)
@@ -40,11 +43,29 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apc: %w", err)
 	}
-	return newDriver(cfg, newGosnmpClient(cfg)), nil
+	session, err := snmp.New(cfg.session())
+	if err != nil {
+		return nil, fmt.Errorf("apc: %w", err)
+	}
+	return newDriver(cfg, session), nil
+}
+
+// NewOver returns a Driver for cfg that speaks through session c, which
+// the caller owns: a driver that probes several vendors' MIBs over one
+// session hands it over once the PDU turns out to be an APC. Close leaves
+// c open. Like New, it does no network I/O.
+func NewOver(cfg Config, c snmp.Client) (*Driver, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("apc: %w", err)
+	}
+	d := newDriver(cfg, c)
+	d.borrowed = true
+	return d, nil
 }
 
 // newDriver returns a Driver over c for a checked config.
-func newDriver(cfg Config, c snmpClient) *Driver {
+func newDriver(cfg Config, c snmp.Client) *Driver {
 	return &Driver{cfg: cfg, target: cfg.target(), snmp: c, bulk: cfg.Version != "1"}
 }
 
@@ -111,7 +132,7 @@ func (d *Driver) detection(ctx context.Context) (*detection, error) {
 // Switch asks the PDU to turn outlet n on or off, with exactly one SET that
 // is never retried. Only an answer that certainly means "not done" wraps
 // power.ErrRefused; after a timeout (power.ErrNoAnswer, once the late answer
-// came or was given up on) or a genErr the outlet may well have switched,
+// came or was given up on) or a snmp.GenErr the outlet may well have switched,
 // and the caller must read it back.
 func (d *Driver) Switch(ctx context.Context, n int, to power.State) error {
 	value := valueOn
@@ -131,7 +152,7 @@ func (d *Driver) Switch(ctx context.Context, n int, to power.State) error {
 		return fmt.Errorf("switching outlet %d %v: the PDU has no such outlet (%s): %w", n, to, outletRange(det), power.ErrRefused)
 	}
 	in := det.dialect.control(o)
-	if err := d.snmp.Set(ctx, in.oid, value); err != nil {
+	if err := d.snmp.Set(ctx, in.OID, value); err != nil {
 		return fmt.Errorf("switching outlet %d %v (%s): %w", n, to, in.name, d.setError(err))
 	}
 	return nil
@@ -139,32 +160,10 @@ func (d *Driver) Switch(ctx context.Context, n int, to power.State) error {
 
 // setError says what a failed SET means for the outlet.
 func (d *Driver) setError(err error) error {
-	var ae *agentError
-	switch {
-	case errors.As(err, &ae) && ae.status.refused():
-		hint := ""
-		switch ae.status {
-		case noAccess, authorizationError, readOnly, notWritable, noSuchName:
-			// SNMPv1 agents answer noSuchName where v2c says noAccess.
-			hint = "; is it the write community (or a v3 user with write access)? An APC \"Write\" community cannot SET while someone is logged in to the web UI; \"Write+\" can"
-		}
-		return fmt.Errorf("%w: %w%s", power.ErrRefused, err, hint)
-	case errors.As(err, &ae) && ae.status == genErr:
-		return fmt.Errorf("%w: some APC cards answer genErr to a SET they carried out; read the outlet back", err)
-	case errors.Is(err, errAuth):
-		return fmt.Errorf("%w: %w", power.ErrRefused, err)
-	case errors.Is(err, errTimeout):
-		return fmt.Errorf("%w; the outlet may have switched all the same", noAnswer{err})
-	}
-	return err
+	// An APC "Write" community cannot SET while someone is logged in to
+	// the web UI; "Write+" can.
+	return snmp.SetError(err, ` An APC "Write" community cannot SET while someone is logged in to the web UI; "Write+" can`)
 }
-
-// noAnswer is a SET's timeout as power sees it: power.ErrNoAnswer, in the
-// words of the timeout.
-type noAnswer struct{ err error }
-
-func (e noAnswer) Error() string   { return e.err.Error() }
-func (e noAnswer) Unwrap() []error { return []error{e.err, power.ErrNoAnswer} }
 
 // outletRange describes the outlets of a PDU, for messages.
 func outletRange(det *detection) string {
@@ -181,9 +180,12 @@ func outletRange(det *detection) string {
 // Close releases the driver's sockets.
 func (d *Driver) Close() error {
 	d.closed = true
+	if d.borrowed {
+		return nil
+	}
 	err := d.snmp.Close()
-	if g, ok := d.snmp.(*gosnmpClient); ok {
-		g.forgetLate() // no request will wait for it any more
+	if s, ok := d.snmp.(*snmp.Session); ok {
+		s.ForgetLate() // no request will wait for it any more
 	}
 	return err
 }

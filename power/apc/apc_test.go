@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"slices"
 	"strings"
 	"testing"
@@ -140,7 +141,7 @@ func TestForcedDialectThatDoesNotAnswer(t *testing.T) {
 func rpdu2Agent(version string) *fakeAgent {
 	f := newFake(version, nil)
 	f.putStr(sysDescr, "APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.5.6 PN:apc_hw05_aos_656.bin AF1:v6.5.6 AN1:apc_hw05_rpdu2g_656.bin MN:AP8941 HR:02 SN: 5A1234E01234 MD:05/05/2016) ")
-	f.put(sysObjectID, varbind{kind: kindOID, str: ".1.3.6.1.4.1.318.1.3.4.6"})
+	f.put(sysObjectID, snmp.Varbind{Kind: snmp.KindOID, Str: ".1.3.6.1.4.1.318.1.3.4.6"})
 	type row struct {
 		module, number int
 		name           string
@@ -155,34 +156,34 @@ func rpdu2Agent(version string) *fakeAgent {
 		9:  {2, 2, "u2 two", 1, 2},
 	}
 	for r, s := range status {
-		f.putInt(at(rPDU2OutletSwitchedStatusModule.oid, r), int64(s.module))
-		f.putStr(at(rPDU2OutletSwitchedStatusName.oid, r), s.name)
-		f.putInt(at(rPDU2OutletSwitchedStatusNumber.oid, r), int64(s.number))
-		f.putInt(at(rPDU2OutletSwitchedStatusState.oid, r), s.state)
-		f.putInt(at(rPDU2OutletSwitchedStatusCommandPending.oid, r), s.pending)
+		f.putInt(snmp.At(rPDU2OutletSwitchedStatusModule.OID, r), int64(s.module))
+		f.putStr(snmp.At(rPDU2OutletSwitchedStatusName.OID, r), s.name)
+		f.putInt(snmp.At(rPDU2OutletSwitchedStatusNumber.OID, r), int64(s.number))
+		f.putInt(snmp.At(rPDU2OutletSwitchedStatusState.OID, r), s.state)
+		f.putInt(snmp.At(rPDU2OutletSwitchedStatusCommandPending.OID, r), s.pending)
 	}
 	for r, mn := range map[int][2]int{21: {1, 1}, 22: {1, 2}, 23: {1, 3}, 24: {1, 4}, 25: {2, 1}, 26: {2, 2}} {
-		f.putInt(at(rPDU2OutletSwitchedControlModule.oid, r), int64(mn[0]))
-		f.putInt(at(rPDU2OutletSwitchedControlNumber.oid, r), int64(mn[1]))
-		f.putInt(at(rPDU2OutletSwitchedControlCommand.oid, r), 1)
+		f.putInt(snmp.At(rPDU2OutletSwitchedControlModule.OID, r), int64(mn[0]))
+		f.putInt(snmp.At(rPDU2OutletSwitchedControlNumber.OID, r), int64(mn[1]))
+		f.putInt(snmp.At(rPDU2OutletSwitchedControlCommand.OID, r), 1)
 	}
 	for r, m := range map[int][4]int64{34: {1, 1, 12, 140}, 33: {1, 2, 0, 0}, 32: {1, 3, -1, -1}, 31: {1, 4, 5, 60}, 35: {2, 1, 7, 7}} {
-		f.putInt(at(rPDU2OutletMeteredStatusModule.oid, r), m[0])
-		f.putInt(at(rPDU2OutletMeteredStatusNumber.oid, r), m[1])
-		f.putInt(at(rPDU2OutletMeteredStatusCurrent.oid, r), m[2])
-		f.putInt(at(rPDU2OutletMeteredStatusPower.oid, r), m[3])
+		f.putInt(snmp.At(rPDU2OutletMeteredStatusModule.OID, r), m[0])
+		f.putInt(snmp.At(rPDU2OutletMeteredStatusNumber.OID, r), m[1])
+		f.putInt(snmp.At(rPDU2OutletMeteredStatusCurrent.OID, r), m[2])
+		f.putInt(snmp.At(rPDU2OutletMeteredStatusPower.OID, r), m[3])
 	}
 	// Device and phase rows: the host unit's, then the second unit's.
-	f.putInt(at(rPDU2DeviceStatusModule, 1), 1)
-	f.putInt(at(rPDU2DeviceStatusModule, 2), 2)
-	f.putInt(at(rPDU2DeviceStatusPower.oid, 1), 15)    // 0.15 kW
-	f.putInt(at(rPDU2DeviceStatusPower.oid, 2), 99)    // not ours
-	f.putInt(at(rPDU2DeviceStatusEnergy.oid, 1), 1234) // 123.4 kWh
-	f.putInt(at(rPDU2DeviceStatusEnergy.oid, 2), 4321) // not ours
-	f.putInt(at(rPDU2PhaseStatusModule, 1), 1)
-	f.putInt(at(rPDU2PhaseStatusModule, 2), 2)
-	f.putInt(at(rPDU2PhaseStatusCurrent.oid, 1), 33) // 3.3 A
-	f.putInt(at(rPDU2PhaseStatusCurrent.oid, 2), 50)
+	f.putInt(snmp.At(rPDU2DeviceStatusModule, 1), 1)
+	f.putInt(snmp.At(rPDU2DeviceStatusModule, 2), 2)
+	f.putInt(snmp.At(rPDU2DeviceStatusPower.OID, 1), 15)    // 0.15 kW
+	f.putInt(snmp.At(rPDU2DeviceStatusPower.OID, 2), 99)    // not ours
+	f.putInt(snmp.At(rPDU2DeviceStatusEnergy.OID, 1), 1234) // 123.4 kWh
+	f.putInt(snmp.At(rPDU2DeviceStatusEnergy.OID, 2), 4321) // not ours
+	f.putInt(snmp.At(rPDU2PhaseStatusModule, 1), 1)
+	f.putInt(snmp.At(rPDU2PhaseStatusModule, 2), 2)
+	f.putInt(snmp.At(rPDU2PhaseStatusCurrent.OID, 1), 33) // 3.3 A
+	f.putInt(snmp.At(rPDU2PhaseStatusCurrent.OID, 2), 50)
 	return f
 }
 
@@ -221,7 +222,7 @@ func TestRPDU2RowsAndInvertedState(t *testing.T) {
 			if err := d.Switch(t.Context(), 3, power.Off); err != nil {
 				t.Fatal(err)
 			}
-			wantSet := []fakeRequest{{op: "set", oids: []string{rPDU2OutletSwitchedControlCommand.oid + ".23"}, value: 2}}
+			wantSet := []fakeRequest{{op: "set", oids: []string{rPDU2OutletSwitchedControlCommand.OID + ".23"}, value: 2}}
 			if !slices.EqualFunc(f.requests, wantSet, equalRequest) {
 				t.Errorf("requests = %+v, want %+v", f.requests, wantSet)
 			}
@@ -238,14 +239,14 @@ func TestSwitchWritesTheControlObject(t *testing.T) {
 		file, dialect string
 		outlet        int
 		to            power.State
-		oid           string
+		OID           string
 		value         int
 	}{
-		{"apc-ap7900-aos374.snmprec", "auto", 3, power.Off, rPDUOutletControlOutletCommand.oid + ".3", 2},
-		{"apc-ap7900-aos374.snmprec", "auto", 8, power.On, rPDUOutletControlOutletCommand.oid + ".8", 1},
-		{"apc-ap7900-aos374.snmprec", "spdu", 3, power.Off, sPDUOutletCtl.oid + ".3", 2},
-		{"apc-ap7900b-aos682.snmprec", "auto", 5, power.On, sPDUOutletCtl.oid + ".5", 1},
-		{"apc-ap7900b-aos682.snmprec", "auto", 1, power.Off, sPDUOutletCtl.oid + ".1", 2},
+		{"apc-ap7900-aos374.snmprec", "auto", 3, power.Off, rPDUOutletControlOutletCommand.OID + ".3", 2},
+		{"apc-ap7900-aos374.snmprec", "auto", 8, power.On, rPDUOutletControlOutletCommand.OID + ".8", 1},
+		{"apc-ap7900-aos374.snmprec", "spdu", 3, power.Off, sPDUOutletCtl.OID + ".3", 2},
+		{"apc-ap7900b-aos682.snmprec", "auto", 5, power.On, sPDUOutletCtl.OID + ".5", 1},
+		{"apc-ap7900b-aos682.snmprec", "auto", 1, power.Off, sPDUOutletCtl.OID + ".1", 2},
 	} {
 		name := fmt.Sprintf("%s/%s/%d-%v", tc.file, tc.dialect, tc.outlet, tc.to)
 		t.Run(name, func(t *testing.T) {
@@ -255,7 +256,7 @@ func TestSwitchWritesTheControlObject(t *testing.T) {
 				t.Fatal(err)
 			}
 			sets := slices.DeleteFunc(slices.Clone(f.requests), func(r fakeRequest) bool { return r.op != "set" })
-			want := []fakeRequest{{op: "set", oids: []string{tc.oid}, value: tc.value}}
+			want := []fakeRequest{{op: "set", oids: []string{tc.OID}, value: tc.value}}
 			if !slices.EqualFunc(sets, want, equalRequest) {
 				t.Errorf("SETs = %+v, want %+v", sets, want)
 			}
@@ -268,7 +269,7 @@ func TestSwitchWritesTheControlObject(t *testing.T) {
 func spduAgent(version string, n int) *fakeAgent {
 	f := newFake(version, nil)
 	f.putStr(sysDescr, "APC Web/SNMP Management Card (AN1:apc_hw02_aos_280.bin MN:AP7901)")
-	f.put(sysObjectID, varbind{kind: kindOID, str: ".1.3.6.1.4.1.318.1.3.4.2"})
+	f.put(sysObjectID, snmp.Varbind{Kind: snmp.KindOID, Str: ".1.3.6.1.4.1.318.1.3.4.2"})
 	for i := 1; i <= n; i++ {
 		state, pending := int64(2-i%2), int64(2)
 		if i == 2 {
@@ -277,9 +278,9 @@ func spduAgent(version string, n int) *fakeAgent {
 		if i == 3 {
 			state = 4
 		}
-		f.putInt(at(sPDUOutletPending.oid, i), pending)
-		f.putInt(at(sPDUOutletCtl.oid, i), state)
-		f.putStr(at(sPDUOutletCtlName.oid, i), fmt.Sprintf("Outlet %d", i))
+		f.putInt(snmp.At(sPDUOutletPending.OID, i), pending)
+		f.putInt(snmp.At(sPDUOutletCtl.OID, i), state)
+		f.putStr(snmp.At(sPDUOutletCtlName.OID, i), fmt.Sprintf("Outlet %d", i))
 	}
 	return f
 }
@@ -392,7 +393,7 @@ func TestRedetectWhenTableGoes(t *testing.T) {
 			}
 			// As if new firmware dropped the rPDU outlet tables.
 			f.remove(".1.3.6.1.4.1.318.1.1.12.3")
-			f.putInt(at(sPDUOutletCtl.oid, 4), 2)
+			f.putInt(snmp.At(sPDUOutletCtl.OID, 4), 2)
 			r, err = d.Read(t.Context())
 			if err != nil {
 				t.Fatal(err)
@@ -410,27 +411,27 @@ func TestRedetectWhenTableGoes(t *testing.T) {
 func TestSwitchErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		status  snmpStatus
+		status  snmp.Status
 		err     error
 		refused bool
 		text    string // the error must contain it
 	}{
-		{name: "noAccess", status: noAccess, refused: true, text: "switching outlet 3 off (sPDUOutletCtl.3): refused by the PDU: agent answered noAccess for .1.3.6.1.4.1.318.1.1.4.4.2.1.3.3; is it the write community"},
-		{name: "notWritable", status: notWritable, refused: true},
-		{name: "readOnly", status: readOnly, refused: true},
-		{name: "noSuchName", status: noSuchName, refused: true},
-		{name: "badValue", status: badValue, refused: true},
-		{name: "wrongValue", status: wrongValue, refused: true},
-		{name: "wrongType", status: wrongType, refused: true},
-		{name: "wrongLength", status: wrongLength, refused: true},
-		{name: "noCreation", status: noCreation, refused: true},
-		{name: "inconsistentValue", status: inconsistentValue, refused: true},
-		{name: "authorizationError", status: authorizationError, refused: true},
-		{name: "genErr", status: genErr, refused: false, text: "switching outlet 3 off (sPDUOutletCtl.3): agent answered genErr"},
-		{name: "commitFailed", status: commitFailed, refused: false},
-		{name: "undoFailed", status: undoFailed, refused: false},
-		{name: "timeout", err: fmt.Errorf("%w from 192.0.2.7:161 within 2s (check the address and the community)", errTimeout), refused: false, text: "the outlet may have switched all the same"},
-		{name: "v3 rejected", err: fmt.Errorf("%w: unknown username", errAuth), refused: true},
+		{name: "noAccess", status: snmp.NoAccess, refused: true, text: "switching outlet 3 off (sPDUOutletCtl.3): refused by the PDU: agent answered noAccess for .1.3.6.1.4.1.318.1.1.4.4.2.1.3.3; is it the write community"},
+		{name: "notWritable", status: snmp.NotWritable, refused: true},
+		{name: "readOnly", status: snmp.ReadOnly, refused: true},
+		{name: "noSuchName", status: snmp.NoSuchName, refused: true},
+		{name: "badValue", status: snmp.BadValue, refused: true},
+		{name: "wrongValue", status: snmp.WrongValue, refused: true},
+		{name: "wrongType", status: snmp.WrongType, refused: true},
+		{name: "wrongLength", status: snmp.WrongLength, refused: true},
+		{name: "noCreation", status: snmp.NoCreation, refused: true},
+		{name: "inconsistentValue", status: snmp.InconsistentValue, refused: true},
+		{name: "authorizationError", status: snmp.AuthorizationError, refused: true},
+		{name: "genErr", status: snmp.GenErr, refused: false, text: "switching outlet 3 off (sPDUOutletCtl.3): agent answered genErr"},
+		{name: "commitFailed", status: snmp.CommitFailed, refused: false},
+		{name: "undoFailed", status: snmp.UndoFailed, refused: false},
+		{name: "timeout", err: fmt.Errorf("%w from 192.0.2.7:161 within 2s (check the address and the community)", snmp.ErrTimeout), refused: false, text: "the outlet may have switched all the same"},
+		{name: "v3 rejected", err: fmt.Errorf("%w: unknown username", snmp.ErrAuth), refused: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := spduAgent("2c", 4)
@@ -477,12 +478,12 @@ func TestSwitchRefusedBeforeSending(t *testing.T) {
 
 func TestDetectionWaitsForThePDU(t *testing.T) {
 	f := spduAgent("2c", 2)
-	f.fail = fmt.Errorf("%w from 192.0.2.7:161 within 2s", errTimeout)
+	f.fail = fmt.Errorf("%w from 192.0.2.7:161 within 2s", snmp.ErrTimeout)
 	d := testDriver(t, f, "auto")
-	if _, err := d.Read(t.Context()); !errors.Is(err, errTimeout) {
+	if _, err := d.Read(t.Context()); !errors.Is(err, snmp.ErrTimeout) {
 		t.Fatalf("Read of a silent PDU: %v, want a timeout", err)
 	}
-	if err := d.Switch(t.Context(), 1, power.On); !errors.Is(err, errTimeout) || errors.Is(err, power.ErrRefused) {
+	if err := d.Switch(t.Context(), 1, power.On); !errors.Is(err, snmp.ErrTimeout) || errors.Is(err, power.ErrRefused) {
 		t.Fatalf("Switch on a silent PDU: %v, want a timeout", err)
 	}
 	f.fail = nil // the PDU is back
@@ -516,9 +517,9 @@ func TestParseSysDescr(t *testing.T) {
 
 func TestWalkV1PastTheEndOfTheMIB(t *testing.T) {
 	// The rPDU2 tree is the last thing this agent has: the GETNEXT that
-	// walks off its end fails with noSuchName under SNMPv1.
+	// walks off its end fails with snmp.NoSuchName under SNMPv1.
 	f := rpdu2Agent("1")
-	got, err := walkColumns(t.Context(), f, false, rPDU2PhaseStatusCurrent.oid, rPDU2OutletMeteredStatusPower.oid)
+	got, err := snmp.WalkColumns(t.Context(), f, false, rPDU2PhaseStatusCurrent.OID, rPDU2OutletMeteredStatusPower.OID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,8 +540,8 @@ func TestBefore(t *testing.T) {
 		".1.3.6.1.4.1.318.1.1.4.4.2.1.3.1":  ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.0",
 		".1.3.6.1.4.1.318.1.1.4.4.2.1.3.12": ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.11",
 	} {
-		if got := before(in); got != want {
-			t.Errorf("before(%s) = %s, want %s", in, got, want)
+		if got := snmp.Before(in); got != want {
+			t.Errorf("snmp.Before(%s) = %s, want %s", in, got, want)
 		}
 	}
 }

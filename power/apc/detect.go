@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"slices"
 	"strings"
 
@@ -19,6 +20,11 @@ const (
 	// switched PDU's sysObjectID is one of its children.
 	sysObjectIDPrefix = ".1.3.6.1.4.1.318.1.3.4"
 )
+
+// ErrNoOutletTable is what Read answers, wrapped, when the PDU answers
+// SNMP but none of APC's outlet tables: it is no APC switched PDU, or not
+// one this package knows.
+var ErrNoOutletTable = errors.New("no outlet table answers")
 
 // detection is what the driver learnt of the PDU on first contact, and keeps
 // until the PDU stops answering the way it did.
@@ -54,7 +60,7 @@ func (d *detection) outlet(n int) (outlet, bool) {
 // hinted dialect is probed first, then the others newest first, and the
 // newest that answers wins; a dialect older than one that answered is never
 // probed. A forced dialect is the only one probed.
-func detect(ctx context.Context, c snmpClient, bulk bool, forced string) (*detection, error) {
+func detect(ctx context.Context, c snmp.Client, bulk bool, forced string) (*detection, error) {
 	det := &detection{}
 	id, err := identify(ctx, c, &det.info)
 	if err != nil {
@@ -77,7 +83,7 @@ func detect(ctx context.Context, c snmpClient, bulk bool, forced string) (*detec
 		det.dialect, det.layout = d, l
 	}
 	if det.dialect == nil {
-		return nil, fmt.Errorf("no outlet table answers (tried %s)", strings.Join(tried, ", "))
+		return nil, fmt.Errorf("%w (tried %s)", ErrNoOutletTable, strings.Join(tried, ", "))
 	}
 	det.info.Vendor = "APC"
 	det.info.Dialect = nameOf(det.dialect)
@@ -127,9 +133,9 @@ func probeOrder(forced, id string) []dialect {
 // identify reads sysDescr and sysObjectID, fills in the model and firmware,
 // and returns sysObjectID. It is also the first sign of life: no answer here
 // ends detection.
-func identify(ctx context.Context, c snmpClient, info *power.Info) (string, error) {
+func identify(ctx context.Context, c snmp.Client, info *power.Info) (string, error) {
 	vbs, err := c.Get(ctx, []string{sysDescr, sysObjectID})
-	var ae *agentError
+	var ae *snmp.AgentError
 	if errors.As(err, &ae) {
 		// An agent without MIB-II's system group is odd but not fatal:
 		// the outlet tables decide.
@@ -141,10 +147,10 @@ func identify(ctx context.Context, c snmpClient, info *power.Info) (string, erro
 	var id string
 	for _, v := range vbs {
 		switch {
-		case v.oid == sysDescr && v.kind == kindString:
-			info.Model, info.Firmware = parseSysDescr(v.str)
-		case v.oid == sysObjectID && v.kind == kindOID:
-			id = "." + strings.TrimPrefix(v.str, ".")
+		case v.OID == sysDescr && v.Kind == snmp.KindString:
+			info.Model, info.Firmware = parseSysDescr(v.Str)
+		case v.OID == sysObjectID && v.Kind == snmp.KindOID:
+			id = "." + strings.TrimPrefix(v.Str, ".")
 		}
 	}
 	return id, nil
@@ -170,7 +176,7 @@ func parseSysDescr(s string) (model, firmware string) {
 
 // discoverMeters finds which of the sources answer with a supported value,
 // keeping the first source of each quantity that does.
-func discoverMeters(ctx context.Context, c snmpClient, bulk bool, sources []meterSource) ([]meterInstance, error) {
+func discoverMeters(ctx context.Context, c snmp.Client, bulk bool, sources []meterSource) ([]meterInstance, error) {
 	var found []meterInstance
 	have := map[quantity]bool{}
 	for _, s := range sources {
@@ -178,40 +184,40 @@ func discoverMeters(ctx context.Context, c snmpClient, bulk bool, sources []mete
 			continue
 		}
 		var rows []int
-		var values map[int]varbind
+		var values map[int]snmp.Varbind
 		if s.scalar {
-			vbs, err := c.Get(ctx, []string{at(s.obj.oid, 0)})
-			if isStatus(err, noSuchName) {
+			vbs, err := c.Get(ctx, []string{snmp.At(s.obj.OID, 0)})
+			if snmp.IsStatus(err, snmp.NoSuchName) {
 				continue // SNMPv1's way of saying the object is not there
 			}
 			if err != nil {
 				return nil, fmt.Errorf("probing %s: %w", s.obj.name, err)
 			}
-			rows, values = []int{0}, map[int]varbind{0: vbs[0]}
+			rows, values = []int{0}, map[int]snmp.Varbind{0: vbs[0]}
 		} else {
-			cols := []string{s.obj.oid}
+			cols := []string{s.obj.OID}
 			if s.module != "" {
 				cols = append(cols, s.module)
 			}
-			got, err := walkColumns(ctx, c, bulk, cols...)
+			got, err := snmp.WalkColumns(ctx, c, bulk, cols...)
 			if err != nil {
 				return nil, fmt.Errorf("probing %s: %w", s.obj.name, err)
 			}
 			values = got[0]
-			modules := map[int]varbind{}
+			modules := map[int]snmp.Varbind{}
 			if s.module != "" {
 				modules = got[1]
 			}
 			host := hostModule(modules)
 			for _, r := range sortedRows(values) {
-				if m, ok := modules[r].integer(); !ok || m == host {
+				if m, ok := modules[r].Integer(); !ok || m == host {
 					rows = append(rows, r)
 				}
 			}
 		}
 		var instances []meterInstance
 		for _, r := range rows {
-			if v, ok := values[r].integer(); ok && v != unsupported {
+			if v, ok := values[r].Integer(); ok && v != unsupported {
 				instances = append(instances, meterInstance{quantity: s.quantity, inst: s.obj.row(r), convert: s.convert})
 			}
 		}

@@ -3,6 +3,7 @@ package apc
 import (
 	"context"
 	"errors"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ type dialect interface {
 	// discover walks the outlet table: which outlets there are, their
 	// names and rows, and the columns a Read fetches for them. A table
 	// that does not answer is errNoTable.
-	discover(ctx context.Context, c snmpClient, bulk bool) (layout, error)
+	discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error)
 
 	// state decodes a value of the layout's state column.
 	state(v int64) power.State
@@ -80,14 +81,14 @@ const (
 )
 
 // object is a MIB object: its name, for messages, and its OID.
-type object struct{ name, oid string }
+type object struct{ name, OID string }
 
 // instance is an instance of an object.
-type instance struct{ name, oid string }
+type instance struct{ name, OID string }
 
 // row returns row n of table column o.
 func (o object) row(n int) instance {
-	return instance{name: o.name + "." + strconv.Itoa(n), oid: at(o.oid, n)}
+	return instance{name: o.name + "." + strconv.Itoa(n), OID: snmp.At(o.OID, n)}
 }
 
 // outlet is one switched outlet as discovery found it.
@@ -151,12 +152,12 @@ func units(v int64) float64  { return float64(v) }
 // walkOutlets walks the given columns of an outlet table whose first
 // column decides which rows exist, and returns them as maps from row to
 // value. No rows in the first column is errNoTable.
-func walkOutlets(ctx context.Context, c snmpClient, bulk bool, cols ...object) ([]map[int]varbind, error) {
+func walkOutlets(ctx context.Context, c snmp.Client, bulk bool, cols ...object) ([]map[int]snmp.Varbind, error) {
 	oids := make([]string, len(cols))
 	for i, o := range cols {
-		oids[i] = o.oid
+		oids[i] = o.OID
 	}
-	got, err := walkColumns(ctx, c, bulk, oids...)
+	got, err := snmp.WalkColumns(ctx, c, bulk, oids...)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func walkOutlets(ctx context.Context, c snmpClient, bulk bool, cols ...object) (
 }
 
 // sortedRows returns the keys of m in order.
-func sortedRows(m map[int]varbind) []int {
+func sortedRows(m map[int]snmp.Varbind) []int {
 	rows := make([]int, 0, len(m))
 	for r := range m {
 		rows = append(rows, r)
@@ -187,9 +188,9 @@ func identity(rows []int) map[int]int {
 }
 
 // outletName returns the name column's value, or APC's default name.
-func outletName(names map[int]varbind, row, number int) string {
-	if v, ok := names[row]; ok && v.kind == kindString {
-		if s := strings.TrimSpace(v.str); s != "" {
+func outletName(names map[int]snmp.Varbind, row, number int) string {
+	if v, ok := names[row]; ok && v.Kind == snmp.KindString {
+		if s := strings.TrimSpace(v.Str); s != "" {
 			return s
 		}
 	}

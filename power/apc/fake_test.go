@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"os"
 	"slices"
 	"strconv"
@@ -17,15 +18,15 @@ import (
 // with SNMPv1 or v2c semantics, a log of the requests it got, and knobs to
 // make it fail.
 type fakeAgent struct {
-	version string // "1": no GETBULK, noSuchName errors; otherwise v2c rules
+	version string // "1": no GETBULK, snmp.NoSuchName errors; otherwise v2c rules
 	oids    []string
-	vals    map[string]varbind
+	vals    map[string]snmp.Varbind
 
 	requests []fakeRequest
 
 	// setStatus answers a SET with an error-status; setErr fails it as
 	// the transport would (a timeout).
-	setStatus snmpStatus
+	setStatus snmp.Status
 	setErr    error
 	// fail makes every request fail as the transport would.
 	fail error
@@ -42,8 +43,8 @@ type fakeRequest struct {
 	value  int
 }
 
-func newFake(version string, objects map[string]varbind) *fakeAgent {
-	f := &fakeAgent{version: version, vals: map[string]varbind{}}
+func newFake(version string, objects map[string]snmp.Varbind) *fakeAgent {
+	f := &fakeAgent{version: version, vals: map[string]snmp.Varbind{}}
 	for oid, v := range objects {
 		f.put(oid, v)
 	}
@@ -51,17 +52,17 @@ func newFake(version string, objects map[string]varbind) *fakeAgent {
 }
 
 // put adds or replaces an object.
-func (f *fakeAgent) put(oid string, v varbind) {
-	v.oid = oid
+func (f *fakeAgent) put(oid string, v snmp.Varbind) {
+	v.OID = oid
 	if _, ok := f.vals[oid]; !ok {
-		i, _ := slices.BinarySearchFunc(f.oids, oid, compareOIDs)
+		i, _ := slices.BinarySearchFunc(f.oids, oid, snmp.CompareOIDs)
 		f.oids = slices.Insert(f.oids, i, oid)
 	}
 	f.vals[oid] = v
 }
 
-func (f *fakeAgent) putInt(oid string, n int64) { f.put(oid, varbind{kind: kindInt, num: n}) }
-func (f *fakeAgent) putStr(oid, s string)       { f.put(oid, varbind{kind: kindString, str: s}) }
+func (f *fakeAgent) putInt(oid string, n int64) { f.put(oid, snmp.Varbind{Kind: snmp.KindInt, Num: n}) }
+func (f *fakeAgent) putStr(oid, s string)       { f.put(oid, snmp.Varbind{Kind: snmp.KindString, Str: s}) }
 
 // remove deletes every object under prefix.
 func (f *fakeAgent) remove(prefix string) {
@@ -97,58 +98,58 @@ func (f *fakeAgent) touched(prefix string) bool {
 	return false
 }
 
-func (f *fakeAgent) int(oid string) int64 { return f.vals[oid].num }
+func (f *fakeAgent) int(oid string) int64 { return f.vals[oid].Num }
 
-func (f *fakeAgent) next(oid string) (varbind, bool) {
-	i, found := slices.BinarySearchFunc(f.oids, oid, compareOIDs)
+func (f *fakeAgent) next(oid string) (snmp.Varbind, bool) {
+	i, found := slices.BinarySearchFunc(f.oids, oid, snmp.CompareOIDs)
 	if found {
 		i++
 	}
 	if i >= len(f.oids) {
-		return varbind{}, false
+		return snmp.Varbind{}, false
 	}
 	return f.vals[f.oids[i]], true
 }
 
-func (f *fakeAgent) Get(ctx context.Context, oids []string) ([]varbind, error) {
+func (f *fakeAgent) Get(ctx context.Context, oids []string) ([]snmp.Varbind, error) {
 	f.requests = append(f.requests, fakeRequest{op: "get", oids: oids})
 	if err := f.check(ctx, oids); err != nil {
 		return nil, err
 	}
-	out := make([]varbind, len(oids))
+	out := make([]snmp.Varbind, len(oids))
 	for i, o := range oids {
 		v, ok := f.vals[o]
 		if !ok {
 			if f.version == "1" {
-				return nil, &agentError{status: noSuchName, index: i + 1, oid: o}
+				return nil, &snmp.AgentError{Status: snmp.NoSuchName, Index: i + 1, OID: o}
 			}
-			v = varbind{oid: o, kind: kindNoSuchObject}
+			v = snmp.Varbind{OID: o, Kind: snmp.KindNoSuchObject}
 		}
 		out[i] = v
 	}
 	return out, nil
 }
 
-func (f *fakeAgent) GetNext(ctx context.Context, oids []string) ([]varbind, error) {
+func (f *fakeAgent) GetNext(ctx context.Context, oids []string) ([]snmp.Varbind, error) {
 	f.requests = append(f.requests, fakeRequest{op: "getnext", oids: oids})
 	if err := f.check(ctx, oids); err != nil {
 		return nil, err
 	}
-	out := make([]varbind, len(oids))
+	out := make([]snmp.Varbind, len(oids))
 	for i, o := range oids {
 		v, ok := f.next(o)
 		if !ok {
 			if f.version == "1" {
-				return nil, &agentError{status: noSuchName, index: i + 1, oid: o}
+				return nil, &snmp.AgentError{Status: snmp.NoSuchName, Index: i + 1, OID: o}
 			}
-			v = varbind{oid: o, kind: kindEndOfMibView}
+			v = snmp.Varbind{OID: o, Kind: snmp.KindEndOfMibView}
 		}
 		out[i] = v
 	}
 	return out, nil
 }
 
-func (f *fakeAgent) GetBulk(ctx context.Context, oids []string, nonRep, reps int) ([]varbind, error) {
+func (f *fakeAgent) GetBulk(ctx context.Context, oids []string, nonRep, reps int) ([]snmp.Varbind, error) {
 	f.requests = append(f.requests, fakeRequest{op: "getbulk", oids: oids, nonRep: nonRep, reps: reps})
 	if f.version == "1" {
 		return nil, errors.New("fake: GETBULK under SNMPv1")
@@ -156,18 +157,18 @@ func (f *fakeAgent) GetBulk(ctx context.Context, oids []string, nonRep, reps int
 	if err := f.check(ctx, oids); err != nil {
 		return nil, err
 	}
-	if len(oids) > maxVarbinds || nonRep+(len(oids)-nonRep)*reps > maxVarbinds && f.maxReps == 0 {
-		return nil, fmt.Errorf("fake: GETBULK for %d bindings, more than %d", nonRep+(len(oids)-nonRep)*reps, maxVarbinds)
+	if len(oids) > snmp.MaxVarbinds || nonRep+(len(oids)-nonRep)*reps > snmp.MaxVarbinds && f.maxReps == 0 {
+		return nil, fmt.Errorf("fake: GETBULK for %d bindings, more than %d", nonRep+(len(oids)-nonRep)*reps, snmp.MaxVarbinds)
 	}
 	if f.maxReps > 0 {
 		reps = min(reps, f.maxReps)
 	}
-	var out []varbind
-	step := func(o string) varbind {
+	var out []snmp.Varbind
+	step := func(o string) snmp.Varbind {
 		if v, ok := f.next(o); ok {
 			return v
 		}
-		return varbind{oid: o, kind: kindEndOfMibView}
+		return snmp.Varbind{OID: o, Kind: snmp.KindEndOfMibView}
 	}
 	for _, o := range oids[:nonRep] {
 		out = append(out, step(o))
@@ -177,7 +178,7 @@ func (f *fakeAgent) GetBulk(ctx context.Context, oids []string, nonRep, reps int
 		for j, o := range cursor {
 			v := step(o)
 			out = append(out, v)
-			cursor[j] = v.oid
+			cursor[j] = v.OID
 		}
 	}
 	return out, nil
@@ -191,14 +192,14 @@ func (f *fakeAgent) Set(ctx context.Context, oid string, value int) error {
 	if f.setErr != nil {
 		return f.setErr
 	}
-	if f.setStatus != noError {
-		return &agentError{status: f.setStatus, index: 1, oid: oid}
+	if f.setStatus != snmp.NoError {
+		return &snmp.AgentError{Status: f.setStatus, Index: 1, OID: oid}
 	}
 	if _, ok := f.vals[oid]; !ok {
 		if f.version == "1" {
-			return &agentError{status: noSuchName, index: 1, oid: oid}
+			return &snmp.AgentError{Status: snmp.NoSuchName, Index: 1, OID: oid}
 		}
-		return &agentError{status: notWritable, index: 1, oid: oid}
+		return &snmp.AgentError{Status: snmp.NotWritable, Index: 1, OID: oid}
 	}
 	f.putInt(oid, int64(value))
 	return nil
@@ -213,7 +214,7 @@ func (f *fakeAgent) check(ctx context.Context, oids []string) error {
 	if f.fail != nil {
 		return f.fail
 	}
-	if len(oids) > maxVarbinds {
+	if len(oids) > snmp.MaxVarbinds {
 		return fmt.Errorf("fake: %d OIDs in one request", len(oids))
 	}
 	return nil
@@ -221,14 +222,14 @@ func (f *fakeAgent) check(ctx context.Context, oids []string) error {
 
 // loadSnmprec reads a .snmprec recording (snmpsim's format: OID|TAG|VALUE,
 // TAG the BER tag in decimal, "4x" for hex-encoded strings).
-func loadSnmprec(t testing.TB, path string) map[string]varbind {
+func loadSnmprec(t testing.TB, path string) map[string]snmp.Varbind {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	objects := map[string]varbind{}
+	objects := map[string]snmp.Varbind{}
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
 		oid, rest, ok1 := strings.Cut(sc.Text(), "|")
@@ -237,28 +238,28 @@ func loadSnmprec(t testing.TB, path string) map[string]varbind {
 			continue
 		}
 		oid = "." + strings.TrimPrefix(oid, ".")
-		var v varbind
+		var v snmp.Varbind
 		switch tag {
 		case "2", "65", "66", "67", "70":
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil {
 				t.Fatalf("%s:%d: %v", path, line, err)
 			}
-			v = varbind{kind: kindInt, num: n}
+			v = snmp.Varbind{Kind: snmp.KindInt, Num: n}
 		case "4", "64":
-			v = varbind{kind: kindString, str: value}
+			v = snmp.Varbind{Kind: snmp.KindString, Str: value}
 		case "4x":
 			b, err := hex.DecodeString(value)
 			if err != nil {
 				t.Fatalf("%s:%d: %v", path, line, err)
 			}
-			v = varbind{kind: kindString, str: string(b)}
+			v = snmp.Varbind{Kind: snmp.KindString, Str: string(b)}
 		case "6":
-			v = varbind{kind: kindOID, str: "." + strings.TrimPrefix(value, ".")}
+			v = snmp.Varbind{Kind: snmp.KindOID, Str: "." + strings.TrimPrefix(value, ".")}
 		default:
 			continue
 		}
-		v.oid = oid
+		v.OID = oid
 		objects[oid] = v
 	}
 	if err := sc.Err(); err != nil {

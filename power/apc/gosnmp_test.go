@@ -3,6 +3,7 @@ package apc
 import (
 	"context"
 	"errors"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"net"
 	"strings"
 	"testing"
@@ -23,28 +24,6 @@ func silentAgent(t *testing.T) *net.UDPConn {
 	return conn
 }
 
-// received counts the datagrams waiting on conn. On loopback a datagram is
-// in the receiving socket's buffer by the time sendto returns, so what the
-// client sent before returning is all there.
-func received(t *testing.T, conn *net.UDPConn) int {
-	t.Helper()
-	buf := make([]byte, 65536)
-	n := 0
-	for {
-		if err := conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := conn.ReadFrom(buf); err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return n
-			}
-			t.Fatal(err)
-		}
-		n++
-	}
-}
-
 func silentConfig(conn *net.UDPConn, version string) Config {
 	c := Config{Address: conn.LocalAddr().String(), Version: version, Timeout: 100 * time.Millisecond, Retries: 3}
 	if version == "3" {
@@ -53,42 +32,6 @@ func silentConfig(conn *net.UDPConn, version string) Config {
 		c.Community, c.ReadCommunity = "write-s3cret", "read-s3cret"
 	}
 	return c
-}
-
-func TestSetIsSentOnce(t *testing.T) {
-	for _, version := range []string{"1", "2c", "3"} {
-		t.Run("v"+version, func(t *testing.T) {
-			conn := silentAgent(t)
-			cfg, err := silentConfig(conn, version).withDefaults()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := newGosnmpClient(cfg)
-			defer c.Close()
-			err = c.Set(t.Context(), sPDUOutletCtl.oid+".1", valueOff)
-			if !errors.Is(err, errTimeout) {
-				t.Fatalf("Set to a silent agent: %v, want a timeout", err)
-			}
-			// Under v3 the SET waits for the engine discovery, which is
-			// a read and retried as one (4 datagrams); the SET itself is
-			// never sent without an engine.
-			want := 1
-			if version == "3" {
-				want = 4
-			}
-			if n := received(t, conn); n != want {
-				t.Errorf("the agent got %d datagrams for one SET with Retries 3, want %d", n, want)
-			}
-
-			_, err = c.Get(t.Context(), []string{sysDescr})
-			if !errors.Is(err, errTimeout) {
-				t.Fatalf("Get from a silent agent: %v, want a timeout", err)
-			}
-			if n := received(t, conn); n != 4 {
-				t.Errorf("the agent got %d datagrams for one GET with Retries 3, want 4", n)
-			}
-		})
-	}
 }
 
 func TestSilentPDU(t *testing.T) {
@@ -103,7 +46,7 @@ func TestSilentPDU(t *testing.T) {
 			}
 			defer d.Close()
 			_, err = d.Read(t.Context())
-			if !errors.Is(err, errTimeout) {
+			if !errors.Is(err, snmp.ErrTimeout) {
 				t.Fatalf("Read: %v, want a timeout", err)
 			}
 			hint := "the community"
@@ -115,7 +58,7 @@ func TestSilentPDU(t *testing.T) {
 				t.Errorf("error %q does not say there was no answer and point at %s", msg, hint)
 			}
 			err = d.Switch(t.Context(), 1, power.On)
-			if !errors.Is(err, errTimeout) || errors.Is(err, power.ErrRefused) {
+			if !errors.Is(err, snmp.ErrTimeout) || errors.Is(err, power.ErrRefused) {
 				t.Errorf("Switch: %v, want a timeout that is not a refusal", err)
 			}
 			for _, s := range []string{"s3cret"} {
@@ -150,7 +93,7 @@ func TestDeadlineCapsTimeout(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Read still waiting a minute after its 200ms deadline")
 	}
-	if !errors.Is(err, errTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, snmp.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Read past the deadline: %v, want a timeout at the deadline", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/powerbridge/powerbridge/power/snmp"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -15,7 +16,7 @@ var errGone = errors.New("the outlet table no longer answers as it did")
 
 // want is one instance a Read asks for.
 type want struct {
-	oid  string
+	OID  string
 	need bool // an outlet's state or pending: its absence means errGone
 }
 
@@ -24,13 +25,13 @@ type want struct {
 func (d *detection) wants() []want {
 	var ws []want
 	for _, m := range d.meters {
-		ws = append(ws, want{oid: m.inst.oid})
+		ws = append(ws, want{OID: m.inst.OID})
 	}
 	for _, col := range d.layout.columns {
 		need := col.field == fieldState || col.field == fieldPending
 		for _, o := range d.layout.outlets {
 			if row, ok := col.at[o.number]; ok {
-				ws = append(ws, want{oid: at(col.obj.oid, row), need: need})
+				ws = append(ws, want{OID: snmp.At(col.obj.OID, row), need: need})
 			}
 		}
 	}
@@ -43,7 +44,7 @@ func (d *detection) wants() []want {
 // power, energy: 2 on a single-phase AP7900, 5 on a three-phase rPDU2 unit),
 // n outlets and c per-outlet columns (2, state and pending; 4 on
 // metered-by-outlet models, with current and power):
-//   - SNMPv1, which has no GETBULK: one multi-OID GET per maxVarbinds (60)
+//   - SNMPv1, which has no GETBULK: one multi-OID GET per snmp.MaxVarbinds (60)
 //     instances, ⌈(m + n·c) / 60⌉ requests. It asks only for instances
 //     detection found, because one missing OID fails a whole v1 GET.
 //   - v2c and v3: one GETBULK per ⌊(60 − m) / c⌋ rows, the meters riding
@@ -53,13 +54,13 @@ func (d *detection) wants() []want {
 // Either way that is one request for up to 27 switched outlets with up to 6
 // meters, which covers every APC switched PDU but the metered-by-outlet
 // models with more than 13 outlets: those take two.
-func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind, error) {
-	got := map[string]varbind{}
+func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]snmp.Varbind, error) {
+	got := map[string]snmp.Varbind{}
 	ws := det.wants()
 	if !d.bulk {
 		oids := make([]string, len(ws))
 		for i, w := range ws {
-			oids[i] = w.oid
+			oids[i] = w.OID
 		}
 		if err := d.get(ctx, oids, got); err != nil {
 			return nil, err
@@ -73,10 +74,10 @@ func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind,
 	// a daisy chain in between come along and are dropped.
 	var nonRepeaters []string
 	for _, m := range det.meters {
-		nonRepeaters = append(nonRepeaters, before(m.inst.oid))
+		nonRepeaters = append(nonRepeaters, m.inst.OID)
 	}
 	spans := columnSpans(det.layout)
-	if err := d.bulkGet(ctx, nonRepeaters, spans, got); err != nil {
+	if err := snmp.BulkGet(ctx, d.snmp, nonRepeaters, spans, got); err != nil {
 		return nil, err
 	}
 
@@ -86,8 +87,8 @@ func (d *Driver) fetch(ctx context.Context, det *detection) (map[string]varbind,
 	var missing []string
 	short := false
 	for _, w := range ws {
-		if _, ok := got[w.oid]; !ok {
-			missing = append(missing, w.oid)
+		if _, ok := got[w.OID]; !ok {
+			missing = append(missing, w.OID)
 			short = short || w.need
 		}
 	}
@@ -114,7 +115,7 @@ func columnSpans(l layout) [][]string {
 		var span []string
 		for _, r := range col.rows {
 			if r >= first && r <= last {
-				span = append(span, at(col.obj.oid, r))
+				span = append(span, snmp.At(col.obj.OID, r))
 			}
 		}
 		if len(span) > 0 {
@@ -124,65 +125,14 @@ func columnSpans(l layout) [][]string {
 	return spans
 }
 
-// bulkGet reads nonRepeaters and the column spans into got with GETBULKs of
-// at most maxVarbinds each: the non-repeaters in the first, the spans a
-// page of rows at a time.
-func (d *Driver) bulkGet(ctx context.Context, nonRepeaters []string, spans [][]string, got map[string]varbind) error {
-	perPage := max(1, (maxVarbinds-len(nonRepeaters))/max(1, len(spans)))
-	for page := 0; ; page++ {
-		var oids []string
-		nonRep := 0
-		if page == 0 {
-			oids = append(oids, nonRepeaters...)
-			nonRep = len(nonRepeaters)
-		}
-		reps := 0
-		for _, span := range spans {
-			if lo := page * perPage; lo < len(span) {
-				hi := min(lo+perPage, len(span))
-				oids = append(oids, before(span[lo]))
-				reps = max(reps, hi-lo)
-			}
-		}
-		if reps == 0 && page > 0 {
-			break
-		}
-		vbs, err := d.snmp.GetBulk(ctx, oids, nonRep, reps)
-		if err != nil {
-			return err
-		}
-		for _, v := range vbs {
-			if !v.missing() {
-				got[v.oid] = v
-			}
-		}
-		if reps == 0 {
-			break
-		}
+// get GETs oids into got.
+func (d *Driver) get(ctx context.Context, oids []string, got map[string]snmp.Varbind) error {
+	err := snmp.GetAll(ctx, d.snmp, oids, got)
+	if snmp.IsStatus(err, snmp.NoSuchName) {
+		// SNMPv1 fails the whole GET for one missing object.
+		return fmt.Errorf("%w: %w", errGone, err)
 	}
-	return nil
-}
-
-// get GETs oids, at most maxVarbinds per request, into got.
-func (d *Driver) get(ctx context.Context, oids []string, got map[string]varbind) error {
-	for len(oids) > 0 {
-		n := min(len(oids), maxVarbinds)
-		vbs, err := d.snmp.Get(ctx, oids[:n])
-		if isStatus(err, noSuchName) {
-			// SNMPv1 fails the whole GET for one missing object.
-			return fmt.Errorf("%w: %w", errGone, err)
-		}
-		if err != nil {
-			return err
-		}
-		for _, v := range vbs {
-			if !v.missing() {
-				got[v.oid] = v
-			}
-		}
-		oids = oids[n:]
-	}
-	return nil
+	return err
 }
 
 func minRow(a, b int) int {
@@ -193,7 +143,7 @@ func minRow(a, b int) int {
 }
 
 // reading decodes what fetch got.
-func (det *detection) reading(got map[string]varbind) (power.Reading, error) {
+func (det *detection) reading(got map[string]snmp.Varbind) (power.Reading, error) {
 	r := power.Reading{Info: det.info}
 	for _, o := range det.layout.outlets {
 		out := power.Outlet{Number: o.number, Name: o.name}
@@ -203,8 +153,8 @@ func (det *detection) reading(got map[string]varbind) (power.Reading, error) {
 				continue
 			}
 			in := col.obj.row(row)
-			v, ok := got[in.oid]
-			n, isInt := v.integer()
+			v, ok := got[in.OID]
+			n, isInt := v.Integer()
 			switch {
 			case !ok && (col.field == fieldState || col.field == fieldPending):
 				return power.Reading{}, fmt.Errorf("%w: no %s for outlet %d", errGone, in.name, o.number)
@@ -231,8 +181,8 @@ func (det *detection) reading(got map[string]varbind) (power.Reading, error) {
 	var currents []float64
 	currentsOK := true
 	for _, m := range det.meters {
-		v, ok := got[m.inst.oid]
-		n, isInt := v.integer()
+		v, ok := got[m.inst.OID]
+		n, isInt := v.Integer()
 		if !ok || !isInt || n == unsupported {
 			if m.quantity == phaseCurrent {
 				currentsOK = false // a gap would shift the phases

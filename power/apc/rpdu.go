@@ -2,6 +2,7 @@ package apc
 
 import (
 	"context"
+	"github.com/powerbridge/powerbridge/power/snmp"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -32,7 +33,7 @@ func (rpdu) generation() int { return 2 }
 // hinted: masterSwitchrPDU (.3.4.5).
 func (rpdu) hinted(id string) bool { return id == sysObjectIDPrefix+".5" }
 
-func (rpdu) discover(ctx context.Context, c snmpClient, bulk bool) (layout, error) {
+func (rpdu) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error) {
 	got, err := walkOutlets(ctx, c, bulk,
 		rPDUOutletStatusOutletState, rPDUOutletStatusCommandPending, rPDUOutletStatusOutletName, rPDUOutletStatusLoad)
 	if err != nil {

@@ -2,6 +2,7 @@ package apc
 
 import (
 	"context"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"slices"
 
 	"github.com/powerbridge/powerbridge/power"
@@ -46,7 +47,7 @@ func (rpdu2) hinted(id string) bool {
 	return id == sysObjectIDPrefix+".6" || id == sysObjectIDPrefix+".8"
 }
 
-func (rpdu2) discover(ctx context.Context, c snmpClient, bulk bool) (layout, error) {
+func (rpdu2) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error) {
 	got, err := walkOutlets(ctx, c, bulk,
 		rPDU2OutletSwitchedStatusState, rPDU2OutletSwitchedStatusCommandPending,
 		rPDU2OutletSwitchedStatusModule, rPDU2OutletSwitchedStatusNumber, rPDU2OutletSwitchedStatusName)
@@ -60,7 +61,7 @@ func (rpdu2) discover(ctx context.Context, c snmpClient, bulk bool) (layout, err
 	// The control table has rows of its own. On the firmware we know they
 	// match the status rows, and where a control row for an outlet cannot
 	// be found, the status row is the best guess there is.
-	ctl, err := walkColumns(ctx, c, bulk, rPDU2OutletSwitchedControlModule.oid, rPDU2OutletSwitchedControlNumber.oid)
+	ctl, err := snmp.WalkColumns(ctx, c, bulk, rPDU2OutletSwitchedControlModule.OID, rPDU2OutletSwitchedControlNumber.OID)
 	if err != nil {
 		return layout{}, err
 	}
@@ -71,7 +72,7 @@ func (rpdu2) discover(ctx context.Context, c snmpClient, bulk bool) (layout, err
 		{field: fieldPending, obj: rPDU2OutletSwitchedStatusCommandPending, rows: rows, at: byNumber},
 	}}
 	for _, row := range rows {
-		n, ok := got[3][row].integer()
+		n, ok := got[3][row].Integer()
 		if !ok || byNumber[int(n)] != row {
 			continue // another unit's outlet
 		}
@@ -86,9 +87,9 @@ func (rpdu2) discover(ctx context.Context, c snmpClient, bulk bool) (layout, err
 	}
 	slices.SortFunc(l.outlets, func(a, b outlet) int { return a.number - b.number })
 
-	met, err := walkColumns(ctx, c, bulk,
-		rPDU2OutletMeteredStatusModule.oid, rPDU2OutletMeteredStatusNumber.oid,
-		rPDU2OutletMeteredStatusCurrent.oid, rPDU2OutletMeteredStatusPower.oid)
+	met, err := snmp.WalkColumns(ctx, c, bulk,
+		rPDU2OutletMeteredStatusModule.OID, rPDU2OutletMeteredStatusNumber.OID,
+		rPDU2OutletMeteredStatusCurrent.OID, rPDU2OutletMeteredStatusPower.OID)
 	if err != nil {
 		return layout{}, err
 	}
@@ -106,10 +107,10 @@ func (rpdu2) discover(ctx context.Context, c snmpClient, bulk bool) (layout, err
 // hostModule picks the unit whose outlets this driver serves: module 1, the
 // host of a daisy chain, or the lowest module there is when the user has
 // numbered them otherwise.
-func hostModule(modules map[int]varbind) int64 {
+func hostModule(modules map[int]snmp.Varbind) int64 {
 	host := int64(-1)
 	for _, v := range modules {
-		if m, ok := v.integer(); ok && (host < 0 || m == 1 || (m < host && host != 1)) {
+		if m, ok := v.Integer(); ok && (host < 0 || m == 1 || (m < host && host != 1)) {
 			host = m
 		}
 	}
@@ -122,13 +123,13 @@ func hostModule(modules map[int]varbind) int64 {
 // outletRows maps the outlet numbers of unit host to their rows, from a
 // table's Module and Number columns. A table with no Module column is taken
 // to be the host's alone.
-func outletRows(rows []int, modules, numbers map[int]varbind, host int64) map[int]int {
+func outletRows(rows []int, modules, numbers map[int]snmp.Varbind, host int64) map[int]int {
 	m := map[int]int{}
 	for _, row := range rows {
-		if mod, ok := modules[row].integer(); ok && mod != host {
+		if mod, ok := modules[row].Integer(); ok && mod != host {
 			continue
 		}
-		n, ok := numbers[row].integer()
+		n, ok := numbers[row].Integer()
 		if !ok || n <= 0 {
 			continue
 		}

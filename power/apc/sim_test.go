@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"testing"
 	"time"
 
@@ -247,7 +248,7 @@ func TestSimWrongCommunityTimesOut(t *testing.T) {
 	}
 	defer d.Close()
 	_, err = d.Read(t.Context())
-	if !errors.Is(err, errTimeout) {
+	if !errors.Is(err, snmp.ErrTimeout) {
 		t.Fatalf("Read with a wrong community: %v, want a timeout", err)
 	}
 	t.Log(err)
@@ -278,7 +279,7 @@ func TestSimSlowSetIsNotRepeated(t *testing.T) {
 			}
 			agent.SetLatency(400 * time.Millisecond)
 			err = d.Switch(t.Context(), 3, power.On)
-			if !errors.Is(err, errTimeout) || errors.Is(err, power.ErrRefused) {
+			if !errors.Is(err, snmp.ErrTimeout) || errors.Is(err, power.ErrRefused) {
 				t.Fatalf("slow SET: %v, want a timeout that is not a refusal", err)
 			}
 			// The agent carries the SET out and answers late. Wait for
@@ -340,7 +341,7 @@ func TestGivenUpRequestKeepsTheCard(t *testing.T) {
 	// Each attempt waits its turn and times out in turn: the timeout is
 	// too short for this card, and says so, rather than getting an
 	// answer by keeping two requests at it.
-	if !errors.Is(err, errTimeout) || sent != 3 {
+	if !errors.Is(err, snmp.ErrTimeout) || sent != 3 {
 		t.Errorf("Read from a card slower than the timeout: %v after %d requests, want a timeout after 3 (2 retries)", err, sent)
 	}
 }

@@ -2,6 +2,7 @@ package apc
 
 import (
 	"context"
+	"github.com/powerbridge/powerbridge/power/snmp"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -30,7 +31,7 @@ func (spdu) hinted(id string) bool {
 	return false
 }
 
-func (spdu) discover(ctx context.Context, c snmpClient, bulk bool) (layout, error) {
+func (spdu) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error) {
 	got, err := walkOutlets(ctx, c, bulk, sPDUOutletCtl, sPDUOutletPending, sPDUOutletCtlName)
 	if err != nil {
 		return layout{}, err

@@ -52,8 +52,14 @@ type Device struct {
 }
 
 // New returns a device of a built-in model: "ap7900" (8 outlets; sPDU and
-// rPDU trees) or "ap8941" (24 outlets, metered; sPDU, rPDU and rPDU2 trees).
+// rPDU trees) or "ap8941" (24 outlets, metered; sPDU, rPDU and rPDU2 trees),
+// or one of another vendor's (vendorModels: "eaton-g3", "raritan-px3",
+// "servertech-sentry3", "servertech-sentry4", "cyberpower-epdu2",
+// "tripplite-pdu", "geist-v5").
 func New(model string, opts Options) (*Device, error) {
+	if objects, ok := vendorModels[model]; ok {
+		return build(objects(), opts, nil)
+	}
 	m, ok := models[model]
 	if !ok {
 		return nil, fmt.Errorf("apcsim: unknown model %q (have %s)", model, modelNames())

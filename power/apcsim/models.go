@@ -26,6 +26,9 @@ func modelNames() string {
 	for name := range models {
 		names = append(names, name)
 	}
+	for name := range vendorModels {
+		names = append(names, name)
+	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }

@@ -16,6 +16,9 @@ type outlet struct {
 	steps    []step // future changes, in time order; the outlet is pending while there are any
 	switches int    // changes of state made by commands
 	executed []Command
+	// locked says why the device will not switch the outlet (Sentry4
+	// lockedOn, Raritan outletSwitchable false); "" if it will.
+	locked string
 }
 
 // Command is an outlet command the device carried out, and when: what a

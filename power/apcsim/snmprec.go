@@ -56,11 +56,54 @@ func parseSnmprecLine(text string) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := parseSnmprecValue(fields[1], fields[2])
+	tag, text := fields[1], fields[2]
+	if t, module, ok := strings.Cut(tag, ":"); ok {
+		if text, err = variation(module, text); err != nil {
+			return nil, fmt.Errorf("%s: type %q: %w", o, tag, err)
+		}
+		tag = t
+	}
+	v, err := parseSnmprecValue(tag, text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o, err)
 	}
 	return newObject(o, v), nil
+}
+
+// variation reads the options of an snmpsim variation line
+// (OID|TYPE:MODULE|options), as publishers of recordings write them, and
+// returns the value the device had. Two modules are understood:
+// writecache (value=V: a writable value, served as recorded) and numeric
+// (…,initial=N,…: a number that changes on every read, served as its
+// initial value, or min= if it has none). Any other module is refused:
+// what it would answer cannot be known from the file.
+func variation(module, options string) (string, error) {
+	switch module {
+	case "writecache":
+		// The value is the rest of the options: a name may hold commas.
+		if v, ok := strings.CutPrefix(options, "value="); ok {
+			return v, nil
+		}
+		for _, opt := range strings.Split(options, ",") {
+			if v, ok := strings.CutPrefix(opt, "value="); ok {
+				return v, nil
+			}
+		}
+		return "", fmt.Errorf("snmpsim's writecache without value=: the recorded value is missing")
+	case "numeric":
+		opts := map[string]string{}
+		for _, opt := range strings.Split(options, ",") {
+			k, v, _ := strings.Cut(opt, "=")
+			opts[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		for _, k := range []string{"initial", "min"} {
+			if v, ok := opts[k]; ok {
+				return v, nil
+			}
+		}
+		return "", fmt.Errorf("snmpsim's numeric without initial= or min=: no value to serve")
+	}
+	return "", fmt.Errorf("snmpsim variation module %q is not understood (only writecache and numeric are); replace the line with a plain OID|TYPE|VALUE", module)
 }
 
 // parseSnmprecValue reads one snmprec value of type tag. Over 60 lines, it

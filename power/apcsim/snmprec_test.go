@@ -34,9 +34,13 @@ func TestParseErrors(t *testing.T) {
 		{"OID value", "1.3.6.1.2.1.1.2.0|6|enterprises.318\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.2.0: type 6: OID "enterprises.318": arc "enterprises" is not a number`},
 		{"duplicate", minimal + "1.3.6.1.2.1.1.5.0|4|a\n.1.3.6.1.2.1.1.5.0|4|b\n", `apcsim: bad.snmprec:3: OID .1.3.6.1.2.1.1.5.0 already given on line 2`},
 		{"empty", "\n# nothing\n", `apcsim: bad.snmprec: no objects`},
-		{"no outlet table", "1.3.6.1.2.1.1.5.0|4|a\n", `apcsim: bad.snmprec: no outlet table: want sPDUOutletCtl (.1.3.6.1.4.1.318.1.1.4.4.2.1.3), rPDUOutletStatusOutletState (.1.3.6.1.4.1.318.1.1.12.3.5.1.1.4) or rPDU2OutletSwitchedStatusState (.1.3.6.1.4.1.318.1.1.26.9.2.3.1.5) rows`},
+		{"no outlet table", "1.3.6.1.2.1.1.5.0|4|a\n", `apcsim: bad.snmprec: no outlet table: want sPDUOutletCtl (.1.3.6.1.4.1.318.1.1.4.4.2.1.3), rPDUOutletStatusOutletState (.1.3.6.1.4.1.318.1.1.12.3.5.1.1.4) or rPDU2OutletSwitchedStatusState (.1.3.6.1.4.1.318.1.1.26.9.2.3.1.5) rows, or one of EATON-EPDU-MIB outletControlStatus, PDU2-MIB outletLabel, Sentry4-MIB st4OutletControlState, Sentry3-MIB outletStatus, CPS-MIB ePDU2OutletSwitchedStatusState, CPS-MIB ePDUOutletStatusOutletState, TRIPPLITE-PRODUCTS tlpPduOutletState, GEIST-V5-MIB ctrlOutletStatus`},
 		{"outlet state", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.1|2|4\n", `apcsim: bad.snmprec: .1.3.6.1.4.1.318.1.1.4.4.2.1.3.1: outlet state 4 is neither on (1) nor off (2)`},
 		{"outlet number", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.9999|2|1\n", `apcsim: bad.snmprec: outlet number 9999 out of range 1-256`},
+		{"variation module", minimal + "1.3.6.1.2.1.1.5.0|4:delay|value=a,wait=500\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: type "4:delay": snmpsim variation module "delay" is not understood (only writecache and numeric are); replace the line with a plain OID|TYPE|VALUE`},
+		{"numeric without initial", minimal + "1.3.6.1.2.1.1.7.0|2:numeric|max=2,wrap=1\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type "2:numeric": snmpsim's numeric without initial= or min=: no value to serve`},
+		{"writecache without value", minimal + "1.3.6.1.2.1.1.5.0|4:writecache|\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: type "4:writecache": snmpsim's writecache without value=: the recorded value is missing`},
+		{"variation value", minimal + "1.3.6.1.2.1.1.7.0|2:numeric|initial=x\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type 2: "x" is not a 32-bit integer`},
 		{"daisy chain", "1.3.6.1.4.1.318.1.1.26.9.2.3.1.2.1|2|2\n1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.1|2|2\n", `apcsim: bad.snmprec: rPDU2 outlet row 1 is on module 2: daisy-chained units are not simulated`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,3 +138,17 @@ func (s *store) writableObject(o oid) bool {
 	}
 	return false
 }
+
+// insert adds the instance o with value v, in order, unless the store has
+// it; it returns the instance.
+func (s *store) insert(o oid, v value) *object {
+	if x := s.lookup(o); x != nil {
+		return x
+	}
+	x := newObject(o, v)
+	i, _ := slices.BinarySearchFunc(s.objects, o, func(x *object, o oid) int { return x.oid.compare(o) })
+	s.objects = slices.Insert(s.objects, i, x)
+	s.byName[x.name] = x
+	s.columns[o[:len(o)-1].String()] = true
+	return x
+}

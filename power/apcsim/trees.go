@@ -112,8 +112,11 @@ func (d *Device) attachOutlets() error {
 		return err
 	}
 	if len(seeds) == 0 {
-		return fmt.Errorf("no outlet table: want sPDUOutletCtl (%s), rPDUOutletStatusOutletState (%s) or rPDU2OutletSwitchedStatusState (%s) rows",
-			sPDUOutletCtl, rPDUOutletStatusOutletState, rPDU2OutletSwitchedStatusState)
+		if found, err := d.attachVendorTables(); found || err != nil {
+			return err
+		}
+		return fmt.Errorf("no outlet table: want sPDUOutletCtl (%s), rPDUOutletStatusOutletState (%s) or rPDU2OutletSwitchedStatusState (%s) rows, or one of %s",
+			sPDUOutletCtl, rPDUOutletStatusOutletState, rPDU2OutletSwitchedStatusState, vendorTableNames())
 	}
 
 	d.layOut(seeds)

@@ -71,8 +71,8 @@ var (
 		"Whether the last read of the PDU succeeded (1) or failed (0); 0 before the first read.",
 		[]string{"pdu"}, nil)
 	pduInfoDesc = prometheus.NewDesc("powerbridge_pdu_info",
-		"Always 1; the labels describe the device as it last told, and the protocol dialect used to drive it.",
-		[]string{"pdu", "model", "firmware", "dialect"}, nil)
+		"Always 1; the labels describe the device as it last told (its vendor, model and firmware), and the protocol dialect used to drive it.",
+		[]string{"pdu", "vendor", "model", "firmware", "dialect"}, nil)
 	pduLastPollDesc = prometheus.NewDesc("powerbridge_pdu_last_poll_success_timestamp_seconds",
 		"When the PDU was last read successfully, in seconds since the epoch.",
 		[]string{"pdu"}, nil)
@@ -124,7 +124,7 @@ func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		// The device and when it last answered stay true while it is down.
 		info := poll.Reading.Info
-		ch <- gauge(pduInfoDesc, 1, name, info.Model, info.Firmware, info.Dialect)
+		ch <- gauge(pduInfoDesc, 1, name, info.Vendor, info.Model, info.Firmware, info.Dialect)
 		ch <- gauge(pduLastPollDesc, float64(poll.At.UnixMilli())/1e3, name)
 		if !up {
 			// The outlets and meters from before the failure would pass

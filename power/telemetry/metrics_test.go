@@ -137,10 +137,10 @@ func TestFleetCollectorReadings(t *testing.T) {
 # TYPE powerbridge_pdu_up gauge
 powerbridge_pdu_up{pdu="rack1"} 1
 powerbridge_pdu_up{pdu="rack2"} 1
-# HELP powerbridge_pdu_info Always 1; the labels describe the device as it last told, and the protocol dialect used to drive it.
+# HELP powerbridge_pdu_info Always 1; the labels describe the device as it last told (its vendor, model and firmware), and the protocol dialect used to drive it.
 # TYPE powerbridge_pdu_info gauge
-powerbridge_pdu_info{dialect="rpdu",firmware="apc_hw02_rpdu_374.bin",model="AP7900",pdu="rack1"} 1
-powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="AP8941",pdu="rack2"} 1
+powerbridge_pdu_info{dialect="rpdu",firmware="apc_hw02_rpdu_374.bin",model="AP7900",pdu="rack1",vendor="APC"} 1
+powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="AP8941",pdu="rack2",vendor="APC"} 1
 # HELP powerbridge_pdu_current_amperes Load current of the PDU per phase (or bank, numbered in the device's order), where the PDU reports it.
 # TYPE powerbridge_pdu_current_amperes gauge
 powerbridge_pdu_current_amperes{pdu="rack1",phase="1"} 2.8
@@ -209,10 +209,10 @@ powerbridge_pdu_up{pdu="rack2"} 0
 # TYPE powerbridge_pdu_up gauge
 powerbridge_pdu_up{pdu="rack1"} 0
 powerbridge_pdu_up{pdu="rack2"} 1
-# HELP powerbridge_pdu_info Always 1; the labels describe the device as it last told, and the protocol dialect used to drive it.
+# HELP powerbridge_pdu_info Always 1; the labels describe the device as it last told (its vendor, model and firmware), and the protocol dialect used to drive it.
 # TYPE powerbridge_pdu_info gauge
-powerbridge_pdu_info{dialect="rpdu",firmware="apc_hw02_rpdu_374.bin",model="AP7900",pdu="rack1"} 1
-powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="AP8941",pdu="rack2"} 1
+powerbridge_pdu_info{dialect="rpdu",firmware="apc_hw02_rpdu_374.bin",model="AP7900",pdu="rack1",vendor="APC"} 1
+powerbridge_pdu_info{dialect="rpdu2",firmware="apc_hw05_rpdu2g_680.bin",model="AP8941",pdu="rack2",vendor="APC"} 1
 # HELP powerbridge_outlet_on Whether the outlet is on (1) or off (0) as the PDU last said; absent while unknown or the PDU cannot be read.
 # TYPE powerbridge_outlet_on gauge
 powerbridge_outlet_on{machine="bigboy",name="db�",outlet="1",pdu="rack2"} 1

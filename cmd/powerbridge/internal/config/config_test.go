@@ -90,7 +90,9 @@ func TestProblems(t *testing.T) {
 		{"token-both", []string{`testdata/token-both.yaml:1: auth.tokens[0].token: set either token or token_file, not both`}},
 		{"token-file-missing", []string{`testdata/token-file-missing.yaml:1: auth.tokens[0].token_file: open testdata/no-such-file: no such file or directory`}},
 		{"bad-role", []string{`testdata/bad-role.yaml:4: auth.users[1].role: "admin" is not one of operator, viewer`}},
-		{"bad-dialect", []string{`testdata/bad-dialect.yaml:3: pdus[0].dialect: "rpdu3" is not one of auto, spdu, rpdu, rpdu2`}},
+		{"bad-dialect", []string{`testdata/bad-dialect.yaml:3: pdus[0].dialect: "rpdu3" is not one of auto, spdu, rpdu, rpdu2, g3, pdu2, sentry4, sentry3, epdu2, epdu, tlppdu, v5`}},
+		{"bad-vendor", []string{`testdata/bad-vendor.yaml:3: pdus[0].vendor: "eaton-g3" is not one of auto, apc, eaton, raritan, servertech, cyberpower, tripplite, geist, shelly, tasmota`}},
+		{"vendor-dialect", []string{`testdata/vendor-dialect.yaml:3: pdus[0].dialect: "rpdu2" is a dialect of vendor apc, not eaton (which has auto, g3)`}},
 		{"address-and-simulate", []string{
 			`testdata/address-and-simulate.yaml:3: pdus[0].simulate: a PDU has either an address or simulate, not both`,
 			`testdata/address-and-simulate.yaml:4: pdus[1].address: required: the PDU's host or host:port`,

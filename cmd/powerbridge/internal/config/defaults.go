@@ -23,7 +23,7 @@ func (t *Timeouts) defaults() {
 }
 
 func (p *PDU) defaults() {
-	p.Vendor = "apc"
+	p.Vendor = "auto"
 	p.Dialect = "auto"
 	p.PowerOnDelay = Duration(defaultPowerOnDelay)
 	p.SwitchTimeout = Duration(defaultSwitchTimeout)

@@ -112,9 +112,6 @@ func (p *PDU) validateNotPlug(s section) {
 	case p.Address != "" && !validAddress(p.Address):
 		s.field("address").errorf("%q is not a host or host:port", p.Address)
 	}
-	if p.Vendor == VendorAuto {
-		s.field("vendor").errorf("auto detects a plug at an http:// or https:// address; name the vendor of an SNMP PDU (apc)")
-	}
 }
 
 // validateSimulatedPlug takes the vendor from the simulated model.

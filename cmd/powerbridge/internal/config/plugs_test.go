@@ -57,9 +57,8 @@ func TestPlugProblems(t *testing.T) {
 			`testdata/plug-bad.yaml:9: pdus[6].snmp: is for SNMP PDUs; a plug's credentials go in its http section`,
 		}},
 		{"plug-not-snmp", []string{
-			`testdata/plug-not-snmp.yaml:3: pdus[0].http: is for smart plugs (vendor shelly, tasmota); this PDU speaks SNMP (vendor apc)`,
+			`testdata/plug-not-snmp.yaml:3: pdus[0].http: is for smart plugs (vendor shelly, tasmota); this PDU speaks SNMP (vendor auto)`,
 			`testdata/plug-not-snmp.yaml:4: pdus[1].address: "http://192.0.2.11" is a URL, for a plug (vendor shelly, tasmota or auto); an SNMP PDU's address is host or host:port`,
-			`testdata/plug-not-snmp.yaml:5: pdus[2].vendor: auto detects a plug at an http:// or https:// address; name the vendor of an SNMP PDU (apc)`,
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

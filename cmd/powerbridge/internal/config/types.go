@@ -110,12 +110,13 @@ type Timeouts struct {
 type PDU struct {
 	Name    string `yaml:"name"`
 	Address string `yaml:"address"`
-	// Vendor names the protocol the PDU speaks (see Vendors).
+	// Vendor names the protocol the PDU speaks (see Vendors); "auto"
+	// finds it, by SNMP or, at a URL, by HTTP.
 	Vendor string `yaml:"vendor"`
-	// Simulate serves a simulated APC PDU on loopback instead of a real one:
-	// a built-in model ("ap7900", "ap8941") or a .snmprec recording's path;
-	// or a simulated plug (plugsim.Models: "shelly-gen1", "shelly-gen2",
-	// "tasmota").
+	// Simulate serves a simulated PDU on loopback instead of a real one: a
+	// built-in model of power/apcsim ("ap7900", "ap8941", "eaton-g3",
+	// "raritan-px3", ...) or a .snmprec recording's path; or a simulated
+	// plug (plugsim.Models: "shelly-gen1", "shelly-gen2", "tasmota").
 	Simulate string `yaml:"simulate"`
 	Dialect  string `yaml:"dialect"`
 	SNMP     SNMP   `yaml:"snmp"`

@@ -46,14 +46,6 @@ const (
 	maxSecretFile = 64 << 10
 )
 
-// Vendors are the values of a PDU's vendor key: the protocols a PDU can be
-// driven with.
-var Vendors = append([]string{"apc", VendorAuto}, PlugVendors...)
-
-// Dialects are the values of a PDU's dialect key, from power/apc, oldest
-// first; "auto" probes the device.
-var Dialects = append([]string{"auto"}, reversed(apc.Dialects())...)
-
 var (
 	// The SNMPv3 protocols are power/apc's, so that a protocol it learns
 	// is one the config accepts.
@@ -209,11 +201,6 @@ func (l *Liveness) validate(s section, sh *Shutdown) {
 	if l.PowerBelowWatts < 0 {
 		s.field("power_below_watts").errorf("cannot be negative")
 	}
-}
-
-func reversed(s []string) []string {
-	slices.Reverse(s)
-	return s
 }
 
 func positive(s section, d Duration) {
@@ -386,9 +373,7 @@ func (p *PDU) validate(s section) {
 	if p.validatePlug(s) {
 		return
 	}
-	if !slices.Contains(Dialects, p.Dialect) {
-		s.field("dialect").errorf("%q is not one of %s", p.Dialect, strings.Join(Dialects, ", "))
-	}
+	p.checkDialect(s)
 	positive(s.field("switch_timeout"), p.SwitchTimeout)
 	if p.PollInterval.Std() < time.Second {
 		s.field("poll_interval").errorf("%s is too often for an APC card; use 1s or more", p.PollInterval)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/mibs"
 )
 
 // The config accepts exactly the dialects and SNMPv3 protocols power/apc
@@ -34,8 +35,25 @@ machines:
 			}
 		}
 	}
-	if len(Dialects) != len(apc.Dialects())+1 {
-		t.Errorf("Dialects %v, want auto and power/apc's %v", Dialects, apc.Dialects())
+	if len(Dialects) != len(allDialects()) {
+		t.Errorf("Dialects %v, want auto and every vendor's of power/mibs", Dialects)
+	}
+	for _, v := range mibs.Vendors() {
+		for _, d := range mibs.Dialects(v) {
+			text := fmt.Sprintf(`auth: {tokens: [{name: maas, token: a-token-of-16-chars-or-more}]}
+pdus:
+  - {name: rack1, address: 192.0.2.10, dialect: %s, snmp: {community: private}}
+  - {name: rack2, address: 192.0.2.11, vendor: %s, dialect: %s, snmp: {community: private}}
+`, d, v, d)
+			f, err := Parse([]byte(text), "test")
+			if err != nil {
+				t.Fatalf("vendor %s dialect %s: %v", v, d, err)
+			}
+			// A dialect alone names its vendor.
+			if f.PDUs[0].Vendor != v || f.PDUs[1].Vendor != v {
+				t.Errorf("dialect %s: vendors %s and %s, want %s", d, f.PDUs[0].Vendor, f.PDUs[1].Vendor, v)
+			}
+		}
 	}
 }
 

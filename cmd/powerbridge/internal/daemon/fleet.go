@@ -8,6 +8,8 @@ import (
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/mibs"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"github.com/powerbridge/powerbridge/server"
 )
 
@@ -30,17 +32,38 @@ type driverFunc func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error
 
 // vendorDrivers make the driver of each vendor a PDU's config can name; the keys
 // are config.Vendors.
-var vendorDrivers = map[string]driverFunc{
-	"apc":     apcDriver,
-	"shelly":  plugDriver,
-	"tasmota": plugDriver,
-}
+var vendorDrivers = func() map[string]driverFunc {
+	m := map[string]driverFunc{"apc": apcDriver, "shelly": plugDriver, "tasmota": plugDriver}
+	for _, v := range config.Vendors {
+		if m[v] == nil {
+			m[v] = mibsDriver // auto, and every other SNMP vendor
+		}
+	}
+	return m
+}()
 
 // apcDriver drives a PDU over SNMP with power/apc.
 func apcDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
 	ac := apcConfig(p)
 	ac.OnEvent = onEvent
 	return apc.New(ac)
+}
+
+// mibsDriver drives a PDU of another vendor, or of one to be detected
+// ("auto"), with power/mibs.
+func mibsDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+	ac := apcConfig(p)
+	return mibs.New(mibs.Config{
+		Config: snmp.Config{
+			Address: ac.Address, Version: ac.Version,
+			Community: ac.Community, ReadCommunity: ac.ReadCommunity,
+			User: ac.User, AuthProtocol: ac.AuthProtocol, AuthPassphrase: ac.AuthPassphrase,
+			PrivProtocol: ac.PrivProtocol, PrivPassphrase: ac.PrivPassphrase,
+			Timeout: ac.Timeout, Retries: ac.Retries, OnEvent: onEvent,
+		},
+		Vendor:  p.Vendor,
+		Dialect: p.Dialect,
+	})
 }
 
 // fleetParts is what a fleet is built with besides the config.

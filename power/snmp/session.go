@@ -1,4 +1,4 @@
-package apc
+package snmp
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 )
 
-// gosnmpClient is the snmpClient that speaks to a real agent.
+// Session is the Client that speaks to a real agent.
 //
 // It holds two gosnmp sessions: reads go through one with the read
 // community, SETs through one with the write community, under every SNMP
@@ -23,7 +23,7 @@ import (
 // A *gosnmp.GoSNMP is not safe for concurrent use; neither is this, and its
 // callers (one worker per PDU) never need it to be. Sockets are opened on
 // first use, so that creating a client does no I/O.
-type gosnmpClient struct {
+type Session struct {
 	cfg     Config
 	target  string // host:port, for messages
 	version string
@@ -43,7 +43,7 @@ type gosnmpClient struct {
 	boots    uint32
 }
 
-// lateAnswer is a request that got no answer within its timeout. An APC
+// lateAnswer is a request that got no answer within its timeout. A management
 // card serves one request at a time and may still be working on it: a
 // request sent now would queue behind it, time out in turn, and pile up
 // with every retry, until the card answers nobody else either. So it
@@ -66,7 +66,18 @@ type lateAnswer struct {
 // inside timeouts.status).
 const lateAnswerWait = 1
 
-func newGosnmpClient(c Config) *gosnmpClient {
+// New returns a Session for c, which it checks and fills in with its
+// defaults. It does no network I/O: sockets are opened on first use.
+func New(c Config) (*Session, error) {
+	c, err := c.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return newSession(c), nil
+}
+
+// newSession returns a Session for a checked config.
+func newSession(c Config) *Session {
 	host, port, _ := splitAddress(c.Address) // checked by Config.withDefaults
 	session := func(community string, retries int) *gosnmp.GoSNMP {
 		g := &gosnmp.GoSNMP{
@@ -76,7 +87,7 @@ func newGosnmpClient(c Config) *gosnmpClient {
 			Community: community,
 			Timeout:   c.Timeout,
 			Retries:   retries,
-			MaxOids:   maxVarbinds,
+			MaxOids:   MaxVarbinds,
 		}
 		switch c.Version {
 		case "1":
@@ -92,9 +103,9 @@ func newGosnmpClient(c Config) *gosnmpClient {
 		}
 		return g
 	}
-	client := &gosnmpClient{
+	client := &Session{
 		cfg:     c,
-		target:  c.target(),
+		target:  c.Target(),
 		version: c.Version,
 		timeout: c.Timeout,
 	}
@@ -110,7 +121,7 @@ func newGosnmpClient(c Config) *gosnmpClient {
 // opens its socket if need be. The per-attempt timeout is capped by ctx's
 // deadline; gosnmp also watches the deadline between attempts through its
 // Context field.
-func (c *gosnmpClient) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
+func (c *Session) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -134,7 +145,7 @@ func (c *gosnmpClient) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
 }
 
 // gaveUp notes that the request just sent on session g got no answer.
-func (c *gosnmpClient) gaveUp(g *gosnmp.GoSNMP) {
+func (c *Session) gaveUp(g *gosnmp.GoSNMP) {
 	if g.Conn == nil {
 		return
 	}
@@ -144,7 +155,7 @@ func (c *gosnmpClient) gaveUp(g *gosnmp.GoSNMP) {
 // settle waits until the request given up on is answered late or counts
 // as lost, or ctx ends (then nothing may be sent yet, and the wait goes on
 // at the next call).
-func (c *gosnmpClient) settle(ctx context.Context) error {
+func (c *Session) settle(ctx context.Context) error {
 	l := c.late
 	if l == nil {
 		return nil
@@ -170,9 +181,9 @@ func (c *gosnmpClient) settle(ctx context.Context) error {
 	return nil
 }
 
-// forgetLate stops waiting for a late answer, closing its socket if no
-// session uses it.
-func (c *gosnmpClient) forgetLate() {
+// ForgetLate stops waiting for a late answer, closing its socket if no
+// session uses it: for when no request will follow, as a driver closes.
+func (c *Session) ForgetLate() {
 	if l := c.late; l != nil && l.detached {
 		l.conn.Close()
 	}
@@ -185,15 +196,15 @@ func unanswered(err error) bool {
 	return errors.Is(err, gosnmp.ErrMaxRetriesExceeded) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func (c *gosnmpClient) Get(ctx context.Context, oids []string) ([]varbind, error) {
+func (c *Session) Get(ctx context.Context, oids []string) ([]Varbind, error) {
 	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.Get(oids) })
 }
 
-func (c *gosnmpClient) GetNext(ctx context.Context, oids []string) ([]varbind, error) {
+func (c *Session) GetNext(ctx context.Context, oids []string) ([]Varbind, error) {
 	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.GetNext(oids) })
 }
 
-func (c *gosnmpClient) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxRepetitions int) ([]varbind, error) {
+func (c *Session) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxRepetitions int) ([]Varbind, error) {
 	if nonRepeaters < 0 || nonRepeaters > 255 || maxRepetitions < 0 {
 		return nil, fmt.Errorf("GETBULK with %d non-repeaters and %d repetitions", nonRepeaters, maxRepetitions)
 	}
@@ -206,7 +217,7 @@ func (c *gosnmpClient) GetBulk(ctx context.Context, oids []string, nonRepeaters,
 // Config.Retries times after no answer, each time once the unanswered one
 // is settled. Under SNMPv3 the engine discovery that precedes a request
 // is retried with it.
-func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]varbind, error) {
+func (c *Session) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]Varbind, error) {
 	var pkt *gosnmp.SnmpPacket
 	var err error
 	retries, rediscovered := 0, false
@@ -238,7 +249,7 @@ func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []str
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && !unanswered(err) {
 			// Still waiting for a late answer when the deadline came.
-			return nil, fmt.Errorf("%w from %s before the deadline: %w", errTimeout, c.target, err)
+			return nil, fmt.Errorf("%w from %s before the deadline: %w", ErrTimeout, c.target, err)
 		}
 		return nil, c.wrap(ctx, err, c.timeout)
 	}
@@ -247,7 +258,7 @@ func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []str
 	if err := agentErr(pkt, oids); err != nil {
 		return nil, err
 	}
-	vbs := make([]varbind, len(pkt.Variables))
+	vbs := make([]Varbind, len(pkt.Variables))
 	for i, pdu := range pkt.Variables {
 		vbs[i] = fromPDU(pdu)
 	}
@@ -257,7 +268,7 @@ func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []str
 // sysUpTime is what the SET session reads to discover an SNMPv3 engine.
 const sysUpTime = ".1.3.6.1.2.1.1.3.0"
 
-func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
+func (c *Session) Set(ctx context.Context, oid string, value int) error {
 	if c.version == "3" && undiscovered(c.writer) && !undiscovered(c.reader) {
 		// The reader has heard from the same engine, as the same
 		// user: what it learnt (engine, boots, time, localised keys)
@@ -301,7 +312,7 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 // 64 KB receive buffer for good, which idle PDUs need not hold. The new
 // sessions keep what the old ones learnt of the agent: its SNMPv3 engine,
 // boots and time, and the keys localised to it.
-func (c *gosnmpClient) Close() error {
+func (c *Session) Close() error {
 	var errs []error
 	for _, g := range []*gosnmp.GoSNMP{c.reader, c.writer} {
 		switch {
@@ -323,72 +334,72 @@ func (c *gosnmpClient) Close() error {
 }
 
 // event tells Config.OnEvent, if set.
-func (c *gosnmpClient) event(e Event) {
+func (c *Session) event(e Event) {
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(e)
 	}
 }
 
-// wrap turns gosnmp's errors into this package's: timeouts into errTimeout
-// with a hint at the credentials, v3 security rejections into errAuth.
-func (c *gosnmpClient) wrap(ctx context.Context, err error, timeout time.Duration) error {
+// wrap turns gosnmp's errors into this package's: timeouts into ErrTimeout
+// with a hint at the credentials, v3 security rejections into ErrAuth.
+func (c *Session) wrap(ctx context.Context, err error, timeout time.Duration) error {
 	hint := "check the address and the community: an agent does not answer a wrong one"
 	if c.version == "3" {
 		hint = "check the address, the user and the passphrases: an agent may not answer wrong ones"
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)):
-		return fmt.Errorf("%w from %s before the deadline (%s): %w", errTimeout, c.target, hint, context.DeadlineExceeded)
+		return fmt.Errorf("%w from %s before the deadline (%s): %w", ErrTimeout, c.target, hint, context.DeadlineExceeded)
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, gosnmp.ErrMaxRetriesExceeded):
-		return fmt.Errorf("%w from %s within %v (%s): %w", errTimeout, c.target, timeout, hint, err)
+		return fmt.Errorf("%w from %s within %v (%s): %w", ErrTimeout, c.target, timeout, hint, err)
 	case errors.Is(err, gosnmp.ErrUnknownUsername),
 		errors.Is(err, gosnmp.ErrWrongDigest),
 		errors.Is(err, gosnmp.ErrDecryption),
 		errors.Is(err, gosnmp.ErrUnknownSecurityLevel),
 		errors.Is(err, gosnmp.ErrUnknownSecurityModels):
-		return fmt.Errorf("%w: %w", errAuth, err)
+		return fmt.Errorf("%w: %w", ErrAuth, err)
 	case isNotAuthentic(err):
 		// An agent that does not know the user or finds the digest wrong
 		// answers with an unauthenticated Report, which gosnmp discards.
-		return fmt.Errorf("%w: the agent's answer does not authenticate with the configured user and auth passphrase (%w)", errAuth, err)
+		return fmt.Errorf("%w: the agent's answer does not authenticate with the configured user and auth passphrase (%w)", ErrAuth, err)
 	}
 	return fmt.Errorf("talking to %s: %w", c.target, err)
 }
 
-// agentErr returns the error-status of a response as an *agentError.
+// agentErr returns the error-status of a response as an *AgentError.
 func agentErr(pkt *gosnmp.SnmpPacket, oids []string) error {
 	if pkt == nil || pkt.Error == gosnmp.NoError {
 		return nil
 	}
-	e := &agentError{status: snmpStatus(pkt.Error), index: int(pkt.ErrorIndex)}
-	if e.index >= 1 && e.index <= len(oids) {
-		e.oid = oids[e.index-1]
+	e := &AgentError{Status: Status(pkt.Error), Index: int(pkt.ErrorIndex)}
+	if e.Index >= 1 && e.Index <= len(oids) {
+		e.OID = oids[e.Index-1]
 	}
 	return e
 }
 
-func fromPDU(p gosnmp.SnmpPDU) varbind {
-	v := varbind{oid: p.Name}
+func fromPDU(p gosnmp.SnmpPDU) Varbind {
+	v := Varbind{OID: p.Name}
 	switch p.Type {
 	case gosnmp.Integer, gosnmp.Counter32, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Counter64, gosnmp.Uinteger32:
-		v.kind, v.num = kindInt, gosnmp.ToBigInt(p.Value).Int64()
+		v.Kind, v.Num = KindInt, gosnmp.ToBigInt(p.Value).Int64()
 	case gosnmp.OctetString:
 		b, _ := p.Value.([]byte)
-		v.kind, v.str = kindString, string(b)
+		v.Kind, v.Str = KindString, string(b)
 	case gosnmp.IPAddress:
 		s, _ := p.Value.(string)
-		v.kind, v.str = kindString, s
+		v.Kind, v.Str = KindString, s
 	case gosnmp.ObjectIdentifier:
 		s, _ := p.Value.(string)
-		v.kind, v.str = kindOID, s
+		v.Kind, v.Str = KindOID, s
 	case gosnmp.NoSuchObject:
-		v.kind = kindNoSuchObject
+		v.Kind = KindNoSuchObject
 	case gosnmp.NoSuchInstance:
-		v.kind = kindNoSuchInstance
+		v.Kind = KindNoSuchInstance
 	case gosnmp.EndOfMibView:
-		v.kind = kindEndOfMibView
+		v.Kind = KindEndOfMibView
 	}
 	return v
 }

@@ -1,4 +1,4 @@
-package apc
+package snmp
 
 import (
 	"errors"
@@ -64,7 +64,7 @@ func undiscovered(g *gosnmp.GoSNMP) bool {
 // one heard from before, and reports a reboot or a new engine. gosnmp
 // keeps the engine's boots from each answer, and learns new ones from the
 // notInTimeWindow Report a rebooted engine answers first.
-func (c *gosnmpClient) noteEngine(g *gosnmp.GoSNMP) {
+func (c *Session) noteEngine(g *gosnmp.GoSNMP) {
 	sp, ok := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
 	if c.version != "3" || !ok || sp.AuthoritativeEngineID == "" {
 		return
@@ -99,7 +99,7 @@ func (c *gosnmpClient) noteEngine(g *gosnmp.GoSNMP) {
 // exchanges (discovery, then the request), which a link that loses every
 // other answer never lets through. A card replaced meanwhile answers the
 // next request with an unknownEngineID Report, which starts over then.
-func (c *gosnmpClient) forgetEngine(g *gosnmp.GoSNMP, err error) bool {
+func (c *Session) forgetEngine(g *gosnmp.GoSNMP, err error) bool {
 	if c.version != "3" || err == nil {
 		return false
 	}

@@ -1,0 +1,162 @@
+package mibs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/snmp"
+)
+
+const (
+	sysDescr    = ".1.3.6.1.2.1.1.1.0"
+	sysObjectID = ".1.3.6.1.2.1.1.2.0"
+	enterprises = ".1.3.6.1.4.1."
+
+	apcEnterprise = 318
+)
+
+// errNoTable is a MIB's answer when its outlet table is not there.
+var errNoTable = errors.New("the outlet table does not answer")
+
+// detect finds which MIB the PDU speaks, unless that is known.
+//
+// sysObjectID's enterprise number is only the first guess: Tripp Lite's
+// PDUs share theirs with its UPSes, CyberPower units serve two trees, and
+// a capture or a simulator may hold less than the device. So the MIBs of
+// the hinted vendor are probed first, then every other one the config
+// allows, and the first whose outlet table answers wins. A forced vendor
+// (or dialect) is the only one probed. Detection costs one GET of the
+// system group, then a walk of each outlet table tried; an APC is handed
+// to power/apc, which reads the system group once more.
+func (d *Driver) detect(ctx context.Context) error {
+	if d.closed {
+		return errors.New("the driver is closed")
+	}
+	if d.det != nil || d.apc != nil {
+		return nil
+	}
+	descr, id, err := identify(ctx, d.snmp)
+	if err != nil {
+		return fmt.Errorf("detecting the PDU: %w", err)
+	}
+	var tried []string
+	for _, m := range d.candidates(id) {
+		if m == nil { // APC
+			if err := d.probeAPC(ctx); err == nil {
+				return nil
+			} else if !errors.Is(err, apc.ErrNoOutletTable) {
+				return apcSaid{err}
+			}
+			tried = append(tried, "apc")
+			continue
+		}
+		det, err := m.discover(ctx, d.snmp, d.bulk)
+		if errors.Is(err, errNoTable) {
+			tried = append(tried, m.label())
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("detecting the PDU: probing the %s outlet table: %w", m.label(), err)
+		}
+		det.info.Model, det.info.Firmware = m.identity(ctx, d.snmp, descr)
+		d.det = det
+		return nil
+	}
+	return fmt.Errorf("detecting the PDU: no outlet table answers (tried %s)", strings.Join(tried, ", "))
+}
+
+// probeAPC hands the session to power/apc and lets it detect.
+func (d *Driver) probeAPC(ctx context.Context) error {
+	dialect := "auto"
+	if d.cfg.Vendor == "apc" {
+		dialect = d.cfg.Dialect
+	}
+	c := d.cfg.Config
+	a, err := apc.NewOver(apc.Config{
+		Address: c.Address, Dialect: dialect, Version: c.Version,
+		Community: c.Community, ReadCommunity: c.ReadCommunity,
+		User: c.User, AuthProtocol: c.AuthProtocol, AuthPassphrase: c.AuthPassphrase,
+		PrivProtocol: c.PrivProtocol, PrivPassphrase: c.PrivPassphrase,
+		Timeout: c.Timeout, Retries: c.Retries,
+	}, d.snmp)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Read(ctx); err != nil {
+		return err
+	}
+	d.apc = a
+	return nil
+}
+
+// candidates lists the MIBs to probe for a PDU whose sysObjectID is id, in
+// order; nil stands for APC.
+func (d *Driver) candidates(id string) []*mib {
+	var all []*mib
+	if d.cfg.Vendor == "auto" || d.cfg.Vendor == "apc" {
+		all = append(all, nil)
+	}
+	for _, m := range catalogue {
+		if d.cfg.Vendor != "auto" && m.vendorKey != d.cfg.Vendor {
+			continue
+		}
+		if d.cfg.Dialect != "auto" && m.dialect != d.cfg.Dialect {
+			continue
+		}
+		all = append(all, m)
+	}
+	ent := enterprise(id)
+	hinted := func(m *mib) int {
+		switch {
+		case m == nil && ent == apcEnterprise, m != nil && m.hinted(id):
+			return 0
+		case m != nil && m.enterprise == ent:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(all, func(a, b *mib) int { return cmp.Compare(hinted(a), hinted(b)) })
+	return all
+}
+
+// enterprise returns the enterprise number of a sysObjectID, or -1.
+func enterprise(id string) int {
+	rest, ok := strings.CutPrefix(id, enterprises)
+	if !ok {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// identify reads sysDescr and sysObjectID. It is also the first sign of
+// life: no answer here ends detection.
+func identify(ctx context.Context, c snmp.Client) (descr, id string, err error) {
+	vbs, err := c.Get(ctx, []string{sysDescr, sysObjectID})
+	var ae *snmp.AgentError
+	if errors.As(err, &ae) {
+		// No system group: odd but not fatal, the outlet tables decide.
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("reading sysDescr: %w", err)
+	}
+	for _, v := range vbs {
+		switch {
+		case v.OID == sysDescr && v.Kind == snmp.KindString:
+			descr = v.Str
+		case v.OID == sysObjectID && v.Kind == snmp.KindOID:
+			id = "." + strings.TrimPrefix(v.Str, ".")
+		}
+	}
+	return descr, id, nil
+}

@@ -1,0 +1,435 @@
+package mibs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/snmp"
+)
+
+// A mib describes one vendor MIB's outlet table: everything a driver needs
+// to find the outlets, read them in one request, and switch one. Each
+// vendor's file fills one in; catalogue lists them all.
+type mib struct {
+	vendor     string // as people know it: "Eaton"
+	vendorKey  string // as a config names it: "eaton"
+	dialect    string // the MIB, as a config may force it: "g3"
+	enterprise int    // sysObjectID's enterprise number
+	// objectIDs are sysObjectIDs, or their prefixes, that name a device of
+	// this MIB above all others of the vendor; they only order the probes.
+	objectIDs []string
+
+	// rows is the column whose rows are the outlets, indexed by whatever
+	// the MIB indexes outlets with (an outlet number, unit.outlet,
+	// tower.infeed.outlet). Outlets are numbered 1, 2, ... in that index
+	// order, so a PDU of one unit keeps its own outlet numbers.
+	rows string
+	// states are the places the state may be read from, tried in order at
+	// detection; the first that answers for the first outlet is used.
+	states []stateSource
+	// name is the outlet name column ("" if none); unnamed outlets are
+	// "Outlet N".
+	name string
+	// switchable, when set, is a column whose value tells whether an
+	// outlet can be switched at all.
+	switchable   string
+	isSwitchable func(int64) bool
+	outletMeters []outletMeter // in order of priority
+	pduMeters    []pduMeter
+	identObjects []string // scalars read once at detection, for identify
+	identify     func(sysDescr string, objects map[string]snmp.Varbind) (model, firmware string)
+	// control returns the object whose write switches the outlet of
+	// index to state to, by name (for messages) and OID, and the value.
+	control func(index string, to power.State) (name, oid string, value int)
+}
+
+// stateSource is a column an outlet's state can be read from: the
+// instance of outlet index i is col.i followed by suffix.
+type stateSource struct {
+	name   string
+	col    string
+	suffix string
+	decode func(int64) outletState
+}
+
+// outletState is a state value decoded.
+type outletState struct {
+	state   power.State
+	pending bool
+	// locked: the device refuses to switch the outlet as it stands
+	// (Sentry4 lockedOn, fixedOn), with why.
+	locked string
+}
+
+// outletMeter is a per-outlet meter column: instance col.i+suffix, in
+// units of scale (or of 10^-decimals, decimals read from a column at
+// detection).
+type outletMeter struct {
+	field    field
+	col      string
+	suffix   string
+	scale    float64
+	decimals string // column of decimal digits, instance decimals.i+suffix
+}
+
+type field int
+
+const (
+	fieldCurrent field = iota // amperes
+	fieldPower                // watts
+)
+
+// pduMeter is a PDU-wide meter column: every row (whose index ends in
+// suffix) is read; currents are kept per row (phase, bank, inlet), power
+// and energy are summed over the rows (units, inputs).
+type pduMeter struct {
+	quantity quantity
+	col      string
+	suffix   string
+	scale    float64 // to amperes, watts or joules
+	decimals string  // as in outletMeter
+}
+
+type quantity int
+
+const (
+	phaseCurrent quantity = iota
+	totalPower
+	totalEnergy
+)
+
+func (m *mib) label() string { return m.vendorKey + " " + m.dialect }
+
+// hinted reports whether sysObjectID id names a device of m above all.
+func (m *mib) hinted(id string) bool {
+	for _, p := range m.objectIDs {
+		if id == p || strings.HasPrefix(id, p+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// detection is what discovery learnt of a PDU.
+type detection struct {
+	mib     *mib
+	info    power.Info
+	outlets []outlet
+	state   stateSource
+	meters  []outletMeter // those that answered, and fit in one request
+	scales  map[string]float64
+	pdu     []pduInstance
+	// locked is what the last read said of each outlet that cannot be
+	// switched as it stands.
+	locked map[int]string
+}
+
+type outlet struct {
+	number     int
+	index      string
+	name       string
+	unswitched bool // the MIB says it cannot be switched
+}
+
+type pduInstance struct {
+	quantity quantity
+	oid      string
+	scale    float64
+}
+
+// discover walks m's outlet table and finds what a read fetches. A table
+// that does not answer is errNoTable.
+func (m *mib) discover(ctx context.Context, c snmp.Client, bulk bool) (*detection, error) {
+	cols := []string{m.rows}
+	if m.name != "" {
+		cols = append(cols, m.name)
+	}
+	if m.switchable != "" {
+		cols = append(cols, m.switchable)
+	}
+	got, err := snmp.WalkTable(ctx, c, bulk, cols...)
+	if err != nil {
+		return nil, err
+	}
+	if len(got[0]) == 0 {
+		return nil, errNoTable
+	}
+	det := &detection{mib: m, scales: map[string]float64{}, locked: map[int]string{},
+		info: power.Info{Vendor: m.vendor, Dialect: m.dialect}}
+	for i, idx := range sortedIndices(got[0]) {
+		o := outlet{number: i + 1, index: idx, name: "Outlet " + strconv.Itoa(i+1)}
+		if m.name != "" {
+			if s, ok := got[1][idx].Text(); ok && strings.TrimSpace(s) != "" {
+				o.name = strings.TrimSpace(s)
+			}
+		}
+		if m.switchable != "" {
+			if v, ok := got[len(got)-1][idx].Integer(); ok && !m.isSwitchable(v) {
+				o.unswitched = true
+			}
+		}
+		det.outlets = append(det.outlets, o)
+	}
+	if err := det.findState(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := det.findMeters(ctx, c, bulk); err != nil {
+		return nil, err
+	}
+	return det, nil
+}
+
+// findState picks the first state source that answers for every outlet.
+func (det *detection) findState(ctx context.Context, c snmp.Client) error {
+	for _, s := range det.mib.states {
+		ok, err := det.answersForAll(ctx, c, s.col, s.suffix)
+		if err != nil {
+			return fmt.Errorf("probing %s: %w", s.name, err)
+		}
+		if ok {
+			det.state = s
+			return nil
+		}
+	}
+	return errNoTable
+}
+
+// answersForAll reports whether column col has an INTEGER for every
+// outlet (instance col.index+suffix): a read GETs them all, and under
+// SNMPv1 one that is missing would fail every read.
+func (det *detection) answersForAll(ctx context.Context, c snmp.Client, col, suffix string) (bool, error) {
+	var oids []string
+	for _, o := range det.outlets {
+		oids = append(oids, col+"."+o.index+suffix)
+	}
+	got := map[string]snmp.Varbind{}
+	err := snmp.GetAll(ctx, c, oids, got)
+	if snmp.IsStatus(err, snmp.NoSuchName) {
+		return false, nil // SNMPv1's way of saying one is not there
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, oid := range oids {
+		if _, ok := got[oid].Integer(); !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// findMeters finds the meters that answer, and keeps the per-outlet ones
+// that fit beside the states in one request of snmp.MaxVarbinds.
+func (det *detection) findMeters(ctx context.Context, c snmp.Client, bulk bool) error {
+	m := det.mib
+	for _, pm := range m.pduMeters {
+		cols := []string{pm.col}
+		if pm.decimals != "" {
+			cols = append(cols, pm.decimals)
+		}
+		got, err := snmp.WalkTable(ctx, c, bulk, cols...)
+		if err != nil {
+			return fmt.Errorf("probing %s: %w", pm.col, err)
+		}
+		for _, idx := range sortedIndices(got[0]) {
+			if !strings.HasSuffix("."+idx, pm.suffix) {
+				continue
+			}
+			scale := pm.scale
+			if pm.decimals != "" {
+				d, _ := got[1][idx].Integer()
+				scale = math.Pow10(-int(d)) * pm.scale
+			}
+			det.pdu = append(det.pdu, pduInstance{quantity: pm.quantity, oid: pm.col + "." + idx, scale: scale})
+		}
+	}
+	budget := snmp.MaxVarbinds - len(det.pdu) - len(det.outlets)
+	for _, om := range m.outletMeters {
+		if budget < len(det.outlets) {
+			break
+		}
+		ok, err := det.answersForAll(ctx, c, om.col, om.suffix)
+		if err != nil {
+			return fmt.Errorf("probing %s: %w", om.col, err)
+		}
+		if !ok {
+			continue
+		}
+		if om.decimals != "" {
+			if err := det.readDecimals(ctx, c, om); err != nil {
+				return err
+			}
+		}
+		det.meters = append(det.meters, om)
+		budget -= len(det.outlets)
+	}
+	return nil
+}
+
+// readDecimals reads the decimal digits of meter om for every outlet.
+func (det *detection) readDecimals(ctx context.Context, c snmp.Client, om outletMeter) error {
+	var oids []string
+	for _, o := range det.outlets {
+		oids = append(oids, om.decimals+"."+o.index+om.suffix)
+	}
+	got := map[string]snmp.Varbind{}
+	if err := snmp.GetAll(ctx, c, oids, got); err != nil && !snmp.IsStatus(err, snmp.NoSuchName) {
+		return fmt.Errorf("probing %s: %w", om.decimals, err)
+	}
+	for _, o := range det.outlets {
+		d, _ := got[om.decimals+"."+o.index+om.suffix].Integer()
+		det.scales[om.col+"."+o.index+om.suffix] = math.Pow10(-int(d))
+	}
+	return nil
+}
+
+// identity returns the model and firmware from sysDescr and m's identity
+// objects.
+func (m *mib) identity(ctx context.Context, c snmp.Client, descr string) (model, firmware string) {
+	got := map[string]snmp.Varbind{}
+	if len(m.identObjects) > 0 {
+		// Best effort: a device without them is still driven.
+		_ = snmp.GetAll(ctx, c, m.identObjects, got)
+	}
+	return m.identify(descr, got)
+}
+
+// errGone marks a read that found the outlet table other than detection
+// left it; the driver then detects again.
+var errGone = errors.New("the outlet table no longer answers as it did")
+
+// read fetches every outlet's state and meters, and the PDU's meters, in
+// one GET wherever they fit in snmp.MaxVarbinds.
+func (det *detection) read(ctx context.Context, c snmp.Client) (power.Reading, error) {
+	var oids []string
+	for _, p := range det.pdu {
+		oids = append(oids, p.oid)
+	}
+	for _, o := range det.outlets {
+		oids = append(oids, det.state.col+"."+o.index+det.state.suffix)
+		for _, om := range det.meters {
+			oids = append(oids, om.col+"."+o.index+om.suffix)
+		}
+	}
+	got := map[string]snmp.Varbind{}
+	err := snmp.GetAll(ctx, c, oids, got)
+	if snmp.IsStatus(err, snmp.NoSuchName) {
+		// SNMPv1 fails the whole GET for one missing object.
+		return power.Reading{}, fmt.Errorf("%w: %w", errGone, err)
+	}
+	if err != nil {
+		return power.Reading{}, err
+	}
+	r := power.Reading{Info: det.info}
+	for _, o := range det.outlets {
+		in := det.state.col + "." + o.index + det.state.suffix
+		v, ok := got[in].Integer()
+		if !ok {
+			return power.Reading{}, fmt.Errorf("%w: no %s for outlet %d", errGone, det.state.name, o.number)
+		}
+		st := det.state.decode(v)
+		out := power.Outlet{Number: o.number, Name: o.name, State: st.state, Pending: st.pending}
+		if st.locked != "" {
+			det.locked[o.number] = st.locked
+		} else {
+			delete(det.locked, o.number)
+		}
+		for _, om := range det.meters {
+			oid := om.col + "." + o.index + om.suffix
+			n, ok := got[oid].Integer()
+			if !ok || n < 0 {
+				continue // not measured: no reading rather than a wrong one
+			}
+			scale := om.scale
+			if s, ok := det.scales[oid]; ok {
+				scale = s
+			}
+			f := float64(n) * scale
+			switch om.field {
+			case fieldCurrent:
+				out.CurrentAmperes = &f
+			case fieldPower:
+				out.PowerWatts = &f
+			}
+		}
+		r.Outlets = append(r.Outlets, out)
+	}
+	r.Meter = det.meter(got)
+	return r, nil
+}
+
+// meter decodes the PDU-wide meters.
+func (det *detection) meter(got map[string]snmp.Varbind) power.Meter {
+	var m power.Meter
+	var watts, joules float64
+	var hasW, hasJ, currentsOK = false, false, true
+	var currents []float64
+	for _, p := range det.pdu {
+		n, ok := got[p.oid].Integer()
+		if !ok || n < 0 {
+			if p.quantity == phaseCurrent {
+				currentsOK = false // a gap would shift the phases
+			}
+			continue
+		}
+		f := float64(n) * p.scale
+		switch p.quantity {
+		case phaseCurrent:
+			currents = append(currents, f)
+		case totalPower:
+			watts, hasW = watts+f, true
+		case totalEnergy:
+			joules, hasJ = joules+f, true
+		}
+	}
+	if currentsOK {
+		m.CurrentAmperes = currents
+	}
+	if hasW {
+		m.PowerWatts = &watts
+	}
+	if hasJ {
+		m.EnergyJoules = &joules
+	}
+	return m
+}
+
+// switchOutlet sends the one SET that switches outlet n.
+func (det *detection) switchOutlet(ctx context.Context, c snmp.Client, n int, to power.State) error {
+	var o *outlet
+	for i := range det.outlets {
+		if det.outlets[i].number == n {
+			o = &det.outlets[i]
+		}
+	}
+	if o == nil {
+		return fmt.Errorf("switching outlet %d %v: the PDU has no such outlet (it has outlets 1 to %d): %w", n, to, len(det.outlets), power.ErrRefused)
+	}
+	if o.unswitched {
+		return fmt.Errorf("switching outlet %d %v: the PDU says outlet %d (%s) cannot be switched: %w", n, to, n, o.name, power.ErrRefused)
+	}
+	if why := det.locked[n]; why != "" {
+		return fmt.Errorf("switching outlet %d %v: outlet %d (%s) is %s, which the PDU does not let anyone switch: %w", n, to, n, o.name, why, power.ErrRefused)
+	}
+	name, oid, value := det.mib.control(o.index, to)
+	if err := c.Set(ctx, oid, value); err != nil {
+		return fmt.Errorf("switching outlet %d %v (%s.%s): %w", n, to, name, o.index, snmp.SetError(err, ""))
+	}
+	return nil
+}
+
+// sortedIndices returns the row indices of m in the agent's order.
+func sortedIndices(m map[string]snmp.Varbind) []string {
+	idx := make([]string, 0, len(m))
+	for k := range m {
+		idx = append(idx, k)
+	}
+	slices.SortFunc(idx, func(a, b string) int { return snmp.CompareOIDs("."+a, "."+b) })
+	return idx
+}
