@@ -17,6 +17,9 @@ type PDUConfig struct {
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again.
 	PowerOnDelay time.Duration
+	// InrushDelay is the least time between two power-ons of the PDU's
+	// outlets, whoever asked (see inrushGuard); 0 spaces them not at all.
+	InrushDelay time.Duration
 	// OffTimes, when set, keeps when each outlet went off across restarts,
 	// so that the power-on delay holds across them too.
 	OffTimes OffTimes
@@ -53,6 +56,8 @@ type PDU struct {
 	jobs chan func()
 	quit chan struct{}
 	done chan struct{}
+
+	inrush *inrushGuard
 
 	closeOnce sync.Once
 	closeErr  error
@@ -104,6 +109,7 @@ func NewPDU(cfg PDUConfig) *PDU {
 		done:    make(chan struct{}),
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
+		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay),
 	}
 	if cfg.OffTimes != nil {
 		for n, at := range cfg.OffTimes.Load(cfg.Name) {
@@ -119,6 +125,9 @@ func (p *PDU) Name() string { return p.cfg.Name }
 
 // PowerOnDelay is the PDU's configured power-on delay.
 func (p *PDU) PowerOnDelay() time.Duration { return p.cfg.PowerOnDelay }
+
+// InrushDelay is the least time between two power-ons of the PDU's outlets.
+func (p *PDU) InrushDelay() time.Duration { return p.cfg.InrushDelay }
 
 func (p *PDU) work() {
 	defer close(p.done)
@@ -338,9 +347,19 @@ func (p *PDU) send(ctx context.Context, n int, to State) (answer, err error) {
 		// not forget that the outlet may have gone off.
 		p.markOff(n)
 	}
+	if to == On {
+		turn, err := p.inrush.take(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer turn.done()
+	}
 	if err := p.do(ctx, func() {
 		start := time.Now()
 		answer = p.cfg.Driver.Switch(ctx, n, to)
+		if to == On {
+			p.inrush.sentOn(time.Now())
+		}
 		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), answer)
 	}); err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ func (p *PDU) defaults() {
 	p.Vendor = "apc"
 	p.Dialect = "auto"
 	p.PowerOnDelay = Duration(defaultPowerOnDelay)
+	p.InrushDelay = Duration(defaultInrushDelay)
 	p.SwitchTimeout = Duration(defaultSwitchTimeout)
 	p.PollInterval = Duration(defaultPollInterval)
 	p.SNMP.defaults()

@@ -93,6 +93,9 @@ type PDU struct {
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again, so that power supplies drain and the BIOS sees AC loss.
 	PowerOnDelay Duration `yaml:"power_on_delay"`
+	// InrushDelay is the least time between two power-ons of the PDU's
+	// outlets, whoever asks for them (see racks.go).
+	InrushDelay Duration `yaml:"inrush_delay"`
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout Duration `yaml:"switch_timeout"`
 	// PollInterval is how often the PDU is read in the background, for

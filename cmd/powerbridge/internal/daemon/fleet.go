@@ -95,6 +95,7 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 		Name:          p.Name,
 		Driver:        drv,
 		PowerOnDelay:  p.PowerOnDelay.Std(),
+		InrushDelay:   p.InrushDelay.Std(),
 		OffTimes:      parts.offTimes,
 		SwitchTimeout: p.SwitchTimeout.Std(),
 		ReadTimeout:   cfg.Timeouts.Status.Std(),

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each rack file breaks one rule of the rack keys; its exact messages are
+// part of the interface.
+func TestRackProblems(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{"rack-inrush", []string{
+			`testdata/rack-inrush.yaml:3: pdus[0].inrush_delay: 2m0s is more than 1m0s: every power-on of the PDU would wait that long for each one before it`,
+			`testdata/rack-inrush.yaml:4: pdus[1].inrush_delay: "-1s" is not a duration (use a number with a unit: 500ms, 5s, 2m)`,
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := Load("testdata/" + tc.file + ".yaml")
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("err = %v, want Problems", err)
+			}
+			got := strings.Split(ps.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// inrush_delay defaults to 1 s, and 0s turns the guard off.
+func TestRackDefaults(t *testing.T) {
+	f, err := Parse([]byte(`auth: {tokens: [{name: maas, token: a-token-of-16-chars-or-more}]}
+pdus:
+  - {name: rack1, address: 192.0.2.10, snmp: {community: private}}
+  - {name: rack2, address: 192.0.2.11, snmp: {community: private}, inrush_delay: 0s}
+`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.PDUs[0].InrushDelay.Std(); got != time.Second {
+		t.Errorf("rack1 inrush_delay = %s, want the default 1s", got)
+	}
+	if got := f.PDUs[1].InrushDelay.Std(); got != 0 {
+		t.Errorf("rack2 inrush_delay = %s, want 0s as given", got)
+	}
+}

@@ -1,0 +1,142 @@
+package test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/apcsim"
+)
+
+// rackPDU starts a simulated AP8941 (24 metered outlets) on loopback, all
+// outlets off, and returns it with its config line for a PDU named rack1;
+// extra is added to the line's keys.
+func rackPDU(t *testing.T, extra string) (*apcsim.Device, *apcsim.Agent, string) {
+	t.Helper()
+	dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= dev.Outlets(); n++ {
+		dev.SetOutletState(n, power.Off)
+	}
+	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Close() })
+	line := fmt.Sprintf(`  - {name: rack1, address: %q, snmp: {version: "1", community: private, read_community: public, timeout: 500ms, retries: 1}, power_on_delay: 100ms, switch_timeout: 5s, poll_interval: 1s%s}
+`, agent.Addr(), extra)
+	return dev, agent, line
+}
+
+// onCommand is an "on" carried out at the PDU.
+type onCommand struct {
+	outlet int
+	at     time.Time
+}
+
+// onCommands returns the "on" commands outlets 1 to n were given, in the
+// order the PDU carried them out.
+func onCommands(dev *apcsim.Device, n int) []onCommand {
+	var out []onCommand
+	for o := 1; o <= n; o++ {
+		for _, c := range dev.Commands(o) {
+			if c.Word == "on" {
+				out = append(out, onCommand{o, c.At})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b onCommand) int { return a.at.Compare(b.at) })
+	return out
+}
+
+// Twelve machines on one PDU are powered on at once, the way MAAS does it
+// for a deployment: each a POST then queries until it runs. At the PDU,
+// every two power-ons are at least inrush_delay apart and each outlet got
+// exactly one; every POST answers 200 and every machine ends running. An
+// off asked for while the power-ons wait is carried out before the last of
+// them (offs are not queued behind them), and a status query meanwhile
+// is answered before the last of them too.
+func TestInrushSpacesTwelveMAASPowerOns(t *testing.T) {
+	const machines, inrush = 12, 500 * time.Millisecond
+	dev, _, pdu := rackPDU(t, fmt.Sprintf(", inrush_delay: %s", inrush))
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: 5s, action: 60s}\npdus:\n%smachines:\n", maasToken, pdu)
+	for i := 1; i <= machines; i++ {
+		fmt.Fprintf(&cfg, "  - {name: n%02d, outlets: [\"rack1/%d\"]}\n", i, i)
+	}
+	// bystander is on from the start, and powered off in the middle.
+	const bystander = 20
+	dev.SetOutletState(bystander, power.On)
+	fmt.Fprintf(&cfg, "  - {name: bystander, outlets: [\"rack1/%d\"]}\n", bystander)
+	b := startBridge(t, cfg.String())
+	call := func(method, path string) (int, string) {
+		return b.maas(t, maasCall{method: method, path: path, auth: bearer(maasToken), within: 4 * time.Minute})
+	}
+
+	var wg sync.WaitGroup
+	codes := make([]int, machines+1)
+	bodies := make([]string, machines+1)
+	for i := 1; i <= machines; i++ {
+		wg.Go(func() {
+			codes[i], bodies[i] = call(http.MethodPost, fmt.Sprintf("/v1/machines/n%02d/on", i))
+		})
+	}
+	waitUntil(t, 60*time.Second, "the first power-on reaches the PDU", func() bool { return len(onCommands(dev, machines)) > 0 })
+	offCode, offBody := call(http.MethodPost, "/v1/machines/bystander/off")
+	queryCode, queryBody := call(http.MethodGet, fmt.Sprintf("/v1/machines/n%02d/status", machines))
+	onsByQuery := len(onCommands(dev, machines))
+	wg.Wait()
+
+	for i := 1; i <= machines; i++ {
+		if codes[i] != http.StatusOK {
+			t.Errorf("POST n%02d/on: %d %s", i, codes[i], bodies[i])
+		}
+		code, body := call(http.MethodGet, fmt.Sprintf("/v1/machines/n%02d/status", i))
+		if code != http.StatusOK || !onRegex.MatchString(body) {
+			t.Errorf("n%02d status after its power-on: %d %s, want running", i, code, body)
+		}
+	}
+	ons := onCommands(dev, machines)
+	if len(ons) != machines {
+		t.Fatalf("%d power-ons carried out at the PDU, want %d (one per outlet): %v", len(ons), machines, ons)
+	}
+	seen := map[int]bool{}
+	for i, c := range ons {
+		if seen[c.outlet] {
+			t.Errorf("outlet %d switched on twice", c.outlet)
+		}
+		seen[c.outlet] = true
+		if i == 0 {
+			continue
+		}
+		gap := c.at.Sub(ons[i-1].at)
+		t.Logf("outlet %2d on %s after outlet %d", c.outlet, gap.Round(time.Millisecond), ons[i-1].outlet)
+		if gap < inrush {
+			t.Errorf("outlet %d switched on %s after outlet %d, closer than inrush_delay %s", c.outlet, gap, ons[i-1].outlet, inrush)
+		}
+	}
+
+	if offCode != http.StatusOK || !strings.Contains(offBody, `"state":"off"`) {
+		t.Errorf("POST bystander/off: %d %s, want 200 and state off", offCode, offBody)
+	}
+	offs := dev.Commands(bystander)
+	if len(offs) != 1 || offs[0].Word != "off" {
+		t.Fatalf("bystander's outlet got %v, want one off", offs)
+	}
+	if last := ons[len(ons)-1].at; !offs[0].At.Before(last) {
+		t.Errorf("the off was carried out %s after the last power-on: it waited behind them", offs[0].At.Sub(last))
+	}
+	if queryCode != http.StatusOK || !(onRegex.MatchString(queryBody) || offRegex.MatchString(queryBody)) {
+		t.Errorf("status query while power-ons wait: %d %s", queryCode, queryBody)
+	}
+	if onsByQuery >= machines {
+		t.Errorf("the status query was answered only after all %d power-ons: it waited behind them", machines)
+	}
+}
