@@ -58,6 +58,7 @@ type PDU struct {
 	done chan struct{}
 
 	inrush *inrushGuard
+	watch  *outletWatch
 
 	closeOnce sync.Once
 	closeErr  error
@@ -110,6 +111,7 @@ func NewPDU(cfg PDUConfig) *PDU {
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
 		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay),
+		watch:   newOutletWatch(cfg.Name),
 	}
 	if cfg.OffTimes != nil {
 		for n, at := range cfg.OffTimes.Load(cfg.Name) {
@@ -240,7 +242,8 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 	if p.flight == f {
 		p.flight = nil
 	}
-	if f.err == nil && p.gen == gen {
+	current := f.err == nil && p.gen == gen
+	if current {
 		p.cached.Store(&readResult{reading: f.reading, at: now})
 	}
 	wasFailing := p.last.Err != nil
@@ -250,6 +253,11 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 		p.last.Err = f.err
 	}
 	p.mu.Unlock()
+	if current {
+		// Before the readers are answered, so that what they see has
+		// been told of.
+		p.watch.observe(f.reading, now)
+	}
 	close(f.done)
 	// One line when the PDU stops answering and one when it is back, not
 	// one per failed read: MAAS and the poller keep asking meanwhile.
@@ -301,6 +309,10 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 	if to != On && to != Off {
 		return SwitchOutcome{}, fmt.Errorf("%s: can only switch on or off", what)
 	}
+	// Whatever reads find meanwhile, the outlet is powerbridge's to change.
+	p.watch.begin(n)
+	final := Unknown
+	defer func() { p.watch.end(n, final) }()
 	r, err := p.Read(ctx)
 	if err != nil {
 		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
@@ -310,6 +322,7 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 		return SwitchOutcome{}, fmt.Errorf("%s: %w %d (the PDU has %d)", what, ErrUnknownOutlet, n, len(r.Outlets))
 	}
 	if o.State == to && !o.Pending {
+		final = to
 		return SwitchOutcome{}, nil
 	}
 	if to == On {
@@ -327,6 +340,7 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 	if err != nil {
 		return out, fmt.Errorf("%s: %w", what, err)
 	}
+	final = to
 	switch {
 	case resent > 0 && sent == nil:
 		out.Note = fmt.Sprintf("the switch got no answer and the outlet read back unchanged; sent again %d time(s), then it switched", resent)

@@ -1,8 +1,13 @@
 package test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -138,5 +143,104 @@ func TestInrushSpacesTwelveMAASPowerOns(t *testing.T) {
 	}
 	if onsByQuery >= machines {
 		t.Errorf("the status query was answered only after all %d power-ons: it waited behind them", machines)
+	}
+}
+
+// netSNMP runs one of net-snmp's tools (snmpget, snmpset) with v1 and the
+// given community against addr, with no MIBs and none of the host's or
+// user's snmp.conf, and returns its output.
+func netSNMP(t *testing.T, tool, community, addr string, args ...string) string {
+	t.Helper()
+	requireTool(t, tool, "snmp")
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool, append([]string{"-v1", "-c", community, "-On", "-t", "1", "-r", "1", addr}, args...)...)
+	cmd.Env = append(os.Environ(), "MIBS=", "MIBDIRS="+dir, "SNMPCONFPATH="+dir, "SNMP_PERSISTENT_DIR="+dir, "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s %v: %v\n%s", tool, addr, args, err, out)
+	}
+	return string(out)
+}
+
+// rPDUOutletControl is rPDUOutletControlOutletCommand.n: 1 on, 2 off.
+func rPDUOutletControl(n int) string { return fmt.Sprintf(".1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.%d", n) }
+
+// pollsAfter waits until the bridge has read rack1 twice more after now:
+// the reads that would tell of a change twice if it were told twice.
+func pollsAfter(t *testing.T, b *bridge) {
+	t.Helper()
+	const series = `powerbridge_pdu_last_poll_success_timestamp_seconds{pdu="rack1"}`
+	at := func() float64 {
+		_, body := get(t, b.URL+"/metrics", "")
+		v, _ := sample(body, series)
+		return v
+	}
+	start := at()
+	waitUntil(t, 60*time.Second, "rack1 is polled twice more", func() bool { return at() >= start+1.5 })
+}
+
+// An outlet switched with net-snmp's snmpset, behind powerbridge's back, is
+// told once however many polls find it: one log line, one count in
+// powerbridge_outlet_unexpected_changes_total, one audit line whose
+// principal says it was not powerbridge. powerbridge's own switches are
+// not counted.
+func TestOutletSwitchedBehindPowerbridgesBack(t *testing.T) {
+	dev, agent, pdu := rackPDU(t, "")
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	b := startBridge(t, fmt.Sprintf("audit_log: %s\nauth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: 5s, action: 60s}\npdus:\n%smachines:\n  - {name: n01, outlets: [\"rack1/1\"]}\n", audit, maasToken, pdu))
+	call := func(method, path string) (int, string) {
+		return b.maas(t, maasCall{method: method, path: path, auth: bearer(maasToken), within: time.Minute})
+	}
+	if code, body := call(http.MethodGet, "/v1/machines/n01/status"); code != 200 || !offRegex.MatchString(body) {
+		t.Fatalf("n01 status: %d %s, want stopped", code, body)
+	}
+	pollsAfter(t, b)
+
+	netSNMP(t, "snmpset", "private", agent.Addr(), rPDUOutletControl(1), "i", "1")
+	waitUntil(t, 10*time.Second, "outlet 1 is on at the PDU", func() bool { return dev.OutletState(1) == power.On })
+	const counted = `powerbridge_outlet_unexpected_changes_total{machine="n01",outlet="1",pdu="rack1",to="on"}`
+	count := func() float64 {
+		_, body := get(t, b.URL+"/metrics", "")
+		v, _ := sample(body, counted)
+		return v
+	}
+	waitUntil(t, 60*time.Second, "the change is counted", func() bool { return count() > 0 })
+	pollsAfter(t, b)
+
+	// powerbridge's own off, and the polls after it, count nothing.
+	if code, body := call(http.MethodPost, "/v1/machines/n01/off"); code != 200 {
+		t.Fatalf("POST n01/off: %d %s", code, body)
+	}
+	pollsAfter(t, b)
+
+	if got := count(); got != 1 {
+		t.Errorf("%s = %v, want 1", counted, got)
+	}
+	if lines := b.logs.lines("outlet changed state without powerbridge"); len(lines) != 1 {
+		t.Errorf("%d log lines about the change, want 1:\n%s", len(lines), strings.Join(lines, "\n"))
+	} else if !strings.Contains(lines[0], "outlet=rack1/1") || !strings.Contains(lines[0], "machine=n01") || !strings.Contains(lines[0], "to=on") {
+		t.Errorf("the log line does not say which outlet and machine went on: %s", lines[0])
+	}
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs []map[string]any
+	for line := range strings.Lines(string(data)) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if rec["principal"] != "maas" {
+			theirs = append(theirs, rec)
+		}
+	}
+	if len(theirs) != 1 {
+		t.Fatalf("%d audit lines not by maas, want 1:\n%s", len(theirs), data)
+	}
+	if r := theirs[0]; r["principal"] != "not-powerbridge" || r["outlet"] != "rack1/1" || r["machine"] != "n01" || r["action"] != "on" || r["state"] != "on" {
+		t.Errorf("audit line %v, want principal not-powerbridge, outlet rack1/1, machine n01, action and state on", r)
 	}
 }

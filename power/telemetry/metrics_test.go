@@ -440,6 +440,7 @@ func everyFamily(t *testing.T) []*dto.MetricFamily {
 	m.Shutdown("bigboy", "graceful", "", time.Second)
 	m.Shutdown("bigboy", "cut", "", time.Second)
 	m.Shutdown("bigboy", "refused", "", time.Second)
+	m.UnexpectedChange("rack1", 3, "bigboy", power.On)
 	server.NewHTTPMetrics(m.Registry()).Instrument(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	families, err := m.Registry().Gather()
 	if err != nil {
