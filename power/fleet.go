@@ -31,6 +31,7 @@ type Fleet struct {
 	audit    Auditor
 	journal  Journal // nil: none
 	free     *outletStates
+	groups   *groupSet // nil: none
 }
 
 // FleetConfig is how a fleet behaves.

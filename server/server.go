@@ -140,6 +140,8 @@ func New(fleet Fleet, cfg Config) http.Handler {
 		r.Get("/v1/pdus", s.listPDUs)
 		r.Get("/v1/pdus/{pdu}/outlets", s.outlets)
 		r.Post("/v1/pdus/{pdu}/outlets/{n}/{action:on|off|cycle}", s.switchOutlet)
+		r.Get("/v1/groups/{name}", s.groupStatus)
+		r.Post("/v1/groups/{name}/{action:on|off|cycle}", s.groupAction)
 		if cfg.Reload != nil {
 			r.Post("/-/reload", s.reload)
 		}

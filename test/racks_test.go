@@ -16,6 +16,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/server"
 )
 
 // rackPDU starts a simulated AP8941 (24 metered outlets) on loopback, all
@@ -243,4 +244,105 @@ func TestOutletSwitchedBehindPowerbridgesBack(t *testing.T) {
 	if r := theirs[0]; r["principal"] != "not-powerbridge" || r["outlet"] != "rack1/1" || r["machine"] != "n01" || r["action"] != "on" || r["state"] != "on" {
 		t.Errorf("audit line %v, want principal not-powerbridge, outlet rack1/1, machine n01, action and state on", r)
 	}
+}
+
+// A group is switched on and off through the API and through
+// `powerbridge power --group`, with each machine's outcome in the answer:
+// the members come up in the listed order, at least inrush_delay apart at
+// the PDU; a machine already on is reported so; GET /v1/groups/{name}
+// shows every member's state; an unknown group is a 400 and exit 4.
+func TestGroupOnAndOffByAPIAndCLI(t *testing.T) {
+	const inrush = 200 * time.Millisecond
+	dev, _, pdu := rackPDU(t, fmt.Sprintf(", inrush_delay: %s", inrush))
+	b := startBridge(t, fmt.Sprintf(`auth:
+  tokens: [{name: maas, token: %s}]
+timeouts: {status: 5s, action: 60s}
+pdus:
+%smachines:
+  - {name: db, outlets: ["rack1/5"]}
+  - {name: web1, outlets: ["rack1/2"]}
+  - {name: web2, outlets: ["rack1/3", "rack1/4"]}
+groups:
+  - {name: rack-a, machines: [db, web1, web2]}
+`, maasToken, pdu))
+	dev.SetOutletState(2, power.On) // web1 is on already
+	post := func(path string) (int, server.GroupResult) {
+		t.Helper()
+		code, body := b.maas(t, maasCall{method: http.MethodPost, path: path, auth: bearer(maasToken), within: 4 * time.Minute})
+		var r server.GroupResult
+		if code == http.StatusOK {
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				t.Fatalf("POST %s: %v: %s", path, err, body)
+			}
+		} else {
+			t.Errorf("POST %s: %d %s", path, code, body)
+		}
+		return code, r
+	}
+	_, on := post("/v1/groups/rack-a/on")
+	var got []string
+	for _, m := range on.Machines {
+		got = append(got, fmt.Sprintf("%s ok=%v changed=%v state=%s", m.Machine, m.OK, m.Result != nil && m.Result.Changed, stateOf(m.Result)))
+	}
+	if want := "db ok=true changed=true state=on|web1 ok=true changed=false state=on|web2 ok=true changed=true state=on"; strings.Join(got, "|") != want {
+		t.Errorf("group on answered\n%s\nwant\n%s", strings.Join(got, "|"), strings.ReplaceAll(want, "|", "\n"))
+	}
+	ons := onCommands(dev, 5)
+	var order []int
+	for i, c := range ons {
+		order = append(order, c.outlet)
+		if i > 0 && c.at.Sub(ons[i-1].at) < inrush {
+			t.Errorf("outlet %d on %s after outlet %d, closer than inrush_delay %s", c.outlet, c.at.Sub(ons[i-1].at), ons[i-1].outlet, inrush)
+		}
+	}
+	if fmt.Sprint(order) != "[5 3 4]" {
+		t.Errorf("outlets switched on in the order %v, want [5 3 4] (db, then web2's two; web1 was on)", order)
+	}
+
+	_, status := b.maas(t, maasCall{method: http.MethodGet, path: "/v1/groups/rack-a", auth: bearer(maasToken), within: time.Minute})
+	var st server.GroupStatus
+	if err := json.Unmarshal([]byte(status), &st); err != nil || len(st.Machines) != 3 {
+		t.Fatalf("GET /v1/groups/rack-a: %v %s", err, status)
+	}
+	for _, m := range st.Machines {
+		if m.State != power.On || m.Error != "" {
+			t.Errorf("GET /v1/groups/rack-a: %s is %s %s, want on", m.Machine, m.State, m.Error)
+		}
+	}
+
+	env := []string{"POWERBRIDGE_URL=" + b.URL, "POWERBRIDGE_TOKEN=" + maasToken}
+	code, out, errOut := cli(t, env, "power", "off", "--group", "rack-a")
+	if code != cliOK {
+		t.Errorf("powerbridge power off --group rack-a: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, m := range []string{"db", "web1", "web2"} {
+		if !strings.Contains(out, m+": off (switched off in ") {
+			t.Errorf("the CLI's output has no line saying %s went off:\n%s", m, out)
+		}
+	}
+	for n := 2; n <= 5; n++ {
+		if dev.OutletState(n) != power.Off {
+			t.Errorf("outlet %d is %s after the group's off", n, dev.OutletState(n))
+		}
+		if cmds := dev.Commands(n); len(cmds) == 0 || cmds[len(cmds)-1].Word != "off" {
+			t.Errorf("outlet %d's commands %v, want an off last", n, cmds)
+		}
+	}
+	if code, out, _ := cli(t, env, "power", "status", "--group", "rack-a"); code != cliOff || strings.Count(out, ": off\n") != 3 {
+		t.Errorf("powerbridge power status --group rack-a: exit %d (want %d, all off)\n%s", code, cliOff, out)
+	}
+	code, out, errOut = cli(t, env, "power", "on", "--group", "rack-a")
+	if code != cliOK || strings.Count(out, ": on (switched on in ") != 3 {
+		t.Errorf("powerbridge power on --group rack-a: exit %d, want 0 and three machines switched on\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli(t, env, "power", "on", "--group", "nope"); code != cliNoMachine || !strings.Contains(errOut, `no such group "nope"`) {
+		t.Errorf("an unknown group: exit %d (want %d)\n%s", code, cliNoMachine, errOut)
+	}
+}
+
+func stateOf(r *server.ActionResult) power.State {
+	if r == nil {
+		return power.Unknown
+	}
+	return r.State
 }

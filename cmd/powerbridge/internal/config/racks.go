@@ -1,6 +1,17 @@
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+)
+
+// Group is a named list of machines switched together, in the order they
+// are switched on: POST /v1/groups/{name}/on and powerbridge power on
+// --group NAME.
+type Group struct {
+	Name     string   `yaml:"name"`
+	Machines []string `yaml:"machines"`
+}
 
 const (
 	// Inrush current lasts 20 to 40 ms (Raritan's and Legrand's manuals,
@@ -17,14 +28,47 @@ const (
 )
 
 // validateRacks checks the keys that describe a rack: how PDUs space
-// their power-ons.
+// their power-ons, and the groups.
 func (f *File) validateRacks(s section) {
+	f.validateGroups(s.field("groups"))
 	pdus := s.field("pdus")
 	for i := range f.PDUs {
 		p := &f.PDUs[i]
 		ps := pdus.index(i)
 		if p.InrushDelay.Std() > maxInrushDelay {
 			ps.field("inrush_delay").errorf("%s is more than %s: every power-on of the PDU would wait that long for each one before it", p.InrushDelay, maxInrushDelay)
+		}
+	}
+}
+
+// validateGroups checks each group's name and that it lists machines of the
+// file, each once.
+func (f *File) validateGroups(gs section) {
+	machines := map[string]bool{}
+	for _, m := range f.Machines {
+		machines[m.Name] = true
+	}
+	names := map[string]bool{}
+	for i, g := range f.Groups {
+		s := gs.index(i)
+		switch {
+		case !nameRE.MatchString(g.Name):
+			s.field("name").errorf("%q is not a group name (letters, digits, '.', '_', '-')", g.Name)
+		case names[g.Name]:
+			s.field("name").errorf("group %q is defined twice", g.Name)
+		}
+		names[g.Name] = true
+		ms := s.field("machines")
+		if len(g.Machines) == 0 {
+			ms.errorf("group %q needs at least one machine", g.Name)
+		}
+		for j, m := range g.Machines {
+			switch {
+			case !machines[m]:
+				ms.index(j).errorf("no machine is named %q", m)
+			case slices.Contains(g.Machines[:j], m):
+				ms.index(j).errorf("machine %q is listed twice", m)
+			}
 		}
 	}
 }

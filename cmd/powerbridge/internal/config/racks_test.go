@@ -18,6 +18,13 @@ func TestRackProblems(t *testing.T) {
 			`testdata/rack-inrush.yaml:3: pdus[0].inrush_delay: 2m0s is more than 1m0s: every power-on of the PDU would wait that long for each one before it`,
 			`testdata/rack-inrush.yaml:4: pdus[1].inrush_delay: "-1s" is not a duration (use a number with a unit: 500ms, 5s, 2m)`,
 		}},
+		{"rack-groups", []string{
+			`testdata/rack-groups.yaml:9: groups[1].name: group "rack-a" is defined twice`,
+			`testdata/rack-groups.yaml:10: groups[2].name: "bad name" is not a group name (letters, digits, '.', '_', '-')`,
+			`testdata/rack-groups.yaml:10: groups[2].machines: group "bad name" needs at least one machine`,
+			`testdata/rack-groups.yaml:12: groups[3].machines[1]: no machine is named "m3"`,
+			`testdata/rack-groups.yaml:12: groups[3].machines[2]: machine "m1" is listed twice`,
+		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, err := Load("testdata/" + tc.file + ".yaml")

@@ -20,6 +20,8 @@ type File struct {
 	AuditLog string    `yaml:"audit_log"`
 	PDUs     []PDU     `yaml:"pdus"`
 	Machines []Machine `yaml:"machines"`
+	// Groups are machines switched together (see racks.go).
+	Groups []Group `yaml:"groups"`
 	// Redfish is how the Redfish face treats every machine.
 	Redfish Redfish `yaml:"redfish"`
 	// PDUDaemon, when set, serves pdudaemon's HTTP API on a listener of

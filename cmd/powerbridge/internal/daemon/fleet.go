@@ -157,6 +157,9 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 		Previous:      parts.prev,
 		Journal:       parts.journal,
 	})
+	if err == nil {
+		err = fleet.SetGroups(groupsOf(cfg))
+	}
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/powerbridge/powerbridge/power"
+)
+
+// groupsFleet is the golden fleet with one group, rack-a (node1, node2):
+// node1's actions succeed, node2's PDU cannot be read.
+type groupsFleet struct{ *goldenFleet }
+
+func (f groupsFleet) GroupAction(ctx context.Context, name string, a power.Action) (power.GroupResult, error) {
+	if name != "rack-a" {
+		return power.GroupResult{}, fmt.Errorf("%w %q", power.ErrUnknownGroup, name)
+	}
+	do := map[power.Action]func(context.Context, string) (power.Result, error){power.ActionOn: f.On, power.ActionOff: f.Off, power.ActionCycle: f.Cycle}[a]
+	res, _ := do(ctx, "node1")
+	return power.GroupResult{Group: name, Action: a, Duration: 1250 * time.Millisecond, Members: []power.GroupMember{
+		{Machine: "node1", Result: res},
+		{Machine: "node2", Err: errors.New("reading PDU rack2: no answer from 127.0.0.1:1161 within 500ms")},
+	}}, nil
+}
+
+func (f groupsFleet) GroupStatus(ctx context.Context, name string) (power.GroupStatus, error) {
+	if name != "rack-a" {
+		return power.GroupStatus{}, fmt.Errorf("%w %q", power.ErrUnknownGroup, name)
+	}
+	st1, err1 := f.Status(ctx, "node1")
+	st2, err2 := f.Status(ctx, "node2")
+	st2.Machine = "node2"
+	return power.GroupStatus{Group: name, Members: []power.GroupMemberStatus{{Status: st1, Err: err1}, {Status: st2, Err: err2}}}, nil
+}
+
+// TestGroupAnswersGolden pins the group routes' answers, as
+// TestRouteAnswersGolden does the others' (-update rewrites
+// testdata/groups.golden): per-machine results, 502 when one failed, 400
+// for an unknown group and for a fleet without groups.
+func TestGroupAnswersGolden(t *testing.T) {
+	cfg := Config{
+		Auth:          NewAuthenticator([]Credential{{Name: "maas", Token: token}}),
+		StatusTimeout: 5 * time.Second,
+		ActionTimeout: 5 * time.Second,
+	}
+	withGroups := New(groupsFleet{newGoldenFleet(t)}, cfg)
+	without := New(newGoldenFleet(t), cfg)
+	var got bytes.Buffer
+	for _, rq := range []struct {
+		method, path string
+		noGroups     bool
+	}{
+		{method: "GET", path: "/v1/groups/rack-a"},
+		{method: "POST", path: "/v1/groups/rack-a/on"},
+		{method: "POST", path: "/v1/groups/rack-a/off"},
+		{method: "POST", path: "/v1/groups/rack-a/cycle"},
+		{method: "GET", path: "/v1/groups/nope"},
+		{method: "POST", path: "/v1/groups/nope/on"},
+		{method: "POST", path: "/v1/groups/rack-a/reboot"},
+		{method: "GET", path: "/v1/groups/rack-a", noGroups: true},
+	} {
+		h := withGroups
+		if rq.noGroups {
+			h = without
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, maasRequest(rq.method, rq.path))
+		fmt.Fprintf(&got, "=== %s %s (groups=%v)\n%d %s\n%s", rq.method, rq.path, !rq.noGroups, w.Code, w.Header().Get("Content-Type"), w.Body.String())
+	}
+	golden := filepath.Join("testdata", "groups.golden")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("reading %s (run with -update to write it): %v", golden, err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("the answers differ from %s (run with -update if the change is meant):\n--- got\n%s--- want\n%s", golden, got.Bytes(), want)
+	}
+}
