@@ -17,9 +17,11 @@ type PDUConfig struct {
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again.
 	PowerOnDelay time.Duration
-	// InrushDelay is the least time between two power-ons of the PDU's
-	// outlets, whoever asked (see inrushGuard); 0 spaces them not at all.
+	// InrushDelay spaces the PDU's power-ons (inrush.go); MaxAmperes, when
+	// more than 0, is its power budget, waited on for BudgetWait (budget.go).
 	InrushDelay time.Duration
+	MaxAmperes  float64
+	BudgetWait  time.Duration
 	// OffTimes, when set, keeps when each outlet went off across restarts,
 	// so that the power-on delay holds across them too.
 	OffTimes OffTimes
@@ -59,6 +61,7 @@ type PDU struct {
 
 	inrush *inrushGuard
 	watch  *outletWatch
+	budget *budget // nil: no max_amperes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -117,6 +120,9 @@ func NewPDU(cfg PDUConfig) *PDU {
 		for n, at := range cfg.OffTimes.Load(cfg.Name) {
 			p.lastOff[n] = at
 		}
+	}
+	if cfg.MaxAmperes > 0 {
+		p.budget = newBudget(cfg.MaxAmperes, cfg.BudgetWait)
 	}
 	go p.work()
 	return p
@@ -254,9 +260,9 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 	}
 	p.mu.Unlock()
 	if current {
-		// Before the readers are answered, so that what they see has
-		// been told of.
+		// Before the readers are answered: what they see is told of.
 		p.watch.observe(f.reading, now)
+		p.budget.learn(f.reading)
 	}
 	close(f.done)
 	// One line when the PDU stops answering and one when it is back, not
@@ -367,12 +373,16 @@ func (p *PDU) send(ctx context.Context, n int, to State) (answer, err error) {
 			return nil, err
 		}
 		defer turn.done()
+		if err := p.admit(ctx, n); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.do(ctx, func() {
 		start := time.Now()
 		answer = p.cfg.Driver.Switch(ctx, n, to)
 		if to == On {
 			p.inrush.sentOn(time.Now())
+			p.budget.switchedOn(n, time.Now())
 		}
 		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), answer)
 	}); err != nil {

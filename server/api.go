@@ -112,6 +112,7 @@ type PDU struct {
 	Info    PDUInfo `json:"info"`
 	Outlets int     `json:"outlets"`
 	Meter   *Meter  `json:"meter,omitempty"`
+	Budget  *Budget `json:"budget,omitempty"` // see budget.go
 	Error   string  `json:"error,omitempty"`
 }
 

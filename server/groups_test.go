@@ -40,10 +40,20 @@ func (f groupsFleet) GroupStatus(ctx context.Context, name string) (power.GroupS
 	return power.GroupStatus{Group: name, Members: []power.GroupMemberStatus{{Status: st1, Err: err1}, {Status: st2, Err: err2}}}, nil
 }
 
+// PDUBudget gives rack1 a budget of 16 A, 1.75 A drawn.
+func (f groupsFleet) PDUBudget(pdu string) (power.Budget, bool) {
+	if pdu != "rack1" {
+		return power.Budget{}, false
+	}
+	load := 1.75
+	return power.Budget{MaxAmperes: 16, LoadAmperes: &load, ReservedAmperes: 0.5, Expected: map[int]float64{2: 0.5, 1: 1.25}}, true
+}
+
 // TestGroupAnswersGolden pins the group routes' answers, as
 // TestRouteAnswersGolden does the others' (-update rewrites
 // testdata/groups.golden): per-machine results, 502 when one failed, 400
-// for an unknown group and for a fleet without groups.
+// for an unknown group and for a fleet without groups; and a PDU's power
+// budget in /v1/pdus.
 func TestGroupAnswersGolden(t *testing.T) {
 	cfg := Config{
 		Auth:          NewAuthenticator([]Credential{{Name: "maas", Token: token}}),
@@ -65,6 +75,7 @@ func TestGroupAnswersGolden(t *testing.T) {
 		{method: "POST", path: "/v1/groups/nope/on"},
 		{method: "POST", path: "/v1/groups/rack-a/reboot"},
 		{method: "GET", path: "/v1/groups/rack-a", noGroups: true},
+		{method: "GET", path: "/v1/pdus"},
 	} {
 		h := withGroups
 		if rq.noGroups {

@@ -264,6 +264,7 @@ func (s *Server) listPDUs(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		out.PDUs = append(out.PDUs, pduAnswer(name, rd))
+		out.PDUs[len(out.PDUs)-1].Budget = budgetOf(fleet, name)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

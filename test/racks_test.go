@@ -346,3 +346,79 @@ func stateOf(r *server.ActionResult) power.State {
 	}
 	return r.State
 }
+
+// A power budget on metered simulated PDUs (each outlet that is on draws
+// 0.35 A): on rack1 (max_amperes 4, budget_wait 60s) ten outlets on draw
+// 3.5 A and big (expected_amperes 0.8) does not fit: its power-on waits,
+// and goes through once small1's off brings the load to 3.15 A. On rack2
+// (budget_wait 0s) the same power-on is refused at once with an error that
+// gives the figures, and nothing is switched. /v1/pdus and the metrics show
+// the budget.
+func TestPowerBudgetWaitsOrRefuses(t *testing.T) {
+	dev1, _, pdu1 := rackPDU(t, ", max_amperes: 4, budget_wait: 60s")
+	dev2, _, pdu2 := rackPDU(t, ", max_amperes: 4, budget_wait: 0s")
+	pdu2 = strings.Replace(pdu2, "name: rack1", "name: rack2", 1)
+	for n := 1; n <= 10; n++ {
+		dev1.SetOutletState(n, power.On)
+		dev2.SetOutletState(n, power.On)
+	}
+	b := startBridge(t, fmt.Sprintf(`auth:
+  tokens: [{name: maas, token: %s}]
+timeouts: {status: 5s, action: 90s}
+pdus:
+%s%smachines:
+  - {name: small1, outlets: ["rack1/1"]}
+  - {name: big, outlets: ["rack1/12"], expected_amperes: 0.8}
+  - {name: big2, outlets: ["rack2/12"], expected_amperes: 0.8}
+`, maasToken, pdu1, pdu2))
+	call := func(method, path string) (int, string) {
+		return b.maas(t, maasCall{method: method, path: path, auth: bearer(maasToken), within: 4 * time.Minute})
+	}
+
+	// Refused at once where budget_wait is 0s.
+	code, body := call(http.MethodPost, "/v1/machines/big2/on")
+	if code != http.StatusBadGateway || !strings.Contains(body, "over the PDU's power budget: the PDU draws 3.50 A") ||
+		!strings.Contains(body, "outlet 12 is expected to draw 0.80 A, and max_amperes is 4") {
+		t.Errorf("POST big2/on over the budget: %d %s, want 502 saying the load, the expected draw and max_amperes", code, body)
+	}
+	if cmds := dev2.Commands(12); len(cmds) != 0 {
+		t.Errorf("rack2/12 got %v although its power-on was refused", cmds)
+	}
+
+	// Waits where budget_wait is 60s, and goes through when the load drops.
+	var wg sync.WaitGroup
+	var bigCode int
+	var bigBody string
+	wg.Go(func() { bigCode, bigBody = call(http.MethodPost, "/v1/machines/big/on") })
+	waitUntil(t, 60*time.Second, "big's power-on waits for the budget", func() bool {
+		return len(b.logs.lines("power-on waits for room in the power budget")) > 0
+	})
+	if cmds := dev1.Commands(12); len(cmds) != 0 {
+		t.Fatalf("rack1/12 got %v while over the budget", cmds)
+	}
+	_, pdus := get(t, b.URL+"/v1/pdus", maasToken)
+	if !strings.Contains(pdus, `"budget":{"max_amperes":4,"load_amperes":3.5,"reserved_amperes":0,"headroom_amperes":0.5,"expected":[{"outlet":12,"amperes":0.8}]}`) {
+		t.Errorf("/v1/pdus does not show rack1's budget as it stands:\n%s", pdus)
+	}
+	if code, body := call(http.MethodPost, "/v1/machines/small1/off"); code != http.StatusOK {
+		t.Fatalf("POST small1/off: %d %s", code, body)
+	}
+	wg.Wait()
+	if bigCode != http.StatusOK {
+		t.Fatalf("POST big/on once the load dropped: %d %s", bigCode, bigBody)
+	}
+	on, off := dev1.Commands(12), dev1.Commands(1)
+	if len(on) != 1 || on[0].Word != "on" || len(off) != 1 || off[0].Word != "off" {
+		t.Fatalf("rack1/12 got %v and rack1/1 %v, want one on and one off", on, off)
+	}
+	if !on[0].At.After(off[0].At) {
+		t.Errorf("big was switched on %s before small1 went off: over the budget", off[0].At.Sub(on[0].At))
+	}
+	_, scrape := get(t, b.URL+"/metrics", "")
+	if v, ok := sample(scrape, `powerbridge_pdu_max_amperes{pdu="rack1"}`); !ok || v != 4 {
+		t.Errorf("powerbridge_pdu_max_amperes{pdu=\"rack1\"} = %v (found %v), want 4", v, ok)
+	}
+	if v, ok := sample(scrape, `powerbridge_outlet_expected_amperes{machine="big",outlet="12",pdu="rack1"}`); !ok || v != 0.8 {
+		t.Errorf("powerbridge_outlet_expected_amperes of big = %v (found %v), want 0.8", v, ok)
+	}
+}

@@ -89,7 +89,8 @@ func testFleet(t *testing.T, m *telemetry.Metrics) (*power.Fleet, map[string]*st
 	}
 	var pdus []*power.PDU
 	for _, name := range []string{"rack1", "rack2"} {
-		p := power.NewPDU(power.PDUConfig{Name: name, Driver: drivers[name], Observer: m, ReadTimeout: time.Second})
+		p := power.NewPDU(power.PDUConfig{Name: name, Driver: drivers[name], Observer: m, ReadTimeout: time.Second, MaxAmperes: map[string]float64{"rack2": 16}[name]})
+		p.SetExpectedAmperes(map[int]float64{1: 0.5})
 		pdus = append(pdus, p)
 	}
 	f, err := power.NewFleet(pdus, []power.Machine{

@@ -27,6 +27,7 @@ func (p *PDU) defaults() {
 	p.Dialect = "auto"
 	p.PowerOnDelay = Duration(defaultPowerOnDelay)
 	p.InrushDelay = Duration(defaultInrushDelay)
+	p.BudgetWait = Duration(defaultBudgetWait)
 	p.SwitchTimeout = Duration(defaultSwitchTimeout)
 	p.PollInterval = Duration(defaultPollInterval)
 	p.SNMP.defaults()

@@ -25,6 +25,9 @@ const (
 	// maxInrushDelay bounds inrush_delay: each power-on waits this long per
 	// one queued ahead of it, inside the action timeout.
 	maxInrushDelay = time.Minute
+	// A power-on over the budget waits this long for other machines to go
+	// off (a group's off, a deployment's end) before it is refused.
+	defaultBudgetWait = 30 * time.Second
 )
 
 // validateRacks checks the keys that describe a rack: how PDUs space
@@ -37,6 +40,18 @@ func (f *File) validateRacks(s section) {
 		ps := pdus.index(i)
 		if p.InrushDelay.Std() > maxInrushDelay {
 			ps.field("inrush_delay").errorf("%s is more than %s: every power-on of the PDU would wait that long for each one before it", p.InrushDelay, maxInrushDelay)
+		}
+		if p.MaxAmperes < 0 {
+			ps.field("max_amperes").errorf("cannot be negative (leave it out for no power budget)")
+		}
+		if p.MaxAmperes > 0 && p.BudgetWait >= f.Timeouts.Action {
+			ps.field("budget_wait").errorf("%s leaves nothing of timeouts.action (%s) to switch the outlet in; use less", p.BudgetWait, f.Timeouts.Action)
+		}
+	}
+	ms := s.field("machines")
+	for i, m := range f.Machines {
+		if m.ExpectedAmperes < 0 {
+			ms.index(i).field("expected_amperes").errorf("cannot be negative")
 		}
 	}
 }

@@ -25,6 +25,11 @@ func TestRackProblems(t *testing.T) {
 			`testdata/rack-groups.yaml:12: groups[3].machines[1]: no machine is named "m3"`,
 			`testdata/rack-groups.yaml:12: groups[3].machines[2]: machine "m1" is listed twice`,
 		}},
+		{"rack-budget", []string{
+			`testdata/rack-budget.yaml:4: pdus[0].max_amperes: cannot be negative (leave it out for no power budget)`,
+			`testdata/rack-budget.yaml:5: pdus[1].budget_wait: 1m0s leaves nothing of timeouts.action (1m0s) to switch the outlet in; use less`,
+			`testdata/rack-budget.yaml:8: machines[0].expected_amperes: cannot be negative`,
+		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, err := Load("testdata/" + tc.file + ".yaml")
@@ -40,7 +45,8 @@ func TestRackProblems(t *testing.T) {
 	}
 }
 
-// inrush_delay defaults to 1 s, and 0s turns the guard off.
+// inrush_delay defaults to 1 s, and 0s turns the guard off; there is no
+// power budget unless max_amperes is given, and budget_wait is 30 s.
 func TestRackDefaults(t *testing.T) {
 	f, err := Parse([]byte(`auth: {tokens: [{name: maas, token: a-token-of-16-chars-or-more}]}
 pdus:
@@ -55,5 +61,8 @@ pdus:
 	}
 	if got := f.PDUs[1].InrushDelay.Std(); got != 0 {
 		t.Errorf("rack2 inrush_delay = %s, want 0s as given", got)
+	}
+	if got := f.PDUs[0].BudgetWait.Std(); got != 30*time.Second || f.PDUs[0].MaxAmperes != 0 {
+		t.Errorf("rack1 budget_wait = %s, max_amperes = %v; want the defaults 30s and 0 (no budget)", got, f.PDUs[0].MaxAmperes)
 	}
 }

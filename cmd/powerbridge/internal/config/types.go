@@ -98,6 +98,10 @@ type PDU struct {
 	// InrushDelay is the least time between two power-ons of the PDU's
 	// outlets, whoever asks for them (see racks.go).
 	InrushDelay Duration `yaml:"inrush_delay"`
+	// MaxAmperes, when set, is the PDU's power budget; a power-on over it
+	// waits up to BudgetWait, then is refused (see racks.go).
+	MaxAmperes float64  `yaml:"max_amperes"`
+	BudgetWait Duration `yaml:"budget_wait"`
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout Duration `yaml:"switch_timeout"`
 	// PollInterval is how often the PDU is read in the background, for
@@ -128,6 +132,9 @@ type Machine struct {
 	Outlets  []power.OutletRef `yaml:"outlets"`
 	Shutdown *Shutdown         `yaml:"shutdown"`
 	Liveness *Liveness         `yaml:"liveness"`
+	// ExpectedAmperes is what the machine draws running, for its PDUs'
+	// power budgets; 0: learned from metered outlets.
+	ExpectedAmperes float64 `yaml:"expected_amperes"`
 	// Redfish, when set, overrides the file's redfish section.
 	Redfish *Redfish `yaml:"redfish"`
 }

@@ -96,6 +96,8 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 		Driver:        drv,
 		PowerOnDelay:  p.PowerOnDelay.Std(),
 		InrushDelay:   p.InrushDelay.Std(),
+		MaxAmperes:    p.MaxAmperes,
+		BudgetWait:    p.BudgetWait.Std(),
 		OffTimes:      parts.offTimes,
 		SwitchTimeout: p.SwitchTimeout.Std(),
 		ReadTimeout:   cfg.Timeouts.Status.Std(),
@@ -158,7 +160,7 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 		Journal:       parts.journal,
 	})
 	if err == nil {
-		err = fleet.SetGroups(groupsOf(cfg))
+		err = setRacks(cfg, fleet)
 	}
 	if err != nil {
 		closeAll()

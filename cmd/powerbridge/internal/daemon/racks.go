@@ -5,6 +5,13 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 )
 
+// setRacks gives a new fleet what the config says of its racks: the
+// groups, and the machines' expected draw for the power budgets.
+func setRacks(cfg *config.File, fleet *power.Fleet) error {
+	setExpectedAmperes(cfg, fleet)
+	return fleet.SetGroups(groupsOf(cfg))
+}
+
 // groupsOf is the config's groups, for the fleet.
 func groupsOf(cfg *config.File) []power.Group {
 	var out []power.Group
@@ -12,4 +19,25 @@ func groupsOf(cfg *config.File) []power.Group {
 		out = append(out, power.Group{Name: g.Name, Machines: g.Machines})
 	}
 	return out
+}
+
+// setExpectedAmperes gives each PDU the expected draw of its outlets from
+// the machines' expected_amperes, split evenly over a machine's outlets (a
+// machine with two supplies shares its load between them).
+func setExpectedAmperes(cfg *config.File, fleet *power.Fleet) {
+	by := map[string]map[int]float64{}
+	for _, m := range cfg.Machines {
+		if m.ExpectedAmperes <= 0 {
+			continue
+		}
+		for _, ref := range m.Outlets {
+			if by[ref.PDU] == nil {
+				by[ref.PDU] = map[int]float64{}
+			}
+			by[ref.PDU][ref.Outlet] = m.ExpectedAmperes / float64(len(m.Outlets))
+		}
+	}
+	for _, p := range fleet.PDUs() {
+		p.SetExpectedAmperes(by[p.Name()])
+	}
 }
