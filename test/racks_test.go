@@ -149,7 +149,7 @@ func TestInrushSpacesTwelveMAASPowerOns(t *testing.T) {
 
 // netSNMP runs one of net-snmp's tools (snmpget, snmpset) with v1 and the
 // given community against addr, with no MIBs and none of the host's or
-// user's snmp.conf, and returns its output.
+// user's snmp.conf, and returns its standard output.
 func netSNMP(t *testing.T, tool, community, addr string, args ...string) string {
 	t.Helper()
 	requireTool(t, tool, "snmp")
@@ -158,9 +158,11 @@ func netSNMP(t *testing.T, tool, community, addr string, args ...string) string 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tool, append([]string{"-v1", "-c", community, "-On", "-t", "1", "-r", "1", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "MIBS=", "MIBDIRS="+dir, "SNMPCONFPATH="+dir, "SNMP_PERSISTENT_DIR="+dir, "HOME="+dir)
-	out, err := cmd.CombinedOutput()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s %s %v: %v\n%s", tool, addr, args, err, out)
+		t.Fatalf("%s %s %v: %v\n%s%s", tool, addr, args, err, out, stderr.String())
 	}
 	return string(out)
 }
@@ -420,5 +422,46 @@ pdus:
 	}
 	if v, ok := sample(scrape, `powerbridge_outlet_expected_amperes{machine="big",outlet="12",pdu="rack1"}`); !ok || v != 0.8 {
 		t.Errorf("powerbridge_outlet_expected_amperes of big = %v (found %v), want 0.8", v, ok)
+	}
+}
+
+// rPDUOutletConfigOutletName is the writable name of outlet n in the rPDU tree.
+func rPDUOutletConfigOutletName(n int) string {
+	return fmt.Sprintf(".1.3.6.1.4.1.318.1.1.12.3.4.1.1.2.%d", n)
+}
+
+// With sync_outlet_names, each machine's name is written into its outlets'
+// names on the PDU, as net-snmp's snmpget reads them: node1 on outlet 1,
+// bigboy on outlets 3 and 4; outlet 2, which feeds no machine, keeps the
+// name someone gave it on the PDU. A reload syncs again and, the names
+// being in step, writes nothing.
+func TestSyncOutletNamesSeenWithSnmpget(t *testing.T) {
+	_, agent, pdu := simPDU(t, "ap7900")
+	netSNMP(t, "snmpset", "private", agent.Addr(), rPDUOutletConfigOutletName(2), "s", "lab-switch")
+	b := startBridge(t, maasConfig(pdu+"    sync_outlet_names: true\n"))
+	name := func(n int) string {
+		out := netSNMP(t, "snmpget", "public", agent.Addr(), "-Oqv", rPDUOutletConfigOutletName(n))
+		return strings.Trim(strings.TrimSpace(out), `"`)
+	}
+	waitUntil(t, 60*time.Second, "the names are synced", func() bool { return len(b.logs.lines("outlet names synced")) > 0 })
+	for n, want := range map[int]string{1: "node1", 2: "lab-switch", 3: "bigboy", 4: "bigboy"} {
+		if got := name(n); got != want {
+			t.Errorf("snmpget reads outlet %d's name %q, want %q", n, got, want)
+		}
+	}
+	if synced := b.logs.lines("outlet names synced"); !strings.Contains(synced[0], "written=3") {
+		t.Errorf("the first sync: %s, want written=3", synced[0])
+	}
+
+	code, body := b.maas(t, maasCall{method: http.MethodPost, path: "/-/reload", auth: bearer(maasToken), within: time.Minute})
+	if code != http.StatusOK {
+		t.Fatalf("POST /-/reload: %d %s", code, body)
+	}
+	waitUntil(t, 60*time.Second, "the names are synced again after the reload", func() bool { return len(b.logs.lines("outlet names synced")) > 1 })
+	if synced := b.logs.lines("outlet names synced"); !strings.Contains(synced[1], "written=0") {
+		t.Errorf("the sync after the reload: %s, want written=0 (the names are in step)", synced[1])
+	}
+	if got := name(2); got != "lab-switch" {
+		t.Errorf("outlet 2, which feeds no machine, is named %q after the reload, want lab-switch", got)
 	}
 }

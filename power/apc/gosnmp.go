@@ -258,6 +258,11 @@ func (c *gosnmpClient) request(ctx context.Context, g *gosnmp.GoSNMP, oids []str
 const sysUpTime = ".1.3.6.1.2.1.1.3.0"
 
 func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
+	return c.setPDU(ctx, gosnmp.SnmpPDU{Name: oid, Type: gosnmp.Integer, Value: value})
+}
+
+// setPDU sends one SET of pdu, exactly once (see Set).
+func (c *gosnmpClient) setPDU(ctx context.Context, pdu gosnmp.SnmpPDU) error {
 	if c.version == "3" && undiscovered(c.writer) && !undiscovered(c.reader) {
 		// The reader has heard from the same engine, as the same
 		// user: what it learnt (engine, boots, time, localised keys)
@@ -281,7 +286,7 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 	if err := c.prepare(ctx, c.writer); err != nil {
 		return err
 	}
-	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: value}})
+	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{pdu})
 	if err != nil {
 		// Never sent again here, even when the engine was the wrong one:
 		// the caller reads the outlet back and decides.
@@ -293,7 +298,7 @@ func (c *gosnmpClient) Set(ctx context.Context, oid string, value int) error {
 		return c.wrap(ctx, err, c.writer.Timeout)
 	}
 	c.noteEngine(c.writer)
-	return agentErr(pkt, []string{oid})
+	return agentErr(pkt, []string{pdu.Name})
 }
 
 // Close closes the sockets. The sessions are replaced by new ones, for a

@@ -102,6 +102,9 @@ type PDU struct {
 	// waits up to BudgetWait, then is refused (see racks.go).
 	MaxAmperes float64  `yaml:"max_amperes"`
 	BudgetWait Duration `yaml:"budget_wait"`
+	// SyncOutletNames writes each machine's name into its outlets' names
+	// on the PDU, where they differ.
+	SyncOutletNames bool `yaml:"sync_outlet_names"`
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout Duration `yaml:"switch_timeout"`
 	// PollInterval is how often the PDU is read in the background, for

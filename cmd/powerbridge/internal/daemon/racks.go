@@ -1,6 +1,11 @@
 package daemon
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -39,5 +44,36 @@ func setExpectedAmperes(cfg *config.File, fleet *power.Fleet) {
 	}
 	for _, p := range fleet.PDUs() {
 		p.SetExpectedAmperes(by[p.Name()])
+	}
+}
+
+// startNameSync writes the machines' names into their outlets' names on
+// each PDU with sync_outlet_names, once per generation (at the start and
+// after each reload), trying again every poll_interval while the PDU
+// cannot be read.
+func startNameSync(ctx context.Context, cfg *config.File, fleet *power.Fleet, log *slog.Logger) {
+	for _, p := range cfg.PDUs {
+		if !p.SyncOutletNames {
+			continue
+		}
+		go func() {
+			for {
+				changes, err := fleet.SyncOutletNames(ctx, p.Name)
+				if err == nil {
+					log.Info("outlet names synced", "pdu", p.Name, "written", len(changes))
+				}
+				if err == nil || errors.Is(err, power.ErrCannotName) || ctx.Err() != nil {
+					if err != nil && ctx.Err() == nil {
+						log.Warn("sync_outlet_names is set, but the PDU's names cannot be written", "pdu", p.Name, "error", err.Error())
+					}
+					return
+				}
+				select {
+				case <-time.After(p.PollInterval.Std()):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 	}
 }
