@@ -40,6 +40,8 @@ type outletWatch struct {
 	known     map[int]State
 	switching map[int]int
 	recent    []UnexpectedChange // the latest few, newest last
+	before    map[int]State      // the states before a restart, until a reading after it
+	restorer  atomic.Pointer[func([]OutletRestore)]
 }
 
 // keptUnexpected is how many of a PDU's unexpected changes are kept to show.
@@ -73,6 +75,7 @@ func (w *outletWatch) end(n int, state State) {
 func (w *outletWatch) observe(r Reading, at time.Time) {
 	var found []UnexpectedChange
 	w.mu.Lock()
+	back := w.restoresLocked(r)
 	for _, o := range r.Outlets {
 		if w.switching[o.Number] > 0 || o.Pending || o.State == Unknown {
 			continue
@@ -93,6 +96,9 @@ func (w *outletWatch) observe(r Reading, at time.Time) {
 			(*h)(c)
 		}
 	}
+	if h := w.restorer.Load(); h != nil && len(back) > 0 {
+		go (*h)(back)
+	}
 }
 
 // UnexpectedChanges returns the PDU's latest changes nobody asked
@@ -106,9 +112,10 @@ func (p *PDU) UnexpectedChanges() []UnexpectedChange {
 // watchUnexpected makes f the one told of its PDUs' unexpected changes: the
 // fleet in service, since a PDU a reload keeps serves the next fleet.
 func (f *Fleet) watchUnexpected() {
-	h := f.unexpected
+	h, r := f.unexpected, f.restore
 	for _, p := range f.pdus {
 		p.watch.handler.Store(&h)
+		p.watch.restorer.Store(&r)
 	}
 }
 

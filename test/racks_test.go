@@ -465,3 +465,72 @@ func TestSyncOutletNamesSeenWithSnmpget(t *testing.T) {
 		t.Errorf("outlet 2, which feeds no machine, is named %q after the reload, want lab-switch", got)
 	}
 }
+
+// With restore_after_pdu_restart, a PDU whose card restarts (SNMPv3: a new
+// engine boot) and comes back with its outlets at its own defaults gets them
+// put back as they were, one SET each, through the inrush guard; the
+// changes are told as unexpected, and the switches back are audited under
+// their own principal.
+func TestRestoreAfterPDURestart(t *testing.T) {
+	dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= dev.Outlets(); n++ {
+		dev.SetOutletState(n, power.Off)
+	}
+	dev.SetOutletState(1, power.On)
+	user := apcsim.User{Name: "racks", AuthProtocol: "SHA", AuthPassphrase: "racks-auth-pass", PrivProtocol: "AES", PrivPassphrase: "racks-priv-pass"}
+	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Users: []apcsim.User{user}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Close() })
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	b := startBridge(t, fmt.Sprintf(`audit_log: %s
+auth:
+  tokens: [{name: maas, token: %s}]
+timeouts: {status: 5s, action: 60s}
+pdus:
+  - name: rack1
+    address: %q
+    snmp: {version: "3", user: racks, auth_protocol: SHA, auth_passphrase: racks-auth-pass, priv_protocol: AES, priv_passphrase: racks-priv-pass, timeout: 500ms}
+    poll_interval: 1s
+    inrush_delay: 200ms
+    restore_after_pdu_restart: true
+machines:
+  - {name: node1, outlets: ["rack1/1"]}
+  - {name: node2, outlets: ["rack1/2"]}
+`, audit, maasToken, agent.Addr()))
+	pollsAfter(t, b)
+
+	agent.Restart()
+	dev.SetOutletState(1, power.Off) // the card's defaults
+	dev.SetOutletState(2, power.On)
+	waitUntil(t, 60*time.Second, "the outlets are put back", func() bool {
+		return dev.OutletState(1) == power.On && dev.OutletState(2) == power.Off
+	})
+	pollsAfter(t, b)
+	c1, c2 := dev.Commands(1), dev.Commands(2)
+	if len(c1) != 1 || c1[0].Word != "on" || len(c2) != 1 || c2[0].Word != "off" {
+		t.Errorf("commands %v to outlet 1 and %v to outlet 2, want one on and one off", c1, c2)
+	}
+	if n := len(b.logs.lines("PDU restarted")); n == 0 {
+		t.Error("the restart is not in the log")
+	}
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]int{}
+	for line := range strings.Lines(string(data)) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		by[fmt.Sprint(rec["principal"])]++
+	}
+	if by["not-powerbridge"] != 2 || by["restore-after-pdu-restart"] != 2 {
+		t.Errorf("audit lines by principal %v, want 2 not-powerbridge (the restart's changes) and 2 restore-after-pdu-restart\n%s", by, data)
+	}
+}

@@ -105,6 +105,9 @@ type PDU struct {
 	// SyncOutletNames writes each machine's name into its outlets' names
 	// on the PDU, where they differ.
 	SyncOutletNames bool `yaml:"sync_outlet_names"`
+	// RestoreAfterPDURestart puts outlets back as they were after the PDU
+	// restarted (SNMPv3, which tells of a restart).
+	RestoreAfterPDURestart bool `yaml:"restore_after_pdu_restart"`
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout Duration `yaml:"switch_timeout"`
 	// PollInterval is how often the PDU is read in the background, for

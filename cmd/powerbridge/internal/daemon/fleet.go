@@ -87,24 +87,26 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 	if newDriver == nil {
 		return nil, fmt.Errorf("PDU %s: no driver for vendor %q", p.Name, p.Vendor)
 	}
-	drv, err := newDriver(p, pduEvents(p.Name, parts.log, parts.events))
+	events, attach := restartHook(pduEvents(p.Name, parts.log, parts.events))
+	drv, err := newDriver(p, events)
 	if err != nil {
 		return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
 	}
-	return power.NewPDU(power.PDUConfig{
-		Name:          p.Name,
-		Driver:        drv,
-		PowerOnDelay:  p.PowerOnDelay.Std(),
-		InrushDelay:   p.InrushDelay.Std(),
-		MaxAmperes:    p.MaxAmperes,
-		BudgetWait:    p.BudgetWait.Std(),
-		OffTimes:      parts.offTimes,
-		SwitchTimeout: p.SwitchTimeout.Std(),
-		ReadTimeout:   cfg.Timeouts.Status.Std(),
-		CacheTTL:      cacheTTL,
-		Logger:        parts.log,
-		Observer:      parts.obs,
-	}), nil
+	return attach(power.NewPDU(power.PDUConfig{
+		Name:                p.Name,
+		Driver:              drv,
+		PowerOnDelay:        p.PowerOnDelay.Std(),
+		InrushDelay:         p.InrushDelay.Std(),
+		MaxAmperes:          p.MaxAmperes,
+		BudgetWait:          p.BudgetWait.Std(),
+		RestoreAfterRestart: p.RestoreAfterPDURestart,
+		OffTimes:            parts.offTimes,
+		SwitchTimeout:       p.SwitchTimeout.Std(),
+		ReadTimeout:         cfg.Timeouts.Status.Std(),
+		CacheTTL:            cacheTTL,
+		Logger:              parts.log,
+		Observer:            parts.obs,
+	})), nil
 }
 
 // buildFleet turns the config's PDUs and machines into the power domain.

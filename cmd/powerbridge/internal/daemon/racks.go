@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/apc"
 )
 
 // setRacks gives a new fleet what the config says of its racks: the
@@ -76,4 +78,22 @@ func startNameSync(ctx context.Context, cfg *config.File, fleet *power.Fleet, lo
 			}
 		}()
 	}
+}
+
+// restartHook passes a PDU driver's events on to onEvent, and tells the PDU
+// attached to it of a restart of its device, for restore_after_pdu_restart.
+// The driver is made before its PDU: attach completes the hook.
+func restartHook(onEvent func(apc.Event)) (events func(apc.Event), attach func(*power.PDU) *power.PDU) {
+	var pdu atomic.Pointer[power.PDU]
+	events = func(e apc.Event) {
+		onEvent(e)
+		if p := pdu.Load(); p != nil && (e.Kind == apc.EventRestart || e.Kind == apc.EventNewEngine) {
+			p.Restarted()
+		}
+	}
+	attach = func(p *power.PDU) *power.PDU {
+		pdu.Store(p)
+		return p
+	}
+	return events, attach
 }
