@@ -109,6 +109,16 @@ func (p *PDU) UnexpectedChanges() []UnexpectedChange {
 	return append([]UnexpectedChange(nil), p.watch.recent...)
 }
 
+// UnexpectedChanges returns the latest changes nobody asked powerbridge
+// for of the named PDU, oldest first; none for a PDU not configured.
+func (f *Fleet) UnexpectedChanges(pdu string) []UnexpectedChange {
+	p, err := f.PDU(pdu)
+	if err != nil {
+		return nil
+	}
+	return p.UnexpectedChanges()
+}
+
 // watchUnexpected makes f the one told of its PDUs' unexpected changes: the
 // fleet in service, since a PDU a reload keeps serves the next fleet.
 func (f *Fleet) watchUnexpected() {

@@ -49,11 +49,19 @@ func (f groupsFleet) PDUBudget(pdu string) (power.Budget, bool) {
 	return power.Budget{MaxAmperes: 16, LoadAmperes: &load, ReservedAmperes: 0.5, Expected: map[int]float64{2: 0.5, 1: 1.25}}, true
 }
 
+// UnexpectedChanges tells of rack1/2 switched on at the PDU.
+func (f groupsFleet) UnexpectedChanges(pdu string) []power.UnexpectedChange {
+	if pdu != "rack1" {
+		return nil
+	}
+	return []power.UnexpectedChange{{PDU: pdu, Outlet: 2, From: power.Off, To: power.On, At: time.Date(2026, 12, 2, 9, 30, 0, 0, time.UTC)}}
+}
+
 // TestGroupAnswersGolden pins the group routes' answers, as
 // TestRouteAnswersGolden does the others' (-update rewrites
 // testdata/groups.golden): per-machine results, 502 when one failed, 400
 // for an unknown group and for a fleet without groups; and a PDU's power
-// budget in /v1/pdus.
+// budget and unexpected changes in /v1/pdus.
 func TestGroupAnswersGolden(t *testing.T) {
 	cfg := Config{
 		Auth:          NewAuthenticator([]Credential{{Name: "maas", Token: token}}),

@@ -263,8 +263,9 @@ func (s *Server) listPDUs(w http.ResponseWriter, r *http.Request) {
 			out.PDUs = append(out.PDUs, PDU{Name: name, Error: err.Error()})
 			continue
 		}
-		out.PDUs = append(out.PDUs, pduAnswer(name, rd))
-		out.PDUs[len(out.PDUs)-1].Budget = budgetOf(fleet, name)
+		pa := pduAnswer(name, rd)
+		pa.Budget, pa.UnexpectedChanges = budgetOf(fleet, name), unexpectedOf(fleet, name)
+		out.PDUs = append(out.PDUs, pa)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -221,6 +221,9 @@ func TestOutletSwitchedBehindPowerbridgesBack(t *testing.T) {
 	if got := count(); got != 1 {
 		t.Errorf("%s = %v, want 1", counted, got)
 	}
+	if _, pdus := get(t, b.URL+"/v1/pdus", maasToken); strings.Count(pdus, `"unexpected_changes":[{"outlet":1,"from":"off","to":"on","at":"`) != 1 {
+		t.Errorf("/v1/pdus does not show the one unexpected change:\n%s", pdus)
+	}
 	if lines := b.logs.lines("outlet changed state without powerbridge"); len(lines) != 1 {
 		t.Errorf("%d log lines about the change, want 1:\n%s", len(lines), strings.Join(lines, "\n"))
 	} else if !strings.Contains(lines[0], "outlet=rack1/1") || !strings.Contains(lines[0], "machine=n01") || !strings.Contains(lines[0], "to=on") {

@@ -3,6 +3,7 @@ package server
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -48,6 +49,35 @@ func budgetOf(f Fleet, pdu string) *Budget {
 	}
 	for _, n := range slices.Sorted(maps.Keys(b.Expected)) {
 		out.Expected = append(out.Expected, ExpectedOutlet{Outlet: n, Amperes: b.Expected[n]})
+	}
+	return out
+}
+
+// UnexpectedFleet is a Fleet that tells of outlets found in a state nobody
+// asked powerbridge for (*power.Fleet is one).
+type UnexpectedFleet interface {
+	UnexpectedChanges(pdu string) []power.UnexpectedChange
+}
+
+// UnexpectedChange is an outlet a read found switched behind powerbridge's
+// back: at the PDU's buttons or web UI, by another client, or by the PDU
+// restarting.
+type UnexpectedChange struct {
+	Outlet int         `json:"outlet"`
+	From   power.State `json:"from"`
+	To     power.State `json:"to"`
+	At     time.Time   `json:"at"`
+}
+
+// unexpectedOf is the PDU's latest unexpected changes, or nil.
+func unexpectedOf(f Fleet, pdu string) []UnexpectedChange {
+	uf, ok := f.(UnexpectedFleet)
+	if !ok {
+		return nil
+	}
+	var out []UnexpectedChange
+	for _, c := range uf.UnexpectedChanges(pdu) {
+		out = append(out, UnexpectedChange{Outlet: c.Outlet, From: c.From, To: c.To, At: c.At.UTC()})
 	}
 	return out
 }
