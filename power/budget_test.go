@@ -124,3 +124,30 @@ func TestBudgetLearnsExpectedDraw(t *testing.T) {
 		t.Errorf("after a new power-on, outlet 1 expected to draw %v A, want 2.5 (learned before)", b.Expected[1])
 	}
 }
+
+// With no inrush delay, power-ons on a PDU with a budget are still
+// admitted one at a time: two asked for at once that do not both fit are
+// not both let through on the same reading.
+func TestBudgetAdmitsOneAtATimeWithoutInrushDelay(t *testing.T) {
+	d := &meteredFake{fakeDriver: newFake(3), amps: map[int]float64{1: 3, 2: 3, 3: 3}}
+	d.set(1, On)
+	p := testPDU(t, "r", d.fakeDriver, func(c *PDUConfig) {
+		c.Driver, c.CacheTTL, c.MaxAmperes, c.BudgetWait = d, 0, 8, 200*time.Millisecond
+	})
+	p.SetExpectedAmperes(map[int]float64{2: 3, 3: 3})
+	errs := make(chan error, 2)
+	for _, n := range []int{2, 3} {
+		go func() { _, err := p.Switch(t.Context(), n, On); errs <- err }()
+	}
+	var refused int
+	for range 2 {
+		if err := <-errs; errors.Is(err, ErrOverBudget) {
+			refused++
+		} else if err != nil {
+			t.Error(err)
+		}
+	}
+	if on := len(ons(d.switchLog())); on != 1 || refused != 1 {
+		t.Errorf("%d switched on and %d refused, want 1 and 1 (3 A drawn, 3 A more each, max 8 A)", on, refused)
+	}
+}

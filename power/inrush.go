@@ -24,6 +24,9 @@ var ErrInrushQueue = errors.New("too many power-ons queued at the PDU")
 type inrushGuard struct {
 	pdu   string
 	delay time.Duration
+	// serial makes power-ons take turns even with no delay: a power
+	// budget admits them one at a time.
+	serial bool
 
 	mu     sync.Mutex
 	queue  []*inrushTurn // waiting, in arrival order
@@ -38,8 +41,8 @@ type inrushTurn struct {
 	granted chan struct{} // closed when the turn is this one's
 }
 
-func newInrushGuard(pdu string, delay time.Duration) *inrushGuard {
-	return &inrushGuard{pdu: pdu, delay: delay}
+func newInrushGuard(pdu string, delay time.Duration, serial bool) *inrushGuard {
+	return &inrushGuard{pdu: pdu, delay: delay, serial: serial}
 }
 
 // take waits for a power-on's turn and for delay to have passed since the
@@ -48,7 +51,7 @@ func newInrushGuard(pdu string, delay time.Duration) *inrushGuard {
 // cannot be met by the power-ons ahead of it is refused at once with
 // ErrInrushQueue, rather than held until the deadline.
 func (g *inrushGuard) take(ctx context.Context) (*inrushTurn, error) {
-	if g == nil || g.delay <= 0 {
+	if g == nil || (g.delay <= 0 && !g.serial) {
 		return nil, nil
 	}
 	t := &inrushTurn{g: g, granted: make(chan struct{})}

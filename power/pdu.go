@@ -116,7 +116,7 @@ func NewPDU(cfg PDUConfig) *PDU {
 		done:    make(chan struct{}),
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
-		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay),
+		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0),
 		watch:   newOutletWatch(cfg.Name),
 	}
 	if cfg.OffTimes != nil {
