@@ -70,7 +70,7 @@ func onCommands(dev *apcsim.Device, n int) []onCommand {
 // them (offs are not queued behind them), and a status query meanwhile
 // is answered before the last of them too.
 func TestInrushSpacesTwelveMAASPowerOns(t *testing.T) {
-	const machines, inrush = 12, 500 * time.Millisecond
+	const machines, inrush = 12, 700 * time.Millisecond
 	dev, _, pdu := rackPDU(t, fmt.Sprintf(", inrush_delay: %s", inrush))
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: 5s, action: 60s}\npdus:\n%smachines:\n", maasToken, pdu)
@@ -507,9 +507,15 @@ machines:
 `, audit, maasToken, agent.Addr()))
 	pollsAfter(t, b)
 
-	agent.Restart()
-	dev.SetOutletState(1, power.Off) // the card's defaults
+	// The card goes silent while it reboots; once a poll has failed, no
+	// read from before is under way, and it comes back restarted with its
+	// outlets at its defaults.
+	agent.SetSilent(true)
+	waitUntil(t, 60*time.Second, "a poll fails while the card reboots", func() bool { return len(b.logs.lines("PDU cannot be read")) > 0 })
+	dev.SetOutletState(1, power.Off)
 	dev.SetOutletState(2, power.On)
+	agent.Restart()
+	agent.SetSilent(false)
 	waitUntil(t, 60*time.Second, "the outlets are put back", func() bool {
 		return dev.OutletState(1) == power.On && dev.OutletState(2) == power.Off
 	})
