@@ -22,9 +22,9 @@ type PDUConfig struct {
 	InrushDelay time.Duration
 	MaxAmperes  float64
 	BudgetWait  time.Duration
-	// RestoreAfterRestart puts outlets back as they were after the device
+	// Restore puts outlets back as they were after the device
 	// restarted (restore.go).
-	RestoreAfterRestart bool
+	Restore bool
 	// OffTimes, when set, keeps when each outlet went off across restarts,
 	// so that the power-on delay holds across them too.
 	OffTimes OffTimes

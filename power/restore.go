@@ -23,7 +23,7 @@ type OutletRestore struct {
 // restart changed, and the fleet switches them back. It must not block:
 // the driver's worker calls it.
 func (p *PDU) Restarted() {
-	if !p.cfg.RestoreAfterRestart {
+	if !p.cfg.Restore {
 		return
 	}
 	p.watch.markRestart()

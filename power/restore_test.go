@@ -7,7 +7,7 @@ import (
 )
 
 // After a restart the PDU came back with its own defaults: with
-// RestoreAfterRestart the outlets it changed are switched back, once each,
+// Restore the outlets it changed are switched back, once each,
 // under the restore principal (and the changes are told as unexpected);
 // without it nothing is switched.
 func TestRestoreAfterPDURestart(t *testing.T) {
@@ -15,7 +15,7 @@ func TestRestoreAfterPDURestart(t *testing.T) {
 		t.Run(fmt.Sprint("restore=", restore), func(t *testing.T) {
 			d := newFake(3)
 			d.set(1, On)
-			p := testPDU(t, "r", d, func(c *PDUConfig) { c.CacheTTL, c.RestoreAfterRestart = 0, restore })
+			p := testPDU(t, "r", d, func(c *PDUConfig) { c.CacheTTL, c.Restore = 0, restore })
 			a, obs := &auditLog{}, &countingObserver{}
 			f, err := NewFleet([]*PDU{p}, []Machine{{Name: "m", Outlets: []OutletRef{{"r", 1}}}},
 				FleetConfig{ActionTimeout: 10 * time.Second, Audit: a, Observer: obs})
