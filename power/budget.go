@@ -41,6 +41,9 @@ type Budget struct {
 type budget struct {
 	max  float64
 	wait time.Duration
+	// admitting is held from a power-on's admission to its SET's answer,
+	// so that power-ons on different phases are admitted one at a time.
+	admitting chan struct{} // holds one token while a power-on is admitted
 
 	mu         sync.Mutex
 	configured map[int]float64
@@ -50,7 +53,7 @@ type budget struct {
 }
 
 func newBudget(max float64, wait time.Duration) *budget {
-	return &budget{max: max, wait: wait, configured: map[int]float64{}, learned: map[int]float64{}, peak: map[int]float64{}, onAt: map[int]time.Time{}}
+	return &budget{max: max, wait: wait, admitting: make(chan struct{}, 1), configured: map[int]float64{}, learned: map[int]float64{}, peak: map[int]float64{}, onAt: map[int]time.Time{}}
 }
 
 // expected is outlet n's expected draw. Called with b.mu held.
@@ -144,13 +147,29 @@ func (p *PDU) Budget() (Budget, bool) {
 
 // admit waits until outlet n's power-on fits the PDU's budget, reading the
 // PDU afresh, for at most the budget's wait (and ctx); then refuses it with
-// ErrOverBudget. It is called holding the PDU's inrush turn, so that the
-// power-ons of one PDU are admitted one at a time, each counting the last.
-func (p *PDU) admit(ctx context.Context, n int) error {
+// ErrOverBudget. The power-ons of one PDU are admitted one at a time, each
+// counting the last: done, once the SET is answered, lets the next in.
+func (p *PDU) admit(ctx context.Context, n int) (func(), error) {
 	b := p.budget
 	if b == nil {
-		return nil
+		return func() {}, nil
 	}
+	select {
+	case b.admitting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for another power-on's admission to the power budget: %w", ctx.Err())
+	}
+	release := func() { <-b.admitting }
+	if err := p.roomFor(ctx, n); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// roomFor waits until outlet n's power-on fits the budget (see admit).
+func (p *PDU) roomFor(ctx context.Context, n int) error {
+	b := p.budget
 	deadline := time.Now().Add(b.wait)
 	logged := false
 	for {

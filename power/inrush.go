@@ -45,6 +45,47 @@ func newInrushGuard(pdu string, delay time.Duration, serial bool) *inrushGuard {
 	return &inrushGuard{pdu: pdu, delay: delay, serial: serial}
 }
 
+// phaseGuards gives each phase (or circuit) of a PDU a guard of its own:
+// outlets on different breakers may come on together. phases lists each
+// one's outlets; an outlet in none shares the PDU's own guard.
+func phaseGuards(pdu string, delay time.Duration, serial bool, phases [][]int) map[int]*inrushGuard {
+	m := map[int]*inrushGuard{}
+	for i, outlets := range phases {
+		g := newInrushGuard(fmt.Sprintf("%s phase %d", pdu, i+1), delay, serial)
+		for _, n := range outlets {
+			m[n] = g
+		}
+	}
+	return m
+}
+
+// InrushDelay is the least time between two power-ons of the PDU's outlets.
+func (p *PDU) InrushDelay() time.Duration { return p.cfg.InrushDelay }
+
+// takeTurn waits for outlet n's power-on to take its turn at its inrush
+// guard and to be admitted to the power budget; release, once the SET is
+// answered, lets the next one go.
+func (p *PDU) takeTurn(ctx context.Context, n int) (release func(), err error) {
+	turn, err := p.guard(n).take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	admitted, err := p.admit(ctx, n)
+	if err != nil {
+		turn.done()
+		return nil, err
+	}
+	return func() { admitted(); turn.done() }, nil
+}
+
+// guard is the inrush guard outlet n's power-ons take their turn at.
+func (p *PDU) guard(n int) *inrushGuard {
+	if g, ok := p.phases[n]; ok {
+		return g
+	}
+	return p.inrush
+}
+
 // take waits for a power-on's turn and for delay to have passed since the
 // last power-on, and returns the turn, to be given back with done once its
 // SET has been sent (and stamped with sentOn). A caller whose deadline

@@ -193,3 +193,40 @@ func TestNoInrushDelayTakesNoTurn(t *testing.T) {
 		t.Errorf("the guard holds a turn with no delay configured")
 	}
 }
+
+// With phases named, each has a guard of its own: a power-on on one phase
+// does not wait behind those queued on another, while those of one phase
+// stay inrush_delay apart.
+func TestInrushPerPhase(t *testing.T) {
+	const delay = 400 * time.Millisecond
+	d := newFake(4)
+	p := testPDU(t, "r", d, func(c *PDUConfig) { c.InrushDelay, c.Phases = delay, [][]int{{1, 2}, {3, 4}} })
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	wg.Go(func() { _, errs[1] = p.Switch(t.Context(), 1, On) })
+	waitFor(t, func() bool { return len(d.switchLog()) == 1 })
+	wg.Go(func() { _, errs[2] = p.Switch(t.Context(), 2, On) })
+	waitFor(t, func() bool { g := p.guard(2); g.mu.Lock(); defer g.mu.Unlock(); return g.taken == 2 })
+	// Outlet 3 is on the other phase: it goes before outlet 2's turn comes.
+	if _, err := p.Switch(t.Context(), 3, On); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var order []int
+	at := map[int]time.Time{}
+	for _, s := range ons(d.switchLog()) {
+		order = append(order, s.outlet)
+		at[s.outlet] = s.at
+	}
+	if fmt.Sprint(order) != "[1 3 2]" {
+		t.Errorf("switched on in the order %v, want [1 3 2]: outlet 3's phase has no queue", order)
+	}
+	if gap := at[2].Sub(at[1]); gap < delay {
+		t.Errorf("outlets 1 and 2, one phase, switched on %s apart, want at least %s", gap, delay)
+	}
+}

@@ -22,9 +22,10 @@ type PDUConfig struct {
 	InrushDelay time.Duration
 	MaxAmperes  float64
 	BudgetWait  time.Duration
-	// Restore puts outlets back as they were after the device
-	// restarted (restore.go).
+	// Restore puts outlets back after a restart (restore.go); Phases
+	// lists each phase's outlets, each with an inrush guard (inrush.go).
 	Restore bool
+	Phases  [][]int
 	// OffTimes, when set, keeps when each outlet went off across restarts,
 	// so that the power-on delay holds across them too.
 	OffTimes OffTimes
@@ -63,6 +64,7 @@ type PDU struct {
 	done chan struct{}
 
 	inrush *inrushGuard
+	phases map[int]*inrushGuard // outlet → its phase's guard
 	watch  *outletWatch
 	budget *budget // nil: no max_amperes
 
@@ -117,6 +119,7 @@ func NewPDU(cfg PDUConfig) *PDU {
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
 		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0),
+		phases:  phaseGuards(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0, cfg.Phases),
 		watch:   newOutletWatch(cfg.Name),
 	}
 	if cfg.OffTimes != nil {
@@ -136,9 +139,6 @@ func (p *PDU) Name() string { return p.cfg.Name }
 
 // PowerOnDelay is the PDU's configured power-on delay.
 func (p *PDU) PowerOnDelay() time.Duration { return p.cfg.PowerOnDelay }
-
-// InrushDelay is the least time between two power-ons of the PDU's outlets.
-func (p *PDU) InrushDelay() time.Duration { return p.cfg.InrushDelay }
 
 func (p *PDU) work() {
 	defer close(p.done)
@@ -371,20 +371,17 @@ func (p *PDU) send(ctx context.Context, n int, to State) (answer, err error) {
 		p.markOff(n)
 	}
 	if to == On {
-		turn, err := p.inrush.take(ctx)
+		release, err := p.takeTurn(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		defer turn.done()
-		if err := p.admit(ctx, n); err != nil {
-			return nil, err
-		}
+		defer release()
 	}
 	if err := p.do(ctx, func() {
 		start := time.Now()
 		answer = p.cfg.Driver.Switch(ctx, n, to)
 		if to == On {
-			p.inrush.sentOn(time.Now())
+			p.guard(n).sentOn(time.Now())
 			p.budget.switchedOn(n, time.Now())
 		}
 		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), answer)

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,6 +44,7 @@ func (f *File) validateRacks(s section) {
 		if p.InrushDelay.Std() > maxInrushDelay {
 			ps.field("inrush_delay").errorf("%s is more than %s: every power-on of the PDU would wait that long for each one before it", p.InrushDelay, maxInrushDelay)
 		}
+		p.validatePhases(ps.field("phases"))
 		if p.MaxAmperes < 0 {
 			ps.field("max_amperes").errorf("cannot be negative (leave it out for no power budget)")
 		}
@@ -86,4 +90,53 @@ func (f *File) validateGroups(gs section) {
 			}
 		}
 	}
+}
+
+// PhaseOutlets is the outlets of each of the PDU's phases, in order.
+func (p PDU) PhaseOutlets() [][]int {
+	var out [][]int
+	for _, ph := range p.Phases {
+		outlets, _ := outletList(ph)
+		out = append(out, outlets)
+	}
+	return out
+}
+
+// validatePhases checks that each phase lists outlets, and none twice.
+func (p *PDU) validatePhases(s section) {
+	phaseOf := map[int]int{}
+	for i, ph := range p.Phases {
+		outlets, err := outletList(ph)
+		if err != nil {
+			s.index(i).errorf("%q: %v", ph, err)
+			continue
+		}
+		for _, n := range outlets {
+			if j, dup := phaseOf[n]; dup {
+				s.index(i).errorf("outlet %d is on phase %d already (%q)", n, j+1, p.Phases[j])
+				break
+			}
+			phaseOf[n] = i
+		}
+	}
+}
+
+// outletList reads outlets written as "1-8" or "1-4,9-12" or "3".
+func outletList(s string) ([]int, error) {
+	var out []int
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		if !isRange {
+			hi = lo
+		}
+		a, errA := strconv.Atoi(strings.TrimSpace(lo))
+		b, errB := strconv.Atoi(strings.TrimSpace(hi))
+		if errA != nil || errB != nil || a < 1 || b < a {
+			return nil, fmt.Errorf("not outlets; write them as 1-8, or 1-4,9-12 (from 1)")
+		}
+		for n := a; n <= b; n++ {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

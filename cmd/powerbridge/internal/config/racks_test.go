@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,11 @@ func TestRackProblems(t *testing.T) {
 			`testdata/rack-budget.yaml:4: pdus[0].max_amperes: cannot be negative (leave it out for no power budget)`,
 			`testdata/rack-budget.yaml:5: pdus[1].budget_wait: 1m0s leaves nothing of timeouts.action (1m0s) to switch the outlet in; use less`,
 			`testdata/rack-budget.yaml:8: machines[0].expected_amperes: cannot be negative`,
+		}},
+		{"rack-phases", []string{
+			`testdata/rack-phases.yaml:6: pdus[0].phases[2]: outlet 8 is on phase 1 already ("1-8")`,
+			`testdata/rack-phases.yaml:6: pdus[0].phases[3]: "x": not outlets; write them as 1-8, or 1-4,9-12 (from 1)`,
+			`testdata/rack-phases.yaml:6: pdus[0].phases[4]: "5-2": not outlets; write them as 1-8, or 1-4,9-12 (from 1)`,
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -64,5 +70,13 @@ pdus:
 	}
 	if got := f.PDUs[0].BudgetWait.Std(); got != 30*time.Second || f.PDUs[0].MaxAmperes != 0 {
 		t.Errorf("rack1 budget_wait = %s, max_amperes = %v; want the defaults 30s and 0 (no budget)", got, f.PDUs[0].MaxAmperes)
+	}
+}
+
+// Phases are read as outlet lists.
+func TestRackPhaseOutlets(t *testing.T) {
+	p := PDU{Phases: []string{"1-3", "4, 6-7"}}
+	if got := fmt.Sprint(p.PhaseOutlets()); got != "[[1 2 3] [4 6 7]]" {
+		t.Errorf("PhaseOutlets() = %s, want [[1 2 3] [4 6 7]]", got)
 	}
 }

@@ -98,6 +98,9 @@ type PDU struct {
 	// InrushDelay is the least time between two power-ons of the PDU's
 	// outlets, whoever asks for them (see racks.go).
 	InrushDelay Duration `yaml:"inrush_delay"`
+	// Phases lists the outlets of each phase or circuit, as "1-8": each
+	// has an inrush guard of its own (see racks.go).
+	Phases []string `yaml:"phases"`
 	// MaxAmperes, when set, is the PDU's power budget; a power-on over it
 	// waits up to BudgetWait, then is refused (see racks.go).
 	MaxAmperes float64  `yaml:"max_amperes"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
@@ -71,7 +72,7 @@ func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
 		before[p.Name] = p
 	}
 	for _, p := range cfg.PDUs {
-		if old, ok := before[p.Name]; ok && old == p {
+		if old, ok := before[p.Name]; ok && reflect.DeepEqual(old, p) {
 			kept[p.Name], _ = parts.prev.PDU(p.Name)
 		}
 	}
@@ -100,6 +101,7 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 		MaxAmperes:    p.MaxAmperes,
 		BudgetWait:    p.BudgetWait.Std(),
 		Restore:       p.RestoreAfterPDURestart,
+		Phases:        p.PhaseOutlets(),
 		OffTimes:      parts.offTimes,
 		SwitchTimeout: p.SwitchTimeout.Std(),
 		ReadTimeout:   cfg.Timeouts.Status.Std(),
