@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -79,6 +80,10 @@ func (s *Server) groupAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The members' actions come one after another, each under the action
+	// timeout: the server's write timeout, one action's, does not bound
+	// the answer.
+	http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	res, err := gf.GroupAction(r.Context(), chi.URLParam(r, "name"), power.Action(chi.URLParam(r, "action")))
 	if err != nil {
 		s.failGroup(w, r, err)

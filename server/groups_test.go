@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +108,46 @@ func TestGroupAnswersGolden(t *testing.T) {
 	}
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Errorf("the answers differ from %s (run with -update if the change is meant):\n--- got\n%s--- want\n%s", golden, got.Bytes(), want)
+	}
+}
+
+// slowGroups is a fleet whose group actions take longer than the server's
+// write timeout, as a group of machines each taking its action does.
+type slowGroups struct {
+	*goldenFleet
+	takes time.Duration
+}
+
+func (f slowGroups) GroupAction(ctx context.Context, name string, a power.Action) (power.GroupResult, error) {
+	<-time.After(f.takes)
+	return power.GroupResult{Group: name, Action: a, Members: []power.GroupMember{{Machine: "node1", Result: power.Result{Machine: "node1", Action: a, State: power.On}}}}, nil
+}
+
+func (f slowGroups) GroupStatus(ctx context.Context, name string) (power.GroupStatus, error) {
+	return power.GroupStatus{Group: name}, nil
+}
+
+// A group action's answer is written however long past the server's write
+// timeout (one action's) its members took.
+func TestGroupAnswerOutlastsTheWriteTimeout(t *testing.T) {
+	h := New(slowGroups{newGoldenFleet(t), 600 * time.Millisecond}, Config{
+		Auth:          NewAuthenticator([]Credential{{Name: "maas", Token: token}}),
+		StatusTimeout: time.Second,
+		ActionTimeout: time.Second,
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.WriteTimeout = 200 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/groups/rack-a/on", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("the answer was cut off: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"machine":"node1","ok":true`) {
+		t.Errorf("answer %d %s, want 200 with node1's outcome", resp.StatusCode, body)
 	}
 }
