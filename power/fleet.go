@@ -31,6 +31,7 @@ type Fleet struct {
 	audit    Auditor
 	journal  Journal // nil: none
 	free     *outletStates
+	groups   *groupSet // nil: none
 }
 
 // FleetConfig is how a fleet behaves.
@@ -107,8 +108,10 @@ func (f *Fleet) Retire(next *Fleet) error {
 }
 
 // Watch probes the liveness of every machine that has it, each at its own
-// interval, until ctx ends.
+// interval, until ctx ends; and makes f the fleet that logs, audits and
+// counts the changes its PDUs' reads find that nobody asked powerbridge for.
 func (f *Fleet) Watch(ctx context.Context) {
+	f.watchUnexpected()
 	for _, name := range f.order {
 		m := f.machines[name]
 		if m.Liveness == nil {

@@ -17,6 +17,15 @@ type PDUConfig struct {
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again.
 	PowerOnDelay time.Duration
+	// InrushDelay spaces the PDU's power-ons (inrush.go); MaxAmperes, when
+	// more than 0, is its power budget, waited on for BudgetWait (budget.go).
+	InrushDelay time.Duration
+	MaxAmperes  float64
+	BudgetWait  time.Duration
+	// Restore puts outlets back after a restart (restore.go); Phases
+	// lists each phase's outlets, each with an inrush guard (inrush.go).
+	Restore bool
+	Phases  [][]int
 	// OffTimes, when set, keeps when each outlet went off across restarts,
 	// so that the power-on delay holds across them too.
 	OffTimes OffTimes
@@ -53,6 +62,11 @@ type PDU struct {
 	jobs chan func()
 	quit chan struct{}
 	done chan struct{}
+
+	inrush *inrushGuard
+	phases map[int]*inrushGuard // outlet → its phase's guard
+	watch  *outletWatch
+	budget *budget // nil: no max_amperes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -104,11 +118,17 @@ func NewPDU(cfg PDUConfig) *PDU {
 		done:    make(chan struct{}),
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
+		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0),
+		phases:  phaseGuards(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0, cfg.Phases),
+		watch:   newOutletWatch(cfg.Name),
 	}
 	if cfg.OffTimes != nil {
 		for n, at := range cfg.OffTimes.Load(cfg.Name) {
 			p.lastOff[n] = at
 		}
+	}
+	if cfg.MaxAmperes > 0 {
+		p.budget = newBudget(cfg.MaxAmperes, cfg.BudgetWait)
 	}
 	go p.work()
 	return p
@@ -231,7 +251,8 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 	if p.flight == f {
 		p.flight = nil
 	}
-	if f.err == nil && p.gen == gen {
+	current := f.err == nil && p.gen == gen
+	if current {
 		p.cached.Store(&readResult{reading: f.reading, at: now})
 	}
 	wasFailing := p.last.Err != nil
@@ -241,6 +262,11 @@ func (p *PDU) fly(f *readFlight, gen uint64) {
 		p.last.Err = f.err
 	}
 	p.mu.Unlock()
+	if current {
+		// Before the readers are answered: what they see is told of.
+		p.watch.observe(f.reading, now)
+		p.budget.learn(f.reading)
+	}
 	close(f.done)
 	// One line when the PDU stops answering and one when it is back, not
 	// one per failed read: MAAS and the poller keep asking meanwhile.
@@ -292,6 +318,10 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 	if to != On && to != Off {
 		return SwitchOutcome{}, fmt.Errorf("%s: can only switch on or off", what)
 	}
+	// Whatever reads find meanwhile, the outlet is powerbridge's to change.
+	p.watch.begin(n)
+	final := Unknown
+	defer func() { p.watch.end(n, final) }()
 	r, err := p.Read(ctx)
 	if err != nil {
 		return SwitchOutcome{}, fmt.Errorf("%s: %w", what, err)
@@ -301,6 +331,7 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 		return SwitchOutcome{}, fmt.Errorf("%s: %w %d (the PDU has %d)", what, ErrUnknownOutlet, n, len(r.Outlets))
 	}
 	if o.State == to && !o.Pending {
+		final = to
 		return SwitchOutcome{}, nil
 	}
 	if to == On {
@@ -318,6 +349,7 @@ func (p *PDU) Switch(ctx context.Context, n int, to State) (SwitchOutcome, error
 	if err != nil {
 		return out, fmt.Errorf("%s: %w", what, err)
 	}
+	final = to
 	switch {
 	case resent > 0 && sent == nil:
 		out.Note = fmt.Sprintf("the switch got no answer and the outlet read back unchanged; sent again %d time(s), then it switched", resent)
@@ -338,9 +370,20 @@ func (p *PDU) send(ctx context.Context, n int, to State) (answer, err error) {
 		// not forget that the outlet may have gone off.
 		p.markOff(n)
 	}
+	if to == On {
+		release, err := p.takeTurn(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	if err := p.do(ctx, func() {
 		start := time.Now()
 		answer = p.cfg.Driver.Switch(ctx, n, to)
+		if to == On {
+			p.guard(n).sentOn(time.Now())
+			p.budget.switchedOn(n, time.Now())
+		}
 		p.cfg.Observer.DeviceCall(p.cfg.Name, "switch", time.Since(start), answer)
 	}); err != nil {
 		return nil, err

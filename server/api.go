@@ -115,7 +115,12 @@ type PDU struct {
 	Info    PDUInfo `json:"info"`
 	Outlets int     `json:"outlets"`
 	Meter   *Meter  `json:"meter,omitempty"`
+	Budget  *Budget `json:"budget,omitempty"` // see racks.go
 	Error   string  `json:"error,omitempty"`
+
+	// UnexpectedChanges are the latest outlets found in a state nobody
+	// asked powerbridge for, oldest first.
+	UnexpectedChanges []UnexpectedChange `json:"unexpected_changes,omitempty"`
 }
 
 // PDUInfo describes the device behind a PDU, as far as it tells.

@@ -131,22 +131,7 @@ func New(fleet Fleet, cfg Config) http.Handler {
 		r.Method(http.MethodGet, "/metrics", s.metricsAuth(cfg.Metrics))
 	}
 
-	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate)
-		r.Get("/v1/machines", s.listMachines)
-		r.Get("/v1/machines/{name}", s.getMachine)
-		r.Get("/v1/machines/{name}/status", s.status)
-		r.Post("/v1/machines/{name}/on", s.action(power.ActionOn))
-		r.Post("/v1/machines/{name}/off", s.action(power.ActionOff))
-		r.Post("/v1/machines/{name}/cycle", s.action(power.ActionCycle))
-		r.Post("/v1/machines/{name}/forget-host-key", s.forgetHostKey)
-		r.Get("/v1/pdus", s.listPDUs)
-		r.Get("/v1/pdus/{pdu}/outlets", s.outlets)
-		r.Post("/v1/pdus/{pdu}/outlets/{n}/{action:on|off|cycle}", s.switchOutlet)
-		if cfg.Reload != nil {
-			r.Post("/-/reload", s.reload)
-		}
-	})
+	r.Group(s.apiRoutes)
 	for _, f := range cfg.Faces {
 		h := f.New(s)
 		r.Mount(f.Prefix, h)
@@ -155,6 +140,26 @@ func New(fleet Fleet, cfg Config) http.Handler {
 		}
 	}
 	return r
+}
+
+// apiRoutes are the JSON API's routes, every one behind authentication.
+func (s *Server) apiRoutes(r chi.Router) {
+	r.Use(s.authenticate)
+	r.Get("/v1/machines", s.listMachines)
+	r.Get("/v1/machines/{name}", s.getMachine)
+	r.Get("/v1/machines/{name}/status", s.status)
+	r.Post("/v1/machines/{name}/on", s.action(power.ActionOn))
+	r.Post("/v1/machines/{name}/off", s.action(power.ActionOff))
+	r.Post("/v1/machines/{name}/cycle", s.action(power.ActionCycle))
+	r.Post("/v1/machines/{name}/forget-host-key", s.forgetHostKey)
+	r.Get("/v1/pdus", s.listPDUs)
+	r.Get("/v1/pdus/{pdu}/outlets", s.outlets)
+	r.Post("/v1/pdus/{pdu}/outlets/{n}/{action:on|off|cycle}", s.switchOutlet)
+	r.Get("/v1/groups/{name}", s.groupStatus)
+	r.Post("/v1/groups/{name}/{action:on|off|cycle}", s.groupAction)
+	if s.cfg.Reload != nil {
+		r.Post("/-/reload", s.reload)
+	}
 }
 
 // routeDecodedPath routes every request on its percent-decoded path. chi
@@ -268,7 +273,9 @@ func (s *Server) listPDUs(w http.ResponseWriter, r *http.Request) {
 			out.PDUs = append(out.PDUs, PDU{Name: name, Error: err.Error()})
 			continue
 		}
-		out.PDUs = append(out.PDUs, pduAnswer(name, rd))
+		pa := pduAnswer(name, rd)
+		pa.Budget, pa.UnexpectedChanges = budgetOf(fleet, name), unexpectedOf(fleet, name)
+		out.PDUs = append(out.PDUs, pa)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

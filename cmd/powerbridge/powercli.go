@@ -28,10 +28,13 @@ const (
 )
 
 const powerUsage = `Usage: powerbridge power on|off|cycle|status MACHINE [flags]
+       powerbridge power on|off|cycle|status --group GROUP [flags]
 
 Asks a running powerbridge to switch a machine on, off (a clean shutdown
 first, when the machine has one configured) or off-and-on, and waits until
-it is done; or tells whether it is on. Flags may come anywhere.
+it is done; or tells whether it is on. With --group, does so for every
+machine of a group of the server's config, machine by machine in its order
+(off: all at once), and prints each one's outcome. Flags may come anywhere.
 
 The server and the token come from the flags, else from the environment:
   POWERBRIDGE_URL    the server (default http://127.0.0.1:8080)
@@ -44,6 +47,8 @@ Exit status, for scripts:
   2  usage error
   3  status: the machine is off
   4  the server has no such machine
+     (with --group: 0 when every machine's action succeeded, for status
+     when every machine is on; 3 when all are off; 4 for no such group)
   5  the server refused the credentials (none given, or a wrong token)
 
 Examples:
@@ -63,11 +68,13 @@ func powerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	urlFlag := fs.String("url", "", "the server's `URL` (default $POWERBRIDGE_URL, else http://127.0.0.1:8080)")
 	tokenFile := fs.String("token-file", "", "read the bearer token from `file` (default $POWERBRIDGE_TOKEN)")
 	asJSON := fs.Bool("json", false, "print the server's JSON answer instead of a line of text")
+	group := fs.String("group", "", "act on every machine of the server's group `GROUP` instead of one machine")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long (an off with a clean shutdown may take the server's whole timeouts.action)")
 	pos, code, done := parseInterspersed(fs, args)
 	if done {
 		return code
 	}
+	pos = withGroup(pos, *group)
 	if len(pos) != 2 {
 		fmt.Fprintln(stderr, "powerbridge power: want an action and a machine: powerbridge power on|off|cycle|status MACHINE")
 		fs.Usage()
@@ -79,7 +86,7 @@ func powerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 
-	c := powerClient{out: stdout, errw: stderr, json: *asJSON}
+	c := powerClient{out: stdout, errw: stderr, json: *asJSON, groupName: *group}
 	raw := *urlFlag
 	if raw == "" {
 		raw = os.Getenv("POWERBRIDGE_URL")
@@ -105,7 +112,7 @@ func powerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if action == "status" {
+	if action == "status" && c.groupName == "" {
 		return c.status(ctx, machine)
 	}
 	return c.act(ctx, action, machine)
@@ -118,6 +125,8 @@ type powerClient struct {
 	json  bool
 	out   io.Writer
 	errw  io.Writer
+	// groupName, when set, is the group acted on instead of one machine.
+	groupName string
 }
 
 // answer is an HTTP answer read whole.
@@ -203,6 +212,9 @@ func (c *powerClient) status(ctx context.Context, machine string) int {
 }
 
 func (c *powerClient) act(ctx context.Context, action, machine string) int {
+	if c.groupName != "" {
+		return c.group(ctx, action, c.groupName)
+	}
 	a, err := c.do(ctx, http.MethodPost, "/v1/machines/"+url.PathEscape(machine)+"/"+action)
 	if err != nil {
 		fmt.Fprintf(c.errw, "powerbridge power: %v\n", err)

@@ -268,7 +268,19 @@ func (c *Session) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, 
 // sysUpTime is what the SET session reads to discover an SNMPv3 engine.
 const sysUpTime = ".1.3.6.1.2.1.1.3.0"
 
+// Set writes one INTEGER, sent exactly once: a retried SET can be carried
+// out twice by the device (see Client).
 func (c *Session) Set(ctx context.Context, oid string, value int) error {
+	return c.setPDU(ctx, gosnmp.SnmpPDU{Name: oid, Type: gosnmp.Integer, Value: value})
+}
+
+// SetString writes one OCTET STRING, sent exactly once like Set.
+func (c *Session) SetString(ctx context.Context, oid, value string) error {
+	return c.setPDU(ctx, gosnmp.SnmpPDU{Name: oid, Type: gosnmp.OctetString, Value: []byte(value)})
+}
+
+// setPDU sends one SET of pdu, exactly once (see Set).
+func (c *Session) setPDU(ctx context.Context, pdu gosnmp.SnmpPDU) error {
 	if c.version == "3" && undiscovered(c.writer) && !undiscovered(c.reader) {
 		// The reader has heard from the same engine, as the same
 		// user: what it learnt (engine, boots, time, localised keys)
@@ -292,7 +304,7 @@ func (c *Session) Set(ctx context.Context, oid string, value int) error {
 	if err := c.prepare(ctx, c.writer); err != nil {
 		return err
 	}
-	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: value}})
+	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{pdu})
 	if err != nil {
 		// Never sent again here, even when the engine was the wrong one:
 		// the caller reads the outlet back and decides.
@@ -304,7 +316,7 @@ func (c *Session) Set(ctx context.Context, oid string, value int) error {
 		return c.wrap(ctx, err, c.writer.Timeout)
 	}
 	c.noteEngine(c.writer)
-	return agentErr(pkt, []string{oid})
+	return agentErr(pkt, []string{pdu.Name})
 }
 
 // Close closes the sockets. The sessions are replaced by new ones, for a

@@ -29,6 +29,9 @@ func (m *Metrics) CollectFleet(f PolledFleet) error {
 // reload: each scrape takes current's fleet once and is built from it alone.
 // Call it once.
 func (m *Metrics) CollectCurrentFleet(current func() PolledFleet) error {
+	if err := m.reg.Register(budgetCollector{current}); err != nil {
+		return err
+	}
 	return m.reg.Register(fleetCollector{current})
 }
 

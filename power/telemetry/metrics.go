@@ -37,6 +37,8 @@ type Metrics struct {
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
+
+	racks rackMetrics
 }
 
 // Buckets. An APC card answers in tens to hundreds of milliseconds and a read
@@ -130,6 +132,7 @@ func New(version string) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.racks = newRackMetrics(m.reg)
 	// The service starts only with a config that loaded.
 	m.ConfigReloaded(nil)
 	return m

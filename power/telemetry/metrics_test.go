@@ -89,7 +89,8 @@ func testFleet(t *testing.T, m *telemetry.Metrics) (*power.Fleet, map[string]*st
 	}
 	var pdus []*power.PDU
 	for _, name := range []string{"rack1", "rack2"} {
-		p := power.NewPDU(power.PDUConfig{Name: name, Driver: drivers[name], Observer: m, ReadTimeout: time.Second})
+		p := power.NewPDU(power.PDUConfig{Name: name, Driver: drivers[name], Observer: m, ReadTimeout: time.Second, MaxAmperes: map[string]float64{"rack2": 16}[name]})
+		p.SetExpectedAmperes(map[int]float64{1: 0.5})
 		pdus = append(pdus, p)
 	}
 	f, err := power.NewFleet(pdus, []power.Machine{
@@ -440,6 +441,7 @@ func everyFamily(t *testing.T) []*dto.MetricFamily {
 	m.Shutdown("bigboy", "graceful", "", time.Second)
 	m.Shutdown("bigboy", "cut", "", time.Second)
 	m.Shutdown("bigboy", "refused", "", time.Second)
+	m.UnexpectedChange("rack1", 3, "bigboy", power.On)
 	server.NewHTTPMetrics(m.Registry()).Instrument(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	families, err := m.Registry().Gather()
 	if err != nil {

@@ -26,6 +26,8 @@ func (p *PDU) defaults() {
 	p.Vendor = "auto"
 	p.Dialect = "auto"
 	p.PowerOnDelay = Duration(defaultPowerOnDelay)
+	p.InrushDelay = Duration(defaultInrushDelay)
+	p.BudgetWait = Duration(defaultBudgetWait)
 	p.SwitchTimeout = Duration(defaultSwitchTimeout)
 	p.PollInterval = Duration(defaultPollInterval)
 	p.SNMP.defaults()

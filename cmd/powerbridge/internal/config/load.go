@@ -122,6 +122,7 @@ func parse(data []byte, name string, paths bool) (*File, error) {
 	problems = append(problems, undecoded...)
 	c.problems = nil
 	f.validate(c.section(root, ""))
+	f.validateRacks(c.section(root, ""))
 	if paths {
 		f.validatePaths(c.section(root, ""))
 	}

@@ -22,6 +22,8 @@ type File struct {
 	AuditLog string    `yaml:"audit_log"`
 	PDUs     []PDU     `yaml:"pdus"`
 	Machines []Machine `yaml:"machines"`
+	// Groups are machines switched together (see racks.go).
+	Groups []Group `yaml:"groups"`
 	// Redfish is how the Redfish face treats every machine.
 	Redfish Redfish `yaml:"redfish"`
 	// PDUDaemon, when set, serves pdudaemon's HTTP API on a listener of
@@ -125,6 +127,22 @@ type PDU struct {
 	// PowerOnDelay is the least time an outlet stays off before it is
 	// switched on again, so that power supplies drain and the BIOS sees AC loss.
 	PowerOnDelay Duration `yaml:"power_on_delay"`
+	// InrushDelay is the least time between two power-ons of the PDU's
+	// outlets, whoever asks for them (see racks.go).
+	InrushDelay Duration `yaml:"inrush_delay"`
+	// Phases lists the outlets of each phase or circuit, as "1-8": each
+	// has an inrush guard of its own (see racks.go).
+	Phases []string `yaml:"phases"`
+	// MaxAmperes, when set, is the PDU's power budget; a power-on over it
+	// waits up to BudgetWait, then is refused (see racks.go).
+	MaxAmperes float64  `yaml:"max_amperes"`
+	BudgetWait Duration `yaml:"budget_wait"`
+	// SyncOutletNames writes each machine's name into its outlets' names
+	// on the PDU, where they differ.
+	SyncOutletNames bool `yaml:"sync_outlet_names"`
+	// RestoreAfterPDURestart puts outlets back as they were after the PDU
+	// restarted (SNMPv3, which tells of a restart).
+	RestoreAfterPDURestart bool `yaml:"restore_after_pdu_restart"`
 	// SwitchTimeout bounds the read-back that verifies a switch.
 	SwitchTimeout Duration `yaml:"switch_timeout"`
 	// PollInterval is how often the PDU is read in the background, for
@@ -158,6 +176,9 @@ type Machine struct {
 	// WakeOnLAN, when set, wakes the machine by LAN: instead of outlets, or
 	// after them.
 	WakeOnLAN *WakeOnLAN `yaml:"wake_on_lan"`
+	// ExpectedAmperes is what the machine draws running, for its PDUs'
+	// power budgets; 0: learned from metered outlets.
+	ExpectedAmperes float64 `yaml:"expected_amperes"`
 	// Redfish, when set, overrides the file's redfish section.
 	Redfish *Redfish `yaml:"redfish"`
 }

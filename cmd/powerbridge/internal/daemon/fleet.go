@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
@@ -96,7 +97,7 @@ func keptPDUs(cfg *config.File, parts fleetParts) map[string]*power.PDU {
 		before[p.Name] = p
 	}
 	for _, p := range cfg.PDUs {
-		if old, ok := before[p.Name]; ok && old == p {
+		if old, ok := before[p.Name]; ok && reflect.DeepEqual(old, p) {
 			kept[p.Name], _ = parts.prev.PDU(p.Name)
 		}
 	}
@@ -115,21 +116,27 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 	if newDriver == nil {
 		return nil, fmt.Errorf("PDU %s: no driver for vendor %q", p.Name, p.Vendor)
 	}
-	drv, err := newDriver(p, pduEvents(p.Name, parts.log, parts.events))
+	events, attach := restartHook(pduEvents(p.Name, parts.log, parts.events))
+	drv, err := newDriver(p, events)
 	if err != nil {
 		return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
 	}
-	return power.NewPDU(power.PDUConfig{
+	return attach(power.NewPDU(power.PDUConfig{
 		Name:          p.Name,
 		Driver:        drv,
 		PowerOnDelay:  p.PowerOnDelay.Std(),
+		InrushDelay:   p.InrushDelay.Std(),
+		MaxAmperes:    p.MaxAmperes,
+		BudgetWait:    p.BudgetWait.Std(),
+		Restore:       p.RestoreAfterPDURestart,
+		Phases:        p.PhaseOutlets(),
 		OffTimes:      parts.offTimes,
 		SwitchTimeout: p.SwitchTimeout.Std(),
 		ReadTimeout:   cfg.Timeouts.Status.Std(),
 		CacheTTL:      cacheTTL,
 		Logger:        parts.log,
 		Observer:      parts.obs,
-	}), nil
+	})), nil
 }
 
 // buildFleet turns the config's PDUs and machines into the power domain.
@@ -156,30 +163,13 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 		}
 		pdus = append(pdus, pdu)
 	}
-	// The fleet is built last, but a graceful shutdown watching metered power
-	// needs to read it.
 	var fleet *power.Fleet
-	var machines []power.Machine
-	for _, m := range cfg.Machines {
-		pm := power.Machine{Name: m.Name, Outlets: m.Outlets, Liveness: livenessFor(m)}
-		below := func(ctx context.Context) (bool, error) {
-			watts, metered, err := fleet.MachineWatts(ctx, m.Name)
-			return metered && watts < m.Liveness.PowerBelowWatts, err
-		}
-		g, err := gracefulFor(m, cfg.StateDir, log, below)
-		if err == nil {
-			pm.Wake, err = wakeFor(m, cfg.StateDir, log)
-		}
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		if g != nil {
-			pm.Graceful = g
-		}
-		machines = append(machines, pm)
+	machines, err := machinesOf(cfg, log, &fleet)
+	if err != nil {
+		closeAll()
+		return nil, err
 	}
-	fleet, err := power.NewFleet(pdus, machines, power.FleetConfig{
+	fleet, err = power.NewFleet(pdus, machines, power.FleetConfig{
 		ActionTimeout: cfg.Timeouts.Action.Std(),
 		Logger:        log,
 		Observer:      obs,
@@ -187,11 +177,40 @@ func buildFleet(cfg *config.File, parts fleetParts) (*power.Fleet, error) {
 		Previous:      parts.prev,
 		Journal:       parts.journal,
 	})
+	if err == nil {
+		err = setRacks(cfg, fleet)
+	}
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	return fleet, nil
+}
+
+// machinesOf turns the config's machines into the power domain's. The
+// fleet is built after them, but a graceful shutdown watching metered power
+// needs to read it: *fleet is set once it is.
+func machinesOf(cfg *config.File, log *slog.Logger, fleet **power.Fleet) ([]power.Machine, error) {
+	var machines []power.Machine
+	for _, m := range cfg.Machines {
+		pm := power.Machine{Name: m.Name, Outlets: m.Outlets, Liveness: livenessFor(m)}
+		below := func(ctx context.Context) (bool, error) {
+			watts, metered, err := (*fleet).MachineWatts(ctx, m.Name)
+			return metered && watts < m.Liveness.PowerBelowWatts, err
+		}
+		g, err := gracefulFor(m, cfg.StateDir, log, below)
+		if err == nil {
+			pm.Wake, err = wakeFor(m, cfg.StateDir, log)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if g != nil {
+			pm.Graceful = g
+		}
+		machines = append(machines, pm)
+	}
+	return machines, nil
 }
 
 func apcConfig(p config.PDU) apc.Config {

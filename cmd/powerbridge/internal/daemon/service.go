@@ -102,6 +102,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 	ctx, stop := context.WithCancel(s.runCtx)
 	g.stop = stop
 	startPolling(ctx, cfg, fleet)
+	startNameSync(ctx, cfg, fleet, s.log)
 	fleet.Watch(ctx)
 	s.metrics.StartCounters(fleet)
 	return g, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
@@ -34,7 +35,7 @@ func (sims simulators) start(cfg *config.File, log *slog.Logger) (simulators, er
 		if p.Simulate == "" {
 			continue
 		}
-		if s := sims[p.Name]; s != nil && s.spec == *p {
+		if s := sims[p.Name]; s != nil && reflect.DeepEqual(s.spec, *p) {
 			p.Address = s.addr()
 			used[p.Name] = s
 			continue
