@@ -14,6 +14,7 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
 	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"github.com/powerbridge/powerbridge/server"
 )
 
@@ -48,7 +49,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 		fault(agent)
 		name := fmt.Sprintf("rack%d", i+1)
 		racks = append(racks, rack{name, agent})
-		drv, err := apc.New(apc.Config{Address: agent.Addr(), Community: "private", ReadCommunity: "public", Timeout: 200 * time.Millisecond, Retries: 1})
+		drv, err := apc.New(apc.Config{Config: snmp.Config{Address: agent.Addr(), Community: "private", ReadCommunity: "public", Timeout: 200 * time.Millisecond, Retries: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apc: %w", err)
 	}
-	session, err := snmp.New(cfg.session())
+	session, err := snmp.New(cfg.Config)
 	if err != nil {
 		return nil, fmt.Errorf("apc: %w", err)
 	}

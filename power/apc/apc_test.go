@@ -15,7 +15,7 @@ import (
 // testDriver returns a driver over fake f, as New would build it.
 func testDriver(t *testing.T, f *fakeAgent, dialect string) *Driver {
 	t.Helper()
-	cfg := Config{Address: "192.0.2.7", Version: f.version, Community: "private", Dialect: dialect}
+	cfg := Config{Config: snmp.Config{Address: "192.0.2.7", Version: f.version, Community: "private"}, Dialect: dialect}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		t.Fatal(err)

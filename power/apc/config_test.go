@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	v1 := Config{Address: "pdu", Community: "private"}
-	v3 := Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA", AuthPassphrase: "auth-secret-1", PrivProtocol: "AES", PrivPassphrase: "priv-secret-1"}
+	v1 := Config{Config: snmp.Config{Address: "pdu", Community: "private"}}
+	v3 := Config{Config: snmp.Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA", AuthPassphrase: "auth-secret-1", PrivProtocol: "AES", PrivPassphrase: "priv-secret-1"}}
 	with := func(c Config, f func(*Config)) Config { f(&c); return c }
 	for _, tc := range []struct {
 		name string
@@ -57,14 +59,14 @@ func TestNewAcceptsGoodConfig(t *testing.T) {
 		cfg  Config
 		want string // String()
 	}{
-		{Config{Address: "pdu", Community: "private"}, "apc pdu:161 dialect auto SNMP v1"},
-		{Config{Address: "10.0.0.5:1161", Version: "2c", Community: "w", ReadCommunity: "r", Dialect: "rpdu2"}, "apc 10.0.0.5:1161 dialect rpdu2 SNMP v2c"},
-		{Config{Address: "[fe80::1]:161", Version: "2c", Community: "private"}, "apc [fe80::1]:161 dialect auto SNMP v2c"},
-		{Config{Address: "[fe80::1]", Community: "private"}, "apc [fe80::1]:161 dialect auto SNMP v1"},
-		{Config{Address: "fe80::1", Community: "private"}, "apc [fe80::1]:161 dialect auto SNMP v1"},
-		{Config{Address: "pdu", Version: "3", User: "apc"}, `apc pdu:161 dialect auto SNMP v3 user "apc" noAuthNoPriv`},
-		{Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "md5", AuthPassphrase: "12345678"}, `apc pdu:161 dialect auto SNMP v3 user "apc" authNoPriv MD5`},
-		{Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA256", AuthPassphrase: "12345678", PrivProtocol: "aes256", PrivPassphrase: "87654321"}, `apc pdu:161 dialect auto SNMP v3 user "apc" authPriv SHA256/AES256`},
+		{Config{Config: snmp.Config{Address: "pdu", Community: "private"}}, "apc pdu:161 dialect auto SNMP v1"},
+		{Config{Config: snmp.Config{Address: "10.0.0.5:1161", Version: "2c", Community: "w", ReadCommunity: "r"}, Dialect: "rpdu2"}, "apc 10.0.0.5:1161 dialect rpdu2 SNMP v2c"},
+		{Config{Config: snmp.Config{Address: "[fe80::1]:161", Version: "2c", Community: "private"}}, "apc [fe80::1]:161 dialect auto SNMP v2c"},
+		{Config{Config: snmp.Config{Address: "[fe80::1]", Community: "private"}}, "apc [fe80::1]:161 dialect auto SNMP v1"},
+		{Config{Config: snmp.Config{Address: "fe80::1", Community: "private"}}, "apc [fe80::1]:161 dialect auto SNMP v1"},
+		{Config{Config: snmp.Config{Address: "pdu", Version: "3", User: "apc"}}, `apc pdu:161 dialect auto SNMP v3 user "apc" noAuthNoPriv`},
+		{Config{Config: snmp.Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "md5", AuthPassphrase: "12345678"}}, `apc pdu:161 dialect auto SNMP v3 user "apc" authNoPriv MD5`},
+		{Config{Config: snmp.Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA256", AuthPassphrase: "12345678", PrivProtocol: "aes256", PrivPassphrase: "87654321"}}, `apc pdu:161 dialect auto SNMP v3 user "apc" authPriv SHA256/AES256`},
 	} {
 		d, err := New(tc.cfg)
 		if err != nil {
@@ -81,7 +83,7 @@ func TestNewAcceptsGoodConfig(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := Config{Address: "pdu", Community: "private"}.withDefaults()
+	c, err := Config{Config: snmp.Config{Address: "pdu", Community: "private"}}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +95,8 @@ func TestDefaults(t *testing.T) {
 func TestSecretsNeverShow(t *testing.T) {
 	secrets := []string{"write-s3cret", "read-s3cret", "auth-s3cret", "priv-s3cret"}
 	cfgs := []Config{
-		{Address: "pdu", Version: "2c", Community: secrets[0], ReadCommunity: secrets[1]},
-		{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA", AuthPassphrase: secrets[2], PrivProtocol: "AES", PrivPassphrase: secrets[3]},
+		{Config: snmp.Config{Address: "pdu", Version: "2c", Community: secrets[0], ReadCommunity: secrets[1]}},
+		{Config: snmp.Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA", AuthPassphrase: secrets[2], PrivProtocol: "AES", PrivPassphrase: secrets[3]}},
 	}
 	for _, c := range cfgs {
 		var buf bytes.Buffer
@@ -116,7 +118,7 @@ func TestSecretsNeverShow(t *testing.T) {
 		}
 	}
 	// Nor in validation errors.
-	_, err := New(Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA", AuthPassphrase: "hunt3r"})
+	_, err := New(Config{Config: snmp.Config{Address: "pdu", Version: "3", User: "apc", AuthProtocol: "SHA", AuthPassphrase: "hunt3r"}})
 	if err == nil || strings.Contains(err.Error(), "hunt3r") {
 		t.Errorf("error %v", err)
 	}

@@ -25,7 +25,7 @@ func silentAgent(t *testing.T) *net.UDPConn {
 }
 
 func silentConfig(conn *net.UDPConn, version string) Config {
-	c := Config{Address: conn.LocalAddr().String(), Version: version, Timeout: 100 * time.Millisecond, Retries: 3}
+	c := Config{Config: snmp.Config{Address: conn.LocalAddr().String(), Version: version, Timeout: 100 * time.Millisecond, Retries: 3}}
 	if version == "3" {
 		c.User, c.AuthProtocol, c.AuthPassphrase, c.PrivProtocol, c.PrivPassphrase = "apc", "SHA", "auth-s3cret", "AES", "priv-s3cret"
 	} else {

@@ -30,12 +30,12 @@ var simAccess = apcsim.Access{
 
 // credentials are client configs for simAccess, by name.
 var credentials = map[string]Config{
-	"v1":                   {Version: "1", Community: "private", ReadCommunity: "public"},
-	"v2c":                  {Version: "2c", Community: "private", ReadCommunity: "public"},
-	"v3 SHA/AES":           {Version: "3", User: "sha-aes", AuthProtocol: "SHA", AuthPassphrase: "auth-pass-1", PrivProtocol: "AES", PrivPassphrase: "priv-pass-1"},
-	"v3 MD5/DES":           {Version: "3", User: "md5-des", AuthProtocol: "MD5", AuthPassphrase: "auth-pass-2", PrivProtocol: "DES", PrivPassphrase: "priv-pass-2"},
-	"v3 SHA256/AES256":     {Version: "3", User: "sha256-aes256", AuthProtocol: "SHA256", AuthPassphrase: "auth-pass-3", PrivProtocol: "AES256", PrivPassphrase: "priv-pass-3"},
-	"v3 SHA512 authNoPriv": {Version: "3", User: "sha512", AuthProtocol: "SHA512", AuthPassphrase: "auth-pass-4"},
+	"v1":                   {Config: snmp.Config{Version: "1", Community: "private", ReadCommunity: "public"}},
+	"v2c":                  {Config: snmp.Config{Version: "2c", Community: "private", ReadCommunity: "public"}},
+	"v3 SHA/AES":           {Config: snmp.Config{Version: "3", User: "sha-aes", AuthProtocol: "SHA", AuthPassphrase: "auth-pass-1", PrivProtocol: "AES", PrivPassphrase: "priv-pass-1"}},
+	"v3 MD5/DES":           {Config: snmp.Config{Version: "3", User: "md5-des", AuthProtocol: "MD5", AuthPassphrase: "auth-pass-2", PrivProtocol: "DES", PrivPassphrase: "priv-pass-2"}},
+	"v3 SHA256/AES256":     {Config: snmp.Config{Version: "3", User: "sha256-aes256", AuthProtocol: "SHA256", AuthPassphrase: "auth-pass-3", PrivProtocol: "AES256", PrivPassphrase: "priv-pass-3"}},
+	"v3 SHA512 authNoPriv": {Config: snmp.Config{Version: "3", User: "sha512", AuthProtocol: "SHA512", AuthPassphrase: "auth-pass-4"}},
 }
 
 // simulate starts an agent for dev on loopback and returns a driver for it.
@@ -218,7 +218,7 @@ func TestSimReadOnlyCommunityIsRefused(t *testing.T) {
 			}
 			defer agent.Close()
 			// The read-only community where the write one belongs.
-			d, err := New(Config{Address: agent.Addr(), Version: version, Community: "public", Timeout: 5 * time.Second})
+			d, err := New(Config{Config: snmp.Config{Address: agent.Addr(), Version: version, Community: "public", Timeout: 5 * time.Second}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +242,7 @@ func TestSimWrongCommunityTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer agent.Close()
-	d, err := New(Config{Address: agent.Addr(), Version: "2c", Community: "wrong-community", Timeout: 200 * time.Millisecond})
+	d, err := New(Config{Config: snmp.Config{Address: agent.Addr(), Version: "2c", Community: "wrong-community", Timeout: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,13 +78,8 @@ func (d *Driver) probeAPC(ctx context.Context) error {
 		dialect = d.cfg.Dialect
 	}
 	c := d.cfg.Config
-	a, err := apc.NewOver(apc.Config{
-		Address: c.Address, Dialect: dialect, Version: c.Version,
-		Community: c.Community, ReadCommunity: c.ReadCommunity,
-		User: c.User, AuthProtocol: c.AuthProtocol, AuthPassphrase: c.AuthPassphrase,
-		PrivProtocol: c.PrivProtocol, PrivPassphrase: c.PrivPassphrase,
-		Timeout: c.Timeout, Retries: c.Retries,
-	}, d.snmp)
+	c.OnEvent = nil // the session d.snmp, shared, tells of its events already
+	a, err := apc.NewOver(apc.Config{Config: c, Dialect: dialect}, d.snmp)
 	if err != nil {
 		return err
 	}

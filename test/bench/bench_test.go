@@ -11,6 +11,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
 // discard is a ResponseWriter that keeps nothing, for timing a handler alone.
@@ -160,7 +161,7 @@ func BenchmarkPowerOn(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer CloseSims(sims)
-		drv, err := apc.New(apc.Config{Address: sims[0].Agent.Addr(), Version: "1", Community: WriteCommunity, Timeout: 2 * time.Second})
+		drv, err := apc.New(apc.Config{Config: snmp.Config{Address: sims[0].Agent.Addr(), Version: "1", Community: WriteCommunity, Timeout: 2 * time.Second}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
 	"github.com/powerbridge/powerbridge/server/redfish"
@@ -55,7 +56,7 @@ func newBridge(tb testing.TB, o bridgeOptions) *bridge {
 	var pdus []*power.PDU
 	var machines []power.Machine
 	for _, s := range sims {
-		drv, err := apc.New(apc.Config{Address: s.Agent.Addr(), Version: "1", Community: WriteCommunity, Timeout: 2 * time.Second, Retries: 1})
+		drv, err := apc.New(apc.Config{Config: snmp.Config{Address: s.Agent.Addr(), Version: "1", Community: WriteCommunity, Timeout: 2 * time.Second, Retries: 1}})
 		if err != nil {
 			tb.Fatal(err)
 		}

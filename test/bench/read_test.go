@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
 // BenchmarkDriverRead is one read of every outlet of a simulated PDU by the
@@ -18,7 +19,7 @@ func BenchmarkDriverRead(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer CloseSims(sims)
-			drv, err := apc.New(apc.Config{Address: sims[0].Agent.Addr(), Version: "1", Community: WriteCommunity, Timeout: 2 * time.Second})
+			drv, err := apc.New(apc.Config{Config: snmp.Config{Address: sims[0].Agent.Addr(), Version: "1", Community: WriteCommunity, Timeout: 2 * time.Second}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -53,18 +53,9 @@ func apcDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
 // mibsDriver drives a PDU of another vendor, or of one to be detected
 // ("auto"), with power/mibs.
 func mibsDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
-	ac := apcConfig(p)
-	return mibs.New(mibs.Config{
-		Config: snmp.Config{
-			Address: ac.Address, Version: ac.Version,
-			Community: ac.Community, ReadCommunity: ac.ReadCommunity,
-			User: ac.User, AuthProtocol: ac.AuthProtocol, AuthPassphrase: ac.AuthPassphrase,
-			PrivProtocol: ac.PrivProtocol, PrivPassphrase: ac.PrivPassphrase,
-			Timeout: ac.Timeout, Retries: ac.Retries, OnEvent: onEvent,
-		},
-		Vendor:  p.Vendor,
-		Dialect: p.Dialect,
-	})
+	sc := snmpConfig(p)
+	sc.OnEvent = onEvent
+	return mibs.New(mibs.Config{Config: sc, Vendor: p.Vendor, Dialect: p.Dialect})
 }
 
 // fleetParts is what a fleet is built with besides the config.
@@ -214,10 +205,14 @@ func machinesOf(cfg *config.File, log *slog.Logger, fleet **power.Fleet) ([]powe
 }
 
 func apcConfig(p config.PDU) apc.Config {
+	return apc.Config{Config: snmpConfig(p), Dialect: p.Dialect}
+}
+
+// snmpConfig is how to reach a configured SNMP PDU.
+func snmpConfig(p config.PDU) snmp.Config {
 	s := p.SNMP
-	return apc.Config{
+	return snmp.Config{
 		Address:        p.Address,
-		Dialect:        p.Dialect,
 		Version:        s.Version,
 		Community:      s.Community.Reveal(),
 		ReadCommunity:  s.ReadCommunity.Reveal(),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"github.com/powerbridge/powerbridge/test/bench"
 )
 
@@ -144,7 +145,7 @@ func poweron(args []string) error {
 	fs := flag.NewFlagSet("poweron", flag.ContinueOnError)
 	url := fs.String("url", "", "powerbridge's base URL")
 	token := fs.String("token", "bench-token-0123456789", "bearer token")
-	snmp := fs.String("snmp", "", "the raw side's PDU SNMP address (another simulated PDU of the same model)")
+	snmpAddr := fs.String("snmp", "", "the raw side's PDU SNMP address (another simulated PDU of the same model)")
 	pdu := fs.String("pdu", "pdu1", "the powerbridge side's PDU")
 	outlet := fs.Int("outlet", 3, "the outlet")
 	rounds := fs.Int("rounds", 200, "how many rounds")
@@ -152,7 +153,7 @@ func poweron(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	drv, err := apc.New(apc.Config{Address: *snmp, Version: "1", Community: bench.WriteCommunity, Timeout: 2 * time.Second})
+	drv, err := apc.New(apc.Config{Config: snmp.Config{Address: *snmpAddr, Version: "1", Community: bench.WriteCommunity, Timeout: 2 * time.Second}})
 	if err != nil {
 		return err
 	}
