@@ -76,6 +76,10 @@ func (f *Fleet) SyncOutletNames(ctx context.Context, pdu string) ([]NameChange, 
 			}
 			c := NameChange{Outlet: ref.Outlet, From: o.Name, To: want}
 			c.Err = p.NameOutlet(ctx, ref.Outlet, want)
+			if errors.Is(c.Err, ErrCannotName) {
+				// Known only once the driver has detected the PDU.
+				return out, fmt.Errorf("PDU %s: %w", pdu, c.Err)
+			}
 			if c.Err != nil {
 				f.log.Warn("writing the machine's name into its outlet's name on the PDU failed", "outlet", ref.String(), "machine", name, "error", c.Err.Error())
 			} else {
