@@ -240,11 +240,12 @@ function pduCard(p) {
 
 // budget is a PDU's power budget in words: its max, the load, what is left.
 function budget(b) {
-  const words = ["budget " + num(b.max, "A", 1)];
-  if (b.load !== undefined) words.push("load " + num(b.load, "A", 1));
+  const words = [];
+  if (b.load !== undefined) words.push(num(b.load, "A", 1) + " in use");
   if (b.reserved) words.push(num(b.reserved, "A", 1) + " expected of outlets just switched on");
-  if (b.headroom !== undefined) words.push("headroom " + num(b.headroom, "A", 1));
-  return el("span", { class: "budget" + (b.headroom !== undefined && b.headroom <= 0 ? " error" : ""), text: words.join(", ") });
+  if (b.headroom !== undefined) words.push(num(b.headroom, "A", 1) + " headroom");
+  return el("span", { class: "budget" + (b.headroom !== undefined && b.headroom <= 0 ? " error" : ""),
+    text: "budget " + num(b.max, "A", 1) + (words.length ? ": " + words.join(", ") : "") });
 }
 
 // unexpected lists the outlets a read found switched behind powerbridge's
