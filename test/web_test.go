@@ -201,8 +201,8 @@ func TestWebPageSwitchesAndShowsTheFleet(t *testing.T) {
 	waitUntil(t, 30*time.Second, "rack1/2 is on at the PDU", func() bool { return f.rack1.OutletState(2) == power.On })
 	const change = `[data-pdu="rack1"] [data-unexpected="rack1/2"]`
 	br.waitFor("the change behind powerbridge's back shows", 60*time.Second, fmt.Sprintf(`!!document.querySelector(%q)`, change))
-	if got := br.text(change); !strings.Contains(got, "outlet 2") || !regexp.MustCompile(`off\s*→\s*on at \d\d:\d\d:\d\d`).MatchString(got) {
-		t.Errorf("the change shows %q; want outlet 2, off → on, and when", got)
+	if got := br.text(change); !strings.Contains(got, "outlet 2") || !regexp.MustCompile(`off\s*→\s*to\s*on at \d\d:\d\d:\d\d`).MatchString(got) {
+		t.Errorf("the change shows %q; want outlet 2, off → (to, for a screen reader) on, and when", got)
 	}
 	for range 2 {
 		// "last read 14:02:07 (1 s ago)": the time, not how long ago.

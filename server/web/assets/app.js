@@ -252,7 +252,7 @@ function budget(b) {
 // back, newest first.
 function unexpected(p) {
   const items = p.unexpected.slice().reverse().map((c) => el("li", { "data-unexpected": p.name + "/" + c.outlet },
-    "outlet " + c.outlet + (c.machine ? " (" + c.machine + ")" : "") + " ", badge(c.from), " → ", badge(c.to), " at " + clock(c.at)));
+    "outlet " + c.outlet + (c.machine ? " (" + c.machine + ")" : "") + " ", badge(c.from), el("span", { "aria-hidden": "true", text: " → " }), el("span", { class: "sr", text: " to " }), badge(c.to), " at " + clock(c.at)));
   return el("section", { class: "unexpected", "aria-label": "Changes nobody asked powerbridge for on " + p.name },
     el("h4", { text: "Changed without powerbridge (at the PDU, by another client, or by a restart)" }), el("ul", {}, ...items));
 }
