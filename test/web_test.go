@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -52,19 +53,22 @@ func webSim(t *testing.T, name, model, poll string, on ...int) (*apcsim.Device, 
 `, name, agent.Addr(), poll)
 }
 
-// webFleet is three PDUs: rack1 and rack2 polled every second, rack3
-// polled once an hour (so that any other request it gets is the page's).
+// webFleet is three PDUs: rack1 (with a power budget) and rack2 polled
+// every second, rack3 polled once an hour (so that any other request it
+// gets is the page's).
 type webFleet struct {
 	b                   *bridge
 	rack1, rack2, rack3 *apcsim.Device
-	agent2, agent3      *apcsim.Agent
+	agent1, agent2      *apcsim.Agent
+	agent3              *apcsim.Agent
 }
 
 func startWebFleet(t *testing.T) *webFleet {
 	t.Helper()
 	var f webFleet
 	var c1, c2, c3 string
-	f.rack1, _, c1 = webSim(t, "rack1", "ap7900", "1s", 1, 3, 4)
+	f.rack1, f.agent1, c1 = webSim(t, "rack1", "ap7900", "1s", 1, 3, 4)
+	c1 += "    max_amperes: 20\n    budget_wait: 5s\n"
 	f.rack2, f.agent2, c2 = webSim(t, "rack2", "ap7900", "1s", 2)
 	f.rack3, f.agent3, c3 = webSim(t, "rack3", "ap7900", "1h", 1)
 	f.b = startBridge(t, `
@@ -182,6 +186,36 @@ func TestWebPageSwitchesAndShowsTheFleet(t *testing.T) {
 	br.waitFor("node1's last action shows", 45*time.Second,
 		`document.querySelector('tr[data-machine="node1"] td[data-label="Last action"]').textContent.includes("off at")`)
 
+	// rack1's budget among its facts.
+	if facts := br.text(`[data-pdu="rack1"] .facts .budget`); !strings.Contains(facts, "budget 20.0 A") || !strings.Contains(facts, "headroom") {
+		t.Errorf("rack1's budget shows %q; want its max of 20.0 A and the headroom", facts)
+	}
+
+	// rack1/2 switched on with net-snmp's snmpset, behind powerbridge's
+	// back: the page shows the change, once however many polls find it,
+	// and powerbridge does not switch the outlet back.
+	if len(allTexts(br, `[data-pdu="rack1"] [data-unexpected]`)) != 0 {
+		t.Errorf("rack1 shows changes nobody asked for before any: %v", allTexts(br, `[data-pdu="rack1"] [data-unexpected]`))
+	}
+	netSNMP(t, "snmpset", "private", f.agent1.Addr(), rPDUOutletControl(2), "i", "1")
+	waitUntil(t, 30*time.Second, "rack1/2 is on at the PDU", func() bool { return f.rack1.OutletState(2) == power.On })
+	const change = `[data-pdu="rack1"] [data-unexpected="rack1/2"]`
+	br.waitFor("the change behind powerbridge's back shows", 60*time.Second, fmt.Sprintf(`!!document.querySelector(%q)`, change))
+	if got := br.text(change); !strings.Contains(got, "outlet 2") || !regexp.MustCompile(`off\s*→\s*to\s*on at \d\d:\d\d:\d\d`).MatchString(got) {
+		t.Errorf("the change shows %q; want outlet 2, off → (to, for a screen reader) on, and when", got)
+	}
+	for range 2 {
+		// "last read 14:02:07 (1 s ago)": the time, not how long ago.
+		lastRead, _, _ := strings.Cut(br.text(`[data-pdu="rack1"] .facts span`), " (")
+		br.waitFor("rack1 is read again", 60*time.Second, fmt.Sprintf(`document.querySelector('[data-pdu="rack1"] .facts span').textContent.split(" (")[0] !== %q`, lastRead))
+	}
+	if got := allTexts(br, `[data-pdu="rack1"] [data-unexpected]`); len(got) != 1 {
+		t.Errorf("after two more polls rack1 shows %d changes nobody asked for, want 1: %v", len(got), got)
+	}
+	if cmds := f.rack1.Commands(2); len(cmds) != 1 || cmds[0].Word != "on" || f.rack1.OutletState(2) != power.On {
+		t.Errorf("rack1/2 was given %v and is %s; want only snmpset's on", cmds, f.rack1.OutletState(2))
+	}
+
 	// rack2 stops answering: unreachable, never off.
 	f.agent2.SetSilent(true)
 	br.waitFor("node9 shows unreachable", 30*time.Second, fmt.Sprintf(`document.querySelector(%q).textContent === "unreachable"`, machineState("node9")))
@@ -235,6 +269,16 @@ func TestWebPageSwitchesAndShowsTheFleet(t *testing.T) {
 	if p := br.problemsSoFar(); len(p) > 0 {
 		t.Errorf("the page reported errors (a Content-Security-Policy violation among them?):\n  %s", strings.Join(p, "\n  "))
 	}
+}
+
+// allTexts is the text of every element selector finds.
+func allTexts(br *browser, selector string) []string {
+	br.t.Helper()
+	got, err := eval[[]string](br, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.textContent)`, selector))
+	if err != nil {
+		br.t.Fatalf("reading %s: %v", selector, err)
+	}
+	return got
 }
 
 // webGet is GET url with a session cookie.

@@ -63,6 +63,31 @@ type pduView struct {
 	Watts       *float64     `json:"watts,omitempty"`
 	Outlets     []outletView `json:"outlets"`
 	Chart       []point      `json:"chart,omitempty"`
+	Budget      *budgetView  `json:"budget,omitempty"`
+	// Unexpected are the PDU's latest outlets found in a state nobody
+	// asked powerbridge for, oldest first.
+	Unexpected []unexpectedView `json:"unexpected,omitempty"`
+}
+
+// budgetView is a PDU's power budget in amperes: its max_amperes, the
+// measured load, and what is left once the draw expected of outlets just
+// switched on is counted too (no load or headroom when the PDU reports no
+// load).
+type budgetView struct {
+	Max      float64  `json:"max"`
+	Load     *float64 `json:"load,omitempty"`
+	Reserved float64  `json:"reserved,omitempty"`
+	Headroom *float64 `json:"headroom,omitempty"`
+}
+
+// unexpectedView is one outlet a read found switched behind powerbridge's
+// back.
+type unexpectedView struct {
+	Outlet  int    `json:"outlet"`
+	Machine string `json:"machine,omitempty"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	At      int64  `json:"at"`
 }
 
 type outletView struct {
@@ -169,7 +194,43 @@ func pduState(fleet Polled, h *History, name string, poll power.Poll) pduView {
 	if h != nil {
 		v.Chart = h.chart(name)
 	}
+	v.Budget = budgetOf(fleet, name)
+	if uf, ok := fleet.(unexpectedFleet); ok {
+		for _, c := range uf.UnexpectedChanges(name) {
+			m, _ := fleet.MachineOf(power.OutletRef{PDU: name, Outlet: c.Outlet})
+			v.Unexpected = append(v.Unexpected, unexpectedView{Outlet: c.Outlet, Machine: m, From: c.From.String(), To: c.To.String(), At: c.At.UnixMilli()})
+		}
+	}
 	return v
+}
+
+// budgetFleet is a fleet whose PDUs may have a power budget (*power.Fleet
+// is one); a fleet that is not shows none.
+type budgetFleet interface {
+	PDUBudget(pdu string) (power.Budget, bool)
+}
+
+// unexpectedFleet is a fleet that tells of outlets switched behind
+// powerbridge's back (*power.Fleet is one); a fleet that is not shows none.
+type unexpectedFleet interface {
+	UnexpectedChanges(pdu string) []power.UnexpectedChange
+}
+
+func budgetOf(fleet Polled, name string) *budgetView {
+	bf, ok := fleet.(budgetFleet)
+	if !ok {
+		return nil
+	}
+	b, ok := bf.PDUBudget(name)
+	if !ok {
+		return nil
+	}
+	out := &budgetView{Max: b.MaxAmperes, Load: b.LoadAmperes, Reserved: b.ReservedAmperes}
+	if b.LoadAmperes != nil {
+		left := b.MaxAmperes - *b.LoadAmperes - b.ReservedAmperes
+		out.Headroom = &left
+	}
+	return out
 }
 
 func outletState(poll power.Poll, n int) string {

@@ -377,3 +377,43 @@ func TestAssetsAnswerNotModified(t *testing.T) {
 		t.Errorf("GET /app.js with its ETag: %d, %d bytes; want 304 and none", w.Code, w.Body.Len())
 	}
 }
+
+// The state carries each PDU's changes nobody asked for (outlet, the
+// machine it feeds, from, to, when) and its power budget where it has one.
+func TestStateShowsUnexpectedChangesAndTheBudget(t *testing.T) {
+	d := &driver{states: map[int]power.State{1: power.On, 2: power.Off}, watts: 230}
+	pdu := power.NewPDU(power.PDUConfig{Name: "rack1", Driver: d, SwitchTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, MaxAmperes: 4})
+	f, err := power.NewFleet([]*power.PDU{pdu}, []power.Machine{{Name: "node1", Outlets: []power.OutletRef{{PDU: "rack1", Outlet: 1}}}}, power.FleetConfig{ActionTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.ReadPDU(t.Context(), "rack1"); err != nil {
+		t.Fatal(err)
+	}
+	page := newPage(t, f, nil)
+	cookie, st := signIn(t, page, "admin")
+	p := st.PDUs[0]
+	if len(p.Unexpected) != 0 {
+		t.Errorf("before any change behind its back rack1 shows %+v", p.Unexpected)
+	}
+	if b := p.Budget; b == nil || b.Max != 4 || b.Load == nil || *b.Load != 1 || b.Headroom == nil || *b.Headroom != 3 {
+		t.Errorf("rack1's budget shows %+v; want max 4, load 1, headroom 3", b)
+	}
+
+	// Outlet 1 switched off at the PDU, found by the next read.
+	d.Switch(t.Context(), 1, power.Off)
+	if _, err := f.ReadPDU(t.Context(), "rack1"); err != nil {
+		t.Fatal(err)
+	}
+	got := getState(t, page, cookie).PDUs[0].Unexpected
+	if len(got) != 1 || got[0].Outlet != 1 || got[0].Machine != "node1" || got[0].From != "on" || got[0].To != "off" || got[0].At <= 0 {
+		t.Errorf("after outlet 1 was switched off behind powerbridge's back rack1 shows %+v; want one change of outlet 1 (node1) on to off", got)
+	}
+
+	// A PDU with no budget shows none.
+	plain, _ := newFleet(t)
+	if _, st := signIn(t, newPage(t, plain, nil), "admin"); st.PDUs[0].Budget != nil {
+		t.Errorf("a PDU without max_amperes shows a budget %+v", st.PDUs[0].Budget)
+	}
+}

@@ -204,6 +204,7 @@ function pduCard(p) {
   if (p.last_read) facts.append(el("span", { text: "last read " + clock(p.last_read) + " (" + ago(p.last_read) + ")" }));
   if (p.load_amperes) facts.append(el("span", { text: "load " + p.load_amperes.map((a, i) => (p.load_amperes.length > 1 ? "phase " + (i + 1) + " " : "") + num(a, "A", 1)).join(", ") }));
   if (p.watts !== undefined) facts.append(el("span", { text: num(p.watts, "W", 0) }));
+  if (p.budget) facts.append(budget(p.budget));
   const card = el("article", { class: "pdu", "data-pdu": p.name, "aria-labelledby": "pdu-" + p.name }, head, facts);
   head.firstChild.id = "pdu-" + p.name;
   if (p.error) card.append(el("p", { class: "error", text: (p.up ? "" : "Cannot be read: ") + p.error }));
@@ -233,7 +234,27 @@ function pduCard(p) {
     el("thead", {}, el("tr", {}, ...["Outlet", "Name", "Machine", "State", metered ? "Power" : null, "Last action", "Switch"]
       .filter(Boolean).map((h) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, ...rows)));
+  if (p.unexpected) card.append(unexpected(p));
   return card;
+}
+
+// budget is a PDU's power budget in words: its max, the load, what is left.
+function budget(b) {
+  const words = [];
+  if (b.load !== undefined) words.push(num(b.load, "A", 1) + " in use");
+  if (b.reserved) words.push(num(b.reserved, "A", 1) + " expected of outlets just switched on");
+  if (b.headroom !== undefined) words.push(num(b.headroom, "A", 1) + " headroom");
+  return el("span", { class: "budget" + (b.headroom !== undefined && b.headroom <= 0 ? " error" : ""),
+    text: "budget " + num(b.max, "A", 1) + (words.length ? ": " + words.join(", ") : "") });
+}
+
+// unexpected lists the outlets a read found switched behind powerbridge's
+// back, newest first.
+function unexpected(p) {
+  const items = p.unexpected.slice().reverse().map((c) => el("li", { "data-unexpected": p.name + "/" + c.outlet },
+    "outlet " + c.outlet + (c.machine ? " (" + c.machine + ")" : "") + " ", badge(c.from), el("span", { "aria-hidden": "true", text: " → " }), el("span", { class: "sr", text: " to " }), badge(c.to), " at " + clock(c.at)));
+  return el("section", { class: "unexpected", "aria-label": "Changes nobody asked powerbridge for on " + p.name },
+    el("h4", { text: "Changed without powerbridge (at the PDU, by another client, or by a restart)" }), el("ul", {}, ...items));
 }
 
 // confirmText says what an action will do, before it is done.
