@@ -16,7 +16,7 @@ import (
 var updateScreenshot = flag.Bool("update-screenshot", false, "take the README's screenshot of the web page ("+screenshotPath+") on the demo fleet of serve --simulate")
 
 // screenshotPath is the README's picture of the web page.
-const screenshotPath = "../docs/web-page.png"
+const screenshotPath = "testdata/web-page.png"
 
 // The README's screenshot: the whole page on the demo fleet of `serve
 // --simulate`, signed in with its token, after a machine was switched off
