@@ -64,7 +64,11 @@ func newShutdownRig(t *testing.T, o rigOptions) *shutdownRig {
 		o.onFailure = "cut"
 	}
 	if o.timeout == 0 {
-		o.timeout = 8 * time.Second
+		// A shutdown that works ends when the host goes down, so a
+		// generous bound costs those tests nothing; 8 s once failed one
+		// on a loaded machine (its forced command stalled past the
+		// request's third of the timeout). Tests of a timeout set theirs.
+		o.timeout = 30 * time.Second
 	}
 	cfg := fmt.Sprintf(`
 auth:
