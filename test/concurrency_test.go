@@ -33,6 +33,9 @@ import (
 // the end of its sshd's log), not the thousands of lines every sshd and the
 // bridge logged.
 func TestFiftyMachinesOnThreePDUs(t *testing.T) {
+	// Mostly waiting (the inrush guard spaces each PDU's power-ons), so it
+	// runs beside the other parallel tests once the serial ones are done.
+	t.Parallel()
 	const machines, racks = 50, 3
 	const statusBound = 5 * time.Second
 	type rack struct {
@@ -152,7 +155,7 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	var polls sync.WaitGroup
 	var pollMu sync.Mutex
 	var pollBad []string
-	pollCount := 0
+	pollCount, pollSlowest := 0, time.Duration(0)
 	for p := range 4 {
 		polls.Go(func() {
 			// Each poller asks 50 times a second: far more than MAAS's
@@ -165,12 +168,16 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 					return
 				case <-tick.C:
 				}
+				// The bridge answers 504 once its own status deadline
+				// (statusBound) passes: a 200 is an answer within it, however
+				// long the client, on a loaded machine, took to read it.
 				start := time.Now()
 				code, body, err := maas.call(ctx, http.MethodGet, "/v1/machines/"+name(i%machines)+"/status")
 				took := time.Since(start)
 				pollMu.Lock()
 				pollCount++
-				if err != nil || code != 200 || (body != running && body != stopped) || took > statusBound+boundSlack {
+				pollSlowest = max(pollSlowest, took)
+				if err != nil || code != 200 || (body != running && body != stopped) {
 					pollBad = append(pollBad, fmt.Sprintf("%s: %d %q %v after %s", name(i%machines), code, body, err, took))
 				}
 				pollMu.Unlock()
@@ -224,7 +231,7 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 		t.Logf("rack%d: %+v", i+1, s)
 	}
 	pollMu.Lock()
-	t.Logf("%d polls", pollCount)
+	t.Logf("%d status polls, the slowest answered in %s", pollCount, pollSlowest.Round(time.Millisecond))
 	if len(pollBad) > 0 {
 		t.Errorf("%d of %d polls went wrong, e.g. %s", len(pollBad), pollCount, pollBad[0])
 	}

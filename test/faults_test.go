@@ -19,12 +19,10 @@ import (
 	"github.com/powerbridge/powerbridge/power/apcsim"
 )
 
-// The bounds the fault rigs configure, and the slack a process under -race
-// is given to keep them (boundSlack: for the tests that still measure).
+// The bounds the fault rigs configure.
 const (
 	faultStatusBound = 2 * time.Second
 	faultActionBound = 30 * time.Second
-	boundSlack       = time.Second
 	// answerAtAll is how many times its bound a request is waited for
 	// before the test calls it a hang: generous, so that a loaded machine
 	// never fails it, and still far from the minutes a hang lasts.

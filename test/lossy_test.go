@@ -101,6 +101,9 @@ func TestFaultV3LostAnswers(t *testing.T) {
 // never has two requests in hand at the card, counting any it gave up on;
 // and another client's snmpget, sent while powerbridge polls, is answered.
 func TestFaultSlowCardWithDefaults(t *testing.T) {
+	// Waiting on a card 1.5 s per request, most of it: beside the other
+	// parallel tests once the serial ones are done.
+	t.Parallel()
 	requireTool(t, "snmpget", "snmp")
 	dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: 50 * time.Millisecond})
 	if err != nil {
