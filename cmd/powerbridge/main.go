@@ -1,6 +1,7 @@
 // Command powerbridge lets MAAS power machines that have no BMC: MAAS's
-// webhook power type calls it over HTTP, and it switches the machines' APC PDU
-// outlets over SNMP.
+// webhook or redfish power type calls it over HTTP, and it switches the
+// machines' PDU outlets over SNMP, a smart plug's relay over HTTP, or wakes
+// them by LAN.
 //
 // main is wiring: it parses the command line, loads the config, and hands
 // the parts their options. `serve` runs cmd/powerbridge/internal/daemon, the
@@ -74,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "powerbridge: power MAAS machines through their APC PDU outlets, with a clean OS shutdown first.")
+	fmt.Fprintln(w, "powerbridge: power machines with no BMC through their PDU outlets, smart plugs or Wake-on-LAN, for MAAS, Redfish and pdudaemon clients, with a clean OS shutdown first.")
 	fmt.Fprintln(w, "\nUsage: powerbridge COMMAND [flags]   (powerbridge COMMAND --help for its flags)\n\nCommands:")
 	names := make([]string, 0, len(cmds))
 	for name := range cmds {
