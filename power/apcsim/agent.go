@@ -53,6 +53,8 @@ type Stats struct {
 	// once, from receipt to answer (latency and the wait for the card
 	// included).
 	MaxInFlight int64
+	// InFlight is how many datagrams the agent has in hand now.
+	InFlight int64
 	// MaxInFlightOneClient is the same for the datagrams of one client
 	// address (IP, whatever the port): how many requests a client had
 	// outstanding at the card at once, counting those it gave up on.
@@ -223,6 +225,7 @@ func (a *Agent) Stats() Stats {
 		Sets:        a.sets.Load(),
 		Varbinds:    a.varbinds.Load(),
 		MaxInFlight: a.maxInFlight.Load(),
+		InFlight:    a.inFlight.Load(),
 		Dropped:     a.faults.dropped.Load(),
 
 		MaxInFlightOneClient: a.maxInFlightOneClient.Load(),

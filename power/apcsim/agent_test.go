@@ -127,7 +127,7 @@ func TestInFlight(t *testing.T) {
 		if _, err := g.Set([]gosnmp.SnmpPDU{{Name: sPDUOutletCtl.child(1).String(), Type: gosnmp.Integer, Value: 1}}); err != nil {
 			t.Fatal(err)
 		}
-		want := Stats{Requests: 23, Gets: 20, GetNexts: 1, GetBulks: 1, Sets: 1, Varbinds: 20 + 1 + 5 + 1, MaxInFlight: 1, MaxInFlightOneClient: 1}
+		want := Stats{Requests: 23, Gets: 20, GetNexts: 1, GetBulks: 1, Sets: 1, Varbinds: 20 + 1 + 5 + 1, MaxInFlight: 1, InFlight: 0, MaxInFlightOneClient: 1}
 		if got := a.Stats(); got != want {
 			t.Errorf("Stats = %+v, want %+v", got, want)
 		}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/powerbridge/powerbridge/power/apcsim"
 	"github.com/powerbridge/powerbridge/test/bench"
 )
 
@@ -78,20 +79,40 @@ func controlHandler(ss []*bench.Sim) http.Handler {
 			Requests    int64  `json:"requests"`
 			Varbinds    int64  `json:"varbinds"`
 			MaxInFlight int64  `json:"max_in_flight"`
+			InFlight    int64  `json:"in_flight"`
 		}
 		out := struct {
 			Requests int64               `json:"requests"`
 			Varbinds int64               `json:"varbinds"`
+			InFlight int64               `json:"in_flight"`
 			PDUs     map[string]pduStats `json:"pdus"`
 		}{PDUs: map[string]pduStats{}}
 		for _, s := range ss {
 			st := s.Agent.Stats()
 			out.Requests += st.Requests
 			out.Varbinds += st.Varbinds
-			out.PDUs[s.Name] = pduStats{s.Agent.Addr(), st.Requests, st.Varbinds, st.MaxInFlight}
+			out.InFlight += st.InFlight
+			out.PDUs[s.Name] = pduStats{s.Agent.Addr(), st.Requests, st.Varbinds, st.MaxInFlight, st.InFlight}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(out)
+	})
+	// POST /latency?model=request|varbind&d=50ms sets every PDU's latency
+	// model (one request at a time); d=0 takes the latency away.
+	mux.HandleFunc("POST /latency", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.FormValue("d"))
+		if err != nil {
+			http.Error(w, "d: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		perRequest, perVarbind, err := bench.LatencyModel(r.FormValue("model"), d)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, s := range ss {
+			s.Agent.SetLatencyModel(apcsim.LatencyModel{PerRequest: perRequest, PerVarbind: perVarbind, OneAtATime: true})
+		}
 	})
 	return mux
 }
