@@ -108,7 +108,7 @@ func (c cell) String() string {
 			slices.Min(c.times).Round(100*time.Microsecond), slices.Max(c.times).Round(100*time.Microsecond))
 	}
 	if c.err != nil {
-		s += fmt.Sprintf(", FAILED: %v", c.err)
+		s += ", FAILED: " + strings.TrimSpace(c.err.Error())
 	}
 	return s
 }
