@@ -43,10 +43,18 @@ type Stats struct {
 	GetNexts int64
 	GetBulks int64
 	Sets     int64
+	// Varbinds counts the variable bindings the card handled for those
+	// requests: the ones asked for in a GET, GETNEXT or SET, the ones
+	// answered to a GETBULK (its work grows with the answer, not the
+	// question). A card whose time grows with each varbind spends
+	// Varbinds × the per-varbind latency in all.
+	Varbinds int64
 	// MaxInFlight is the most datagrams the agent has been handling at
 	// once, from receipt to answer (latency and the wait for the card
 	// included).
 	MaxInFlight int64
+	// InFlight is how many datagrams the agent has in hand now.
+	InFlight int64
 	// MaxInFlightOneClient is the same for the datagrams of one client
 	// address (IP, whatever the port): how many requests a client had
 	// outstanding at the card at once, counting those it gave up on.
@@ -66,9 +74,13 @@ type Agent struct {
 	access Access
 	usm    *usm // nil when there are no SNMPv3 users
 
-	latency atomic.Int64 // time.Duration before each answer
-	silent  atomic.Bool
-	faults  faults // the knobs of faults.go
+	latency    atomic.Int64 // time.Duration before each answer
+	perVarbind atomic.Int64 // time.Duration more per varbind handled
+	// pause holds an answer back for d, or until the agent closes
+	// (false); tests replace it to count the delays instead of waiting.
+	pause  func(d time.Duration, done <-chan struct{}) bool
+	silent atomic.Bool
+	faults faults // the knobs of faults.go
 
 	// serial makes the card serve one request at a time: card is held
 	// from carrying a request out to sending its answer.
@@ -76,6 +88,7 @@ type Agent struct {
 	card   sync.Mutex
 
 	requests, gets, getNexts, getBulks, sets atomic.Int64
+	varbinds                                 atomic.Int64
 	inFlight, maxInFlight                    atomic.Int64
 	maxInFlightOneClient                     atomic.Int64
 	longestAnswer                            atomic.Int64 // time.Duration
@@ -91,7 +104,10 @@ type Agent struct {
 
 // Listen starts an SNMP agent for d on the UDP address addr, such as
 // "127.0.0.1:0".
-func (d *Device) Listen(addr string, acc Access) (*Agent, error) {
+func (d *Device) Listen(addr string, acc Access) (*Agent, error) { return d.listen(addr, acc, sleep) }
+
+// listen is Listen with the wait that holds answers back.
+func (d *Device) listen(addr string, acc Access, pause func(time.Duration, <-chan struct{}) bool) (*Agent, error) {
 	for _, c := range []string{acc.Community, acc.WriteCommunity} {
 		if len(c) > 127 { // gosnmp encodes the community's length in one byte
 			return nil, fmt.Errorf("apcsim: a community has at most 127 characters")
@@ -112,7 +128,7 @@ func (d *Device) Listen(addr string, acc Access) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apcsim: %w", err)
 	}
-	a := &Agent{dev: d, conn: conn, access: acc, usm: u, done: make(chan struct{})}
+	a := &Agent{dev: d, conn: conn, access: acc, usm: u, done: make(chan struct{}), pause: pause}
 	a.wg.Add(1)
 	go a.serve()
 	return a, nil
@@ -136,6 +152,52 @@ func (a *Agent) Close() error {
 // do. The request has been carried out by then: a client that gives up and
 // retries a SET gets it executed twice, as on a real card.
 func (a *Agent) SetLatency(d time.Duration) { a.latency.Store(int64(d)) }
+
+// SetVarbindLatency makes the agent wait l more before each answer for
+// every varbind the request had it handle (Stats.Varbinds), on top of
+// SetLatency's wait: a card whose time grows with the size of a request.
+// Like SetLatency's, the wait comes after the request was carried out and
+// holds nothing of the device, only the card when it serves one request at
+// a time (SetOneAtATime).
+func (a *Agent) SetVarbindLatency(l time.Duration) { a.perVarbind.Store(int64(l)) }
+
+// LatencyModel is how long a simulated card takes over a request: PerRequest
+// for each one whatever its size, PerVarbind for each varbind it handles.
+// OneAtATime has it serve one request at a time, as an APC card does, so
+// that a request waits for the one before it. The benchmark's two models are
+// {PerRequest: D, OneAtATime: true} (a relay that serves one request at a
+// time, D each) and {PerVarbind: L, OneAtATime: true} (each varbind costs L).
+type LatencyModel struct {
+	PerRequest time.Duration
+	PerVarbind time.Duration
+	OneAtATime bool
+}
+
+// SetLatencyModel sets SetLatency, SetVarbindLatency and SetOneAtATime at
+// once.
+func (a *Agent) SetLatencyModel(m LatencyModel) {
+	a.SetLatency(m.PerRequest)
+	a.SetVarbindLatency(m.PerVarbind)
+	a.SetOneAtATime(m.OneAtATime)
+}
+
+// delay is how long the card takes over a request that had it handle
+// varbinds varbinds.
+func (a *Agent) delay(varbinds int) time.Duration {
+	return time.Duration(a.latency.Load()) + time.Duration(varbinds)*time.Duration(a.perVarbind.Load())
+}
+
+// sleep waits d, or until done is closed (false).
+func sleep(d time.Duration, done <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-done:
+		return false
+	}
+}
 
 // SetOneAtATime makes the agent serve one request at a time, as an APC
 // management card does: a request that arrives while another is being
@@ -161,7 +223,9 @@ func (a *Agent) Stats() Stats {
 		GetNexts:    a.getNexts.Load(),
 		GetBulks:    a.getBulks.Load(),
 		Sets:        a.sets.Load(),
+		Varbinds:    a.varbinds.Load(),
 		MaxInFlight: a.maxInFlight.Load(),
+		InFlight:    a.inFlight.Load(),
 		Dropped:     a.faults.dropped.Load(),
 
 		MaxInFlightOneClient: a.maxInFlightOneClient.Load(),
@@ -208,18 +272,15 @@ func (a *Agent) handle(msg []byte, from netip.AddrPort) {
 		default:
 		}
 	}
-	out := a.respond(msg)
+	// The device's lock is taken and let go within respond: the wait
+	// below holds only the card (when serial), so what the device says
+	// and does is the same with and without latency.
+	out, varbinds := a.respond(msg)
 	if out == nil || a.silent.Load() {
 		return
 	}
-	if d := time.Duration(a.latency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-a.done:
-			return
-		}
+	if d := a.delay(varbinds); d > 0 && !a.pause(d, a.done) {
+		return
 	}
 	if a.faults.dropAnswer() {
 		return
@@ -257,37 +318,38 @@ func raise(max *atomic.Int64, n int64) {
 	}
 }
 
-// respond returns the answer to one datagram, or nil for silence.
-func (a *Agent) respond(msg []byte) []byte {
+// respond returns the answer to one datagram, or nil for silence, and how
+// many varbinds the card handled for it.
+func (a *Agent) respond(msg []byte) ([]byte, int) {
 	// gosnmp decodes v1/v2c fully here; a v3 message decodes fully only
 	// when unauthenticated, but its header is there either way.
 	pkt, err := decode(&gosnmp.GoSNMP{}, msg)
 	if pkt == nil {
-		return nil
+		return nil, 0
 	}
 	switch pkt.Version {
 	case gosnmp.Version1, gosnmp.Version2c:
 		if err != nil {
-			return nil
+			return nil, 0
 		}
 		acc, ok := a.community(pkt.Community)
 		if !ok {
-			return nil // a wrong community gets silence, as from real agents
+			return nil, 0 // a wrong community gets silence, as from real agents
 		}
 		return a.execute(pkt, acc, (*gosnmp.SnmpPacket).MarshalMsg)
 	case gosnmp.Version3:
 		if a.usm == nil {
-			return nil
+			return nil, 0
 		}
 		req, user, report := a.usm.open(msg, pkt, err)
 		if report != nil {
 			if a.silent.Load() {
-				return nil
+				return nil, 0
 			}
-			return report
+			return report, 0
 		}
 		if req == nil {
-			return nil
+			return nil, 0
 		}
 		acc := readWrite
 		if req.MsgFlags&gosnmp.AuthPriv < user.level {
@@ -297,7 +359,7 @@ func (a *Agent) respond(msg []byte) []byte {
 			return a.usm.seal(resp, req, user)
 		})
 	}
-	return nil
+	return nil, 0
 }
 
 // decode is gosnmp's decoder on a copy of msg (it decrypts in place). A
@@ -323,8 +385,9 @@ func (a *Agent) community(c string) (access, bool) {
 }
 
 // execute counts and carries out an accepted request PDU and encodes the
-// answer with seal. It returns nil for PDUs that are not requests.
-func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.SnmpPacket) ([]byte, error)) []byte {
+// answer with seal. It returns nil for PDUs that are not requests, and how
+// many varbinds the card handled.
+func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.SnmpPacket) ([]byte, error)) ([]byte, int) {
 	switch req.PDUType {
 	case gosnmp.GetRequest:
 		a.gets.Add(1)
@@ -332,25 +395,28 @@ func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.Sn
 		a.getNexts.Add(1)
 	case gosnmp.GetBulkRequest:
 		if req.Version == gosnmp.Version1 {
-			return nil // no GETBULK in v1: net-snmp drops it as unparsable
+			return nil, 0 // no GETBULK in v1: net-snmp drops it as unparsable
 		}
 		a.getBulks.Add(1)
 	case gosnmp.SetRequest:
 		a.sets.Add(1)
 	default:
-		return nil
+		return nil, 0
 	}
 	a.requests.Add(1)
 	if a.silent.Load() || a.faults.dropRequest() {
-		return nil
+		a.varbinds.Add(int64(len(req.Variables)))
+		return nil, 0
 	}
 	if req.PDUType == gosnmp.SetRequest && a.faults.dropSet() {
-		return nil
+		a.varbinds.Add(int64(len(req.Variables)))
+		return nil, 0
 	}
 
 	res := a.dev.answer(req, acc)
 	if req.PDUType == gosnmp.SetRequest && a.faults.afterSet(&res) {
-		return nil
+		a.varbinds.Add(int64(len(req.Variables)))
+		return nil, len(req.Variables)
 	}
 	resp := &gosnmp.SnmpPacket{
 		Version:    req.Version,
@@ -361,7 +427,13 @@ func (a *Agent) execute(req *gosnmp.SnmpPacket, acc access, seal func(*gosnmp.Sn
 		ErrorIndex: uint8(min(res.index, 255)),
 		Variables:  res.vars,
 	}
-	return sealWithin(req, resp, seal)
+	out := sealWithin(req, resp, seal)
+	varbinds := len(req.Variables)
+	if req.PDUType == gosnmp.GetBulkRequest {
+		varbinds = len(resp.Variables) // as cut to the client's size
+	}
+	a.varbinds.Add(int64(varbinds))
+	return out, varbinds
 }
 
 // sealWithin encodes resp, the answer to req, with seal, within the largest

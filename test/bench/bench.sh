@@ -6,7 +6,7 @@
 #
 #   test/bench/bench.sh            every measurement (about 8 minutes)
 #   test/bench/bench.sh --smoke    CI: request counts asserted, no times (under a minute)
-#   test/bench/bench.sh burst|query8|http|fleet|poweron|gobench ...   some of them
+#   test/bench/bench.sh burst|query8|matrix|detect|http|fleet|poweron|gobench ...   some of them
 #
 # Needs snmpget (Debian: snmp) and, for the http part, wrk (Debian: wrk).
 # Everything listens on 127.0.0.1 only.
@@ -18,12 +18,12 @@ parts=()
 for a in "$@"; do
   case "$a" in
     --smoke) smoke=1 ;;
-    burst|query8|http|fleet|poweron|gobench) parts+=("$a") ;;
-    *) echo "usage: bench.sh [--smoke] [burst|query8|http|fleet|poweron|gobench ...]" >&2; exit 2 ;;
+    burst|query8|matrix|detect|http|fleet|poweron|gobench) parts+=("$a") ;;
+    *) echo "usage: bench.sh [--smoke] [burst|query8|matrix|detect|http|fleet|poweron|gobench ...]" >&2; exit 2 ;;
   esac
 done
 if [ ${#parts[@]} -eq 0 ]; then
-  if [ $smoke -eq 1 ]; then parts=(burst query8); else parts=(burst query8 http fleet poweron gobench); fi
+  if [ $smoke -eq 1 ]; then parts=(burst query8 matrix detect); else parts=(burst query8 matrix detect http fleet poweron gobench); fi
 fi
 
 work=$(mktemp -d)
@@ -67,17 +67,21 @@ start_sims() {
 }
 
 # start_bridge CONFIG: the real binary in the background, once /readyz says
-# every PDU has been read; its URL in $url and pid in $bridge.
+# every PDU has been read; its URL in $url and pid in $bridge. It gives up
+# after $ready_within seconds (120) of the clock, however slow the checks;
+# with soft=1 it then returns 1 rather than end the run.
 start_bridge() {
   "$work/powerbridge" serve --config "$1" >"$work/bridge.log" 2>&1 &
   bridge=$!
   pids+=($bridge)
   url="http://$(sed -n 's/^listen: "\(.*\)"/\1/p' "$1")"
-  for _ in $(seq 1 1200); do
+  local deadline=$((SECONDS + ${ready_within:-120}))
+  while [ $SECONDS -lt $deadline ]; do
     if http_ok "$url/readyz"; then return; fi
     kill -0 "$bridge" 2>/dev/null || { cat "$work/bridge.log" >&2; exit 1; }
     sleep 0.1
   done
+  if [ "${soft:-0}" = 1 ]; then return 1; fi
   echo "powerbridge never got ready" >&2; cat "$work/bridge.log" >&2; exit 1
 }
 
@@ -123,6 +127,64 @@ part_query8() {
     fi
   fi
   stop_all
+}
+
+# What one cold read of an AP8941 over v1 costs powerbridge's side of the
+# matrix, by the number of outlets queried: the varbinds of its one request.
+matrix_varbinds=1:51,8:51,24:51
+
+part_matrix() {
+  echo "== matrix: 1, 8 and 24 outlets of an AP8941, per-request and per-varbind latency: MAAS-apc way vs powerbridge, counted at the PDU"
+  # The PDU has no latency while powerbridge detects it (detect measures
+  # that); the matrix then sets each latency model in turn.
+  start_sims mx -n 1 -model ap8941 -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/mx.yaml"
+  start_bridge "$work/mx.yaml"
+  if [ $smoke -eq 1 ]; then
+    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 10ms -rounds 1 -expect-varbinds "$matrix_varbinds"
+  else
+    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 0s,50ms,200ms -rounds 3 -expect-varbinds "$matrix_varbinds" || echo "matrix: counts not as expected (above)"
+  fi
+  stop_all
+}
+
+# detect_once LABEL MODEL SIMS-ARGS...: start a PDU and powerbridge, and
+# count what powerbridge's start-up (detection and first read) cost the PDU.
+detect_once() {
+  local label=$1 m=$2; shift 2
+  start_sims "det-$m" -n 1 -model "$m" -no-machines -poll 1h "$@" -listen "127.0.0.1:$(free_port)" -config "$work/det-$m.yaml"
+  local r0 v0; r0=$(sims_json 'j["requests"]'); v0=$(sims_json 'j["varbinds"]')
+  local start; start=$(date +%s.%N)
+  if start_bridge "$work/det-$m.yaml"; then
+    local r1 v1; r1=$(sims_json 'j["requests"]'); v1=$(sims_json 'j["varbinds"]')
+    echo "detect $m, $label: ready after $(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$start" "$(date +%s.%N)") s; $((r1 - r0)) SNMP requests, $((v1 - v0)) varbinds at the PDU (load average $(cut -d' ' -f1 /proc/loadavg))"
+    detected="$((r1 - r0)):$((v1 - v0))"
+  else
+    local r1 v1; r1=$(sims_json 'j["requests"]'); v1=$(sims_json 'j["varbinds"]')
+    echo "detect $m, $label: NOT ready within ${ready_within:-120} s; $((r1 - r0)) SNMP requests, $((v1 - v0)) varbinds at the PDU so far (load average $(cut -d' ' -f1 /proc/loadavg))"
+  fi
+  stop_all
+}
+
+# What detection and the first read cost, over v1: requests:varbinds.
+detect_ap7900=26:93
+detect_ap8941=64:303
+
+part_detect() {
+  echo "== detect: what powerbridge's start-up (detection and first read of a PDU, v1) costs the PDU"
+  for m in ap7900 ap8941; do
+    detected=
+    detect_once "no latency" "$m"
+    local want=detect_$m
+    if [ $smoke -eq 1 ] && [ "$detected" != "${!want}" ]; then
+      echo "detect $m: $detected requests:varbinds, want ${!want}" >&2; exit 1
+    fi
+  done
+  [ $smoke -eq 1 ] && return
+  # Under the latency models: whether an AP8941 is detected and ready with
+  # the default settings at all (start_bridge gives up after 120 s).
+  for lm in "varbind 50ms" "request 1500ms"; do
+    soft=1 detect_once "${lm% *} model, ${lm#* }" ap8941 -latency-model "${lm% *}" -latency "${lm#* }"
+  done
 }
 
 part_http() {

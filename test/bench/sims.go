@@ -42,6 +42,12 @@ type SimConfig struct {
 	// Latency is how long each PDU waits before answering a request, as
 	// slow APC cards do.
 	Latency time.Duration
+	// PerVarbind is how long more each PDU waits for every varbind the
+	// request had it handle: a card whose time grows with the request.
+	PerVarbind time.Duration
+	// OneAtATime makes each PDU serve one request at a time, as an APC
+	// card does (apcsim.Agent.SetOneAtATime).
+	OneAtATime bool
 	// SwitchDelay is how long a switch stays pending (apcsim.Options);
 	// negative is instant.
 	SwitchDelay time.Duration
@@ -65,7 +71,7 @@ func StartSims(cfg SimConfig) ([]*Sim, error) {
 			CloseSims(sims)
 			return nil, err
 		}
-		agent.SetLatency(cfg.Latency)
+		agent.SetLatencyModel(apcsim.LatencyModel{PerRequest: cfg.Latency, PerVarbind: cfg.PerVarbind, OneAtATime: cfg.OneAtATime})
 		sims = append(sims, &Sim{Name: fmt.Sprintf("pdu%d", i+1), Model: cfg.Model, Device: dev, Agent: agent})
 	}
 	return sims, nil
@@ -87,6 +93,29 @@ func Requests(sims []*Sim) int64 {
 		n += s.Agent.Stats().Requests
 	}
 	return n
+}
+
+// Varbinds is the number of varbinds the PDUs have handled in all
+// (apcsim.Stats.Varbinds).
+func Varbinds(sims []*Sim) int64 {
+	var n int64
+	for _, s := range sims {
+		n += s.Agent.Stats().Varbinds
+	}
+	return n
+}
+
+// LatencyModel is a latency model by name, as pbbench takes it: "request"
+// (a relay serving one request at a time, d each) or "varbind" (one at a
+// time too, d for each varbind).
+func LatencyModel(name string, d time.Duration) (perRequest, perVarbind time.Duration, err error) {
+	switch name {
+	case "request":
+		return d, 0, nil
+	case "varbind":
+		return 0, d, nil
+	}
+	return 0, 0, fmt.Errorf("latency model %q is not one of request, varbind", name)
 }
 
 // MachineName is the name the generated config gives the machine on outlet

@@ -8,6 +8,7 @@
 //	pbbench bare    -listen ADDR
 //	pbbench burst   -url URL -token T -control URL -machines a,b -expect-requests 1
 //	pbbench query8  -url URL -token T -snmp ADDR -pdu pdu1 -rounds 10
+//	pbbench matrix  -url URL -control URL -snmp ADDR -outlets 1,8,24 -models request,varbind -latencies 0s,50ms,200ms
 //	pbbench poweron -url URL -token T -snmp ADDR -pdu pdu1 -outlet 3 -rounds 50
 //	pbbench proc    -pid PID -warmup 20s -window 60s
 package main
@@ -27,9 +28,10 @@ func run(args []string) int {
 		"query8":  query8,
 		"poweron": poweron,
 		"proc":    proc,
+		"matrix":  matrix,
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: pbbench sims|bare|burst|query8|poweron|proc [flags]")
+		fmt.Fprintln(os.Stderr, "usage: pbbench sims|bare|burst|query8|matrix|poweron|proc [flags]")
 		return 2
 	}
 	if err := cmds[args[0]](args[1:]); err != nil {
