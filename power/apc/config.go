@@ -55,36 +55,17 @@ func (c Config) target() string { return c.Config.Target() }
 
 // String describes the config without its secrets.
 func (c Config) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s dialect %s SNMP v%s", c.target(), or(c.Dialect, "auto"), or(c.Version, "1"))
-	if c.Version == "3" {
-		fmt.Fprintf(&b, " user %q %s", c.User, c.Config.SecurityLevel())
-		if c.AuthProtocol != "" {
-			fmt.Fprintf(&b, " %s", c.AuthProtocol)
-		}
-		if c.PrivProtocol != "" {
-			fmt.Fprintf(&b, "/%s", c.PrivProtocol)
-		}
-	}
-	return b.String()
+	return fmt.Sprintf("%s dialect %s %s", c.target(), or(c.Dialect, "auto"), c.Config.Security())
 }
 
 // GoString keeps %#v from printing the secrets.
 func (c Config) GoString() string { return "apc.Config{" + c.String() + "}" }
 
 // LogValue keeps slog's handlers, the JSON one included, from printing the
-// secrets.
+// secrets: the session's attributes and the dialect.
 func (c Config) LogValue() slog.Value {
-	attrs := []slog.Attr{
-		slog.String("address", c.Address),
-		slog.String("dialect", or(c.Dialect, "auto")),
-		slog.String("version", or(c.Version, "1")),
-	}
-	if c.Version == "3" {
-		attrs = append(attrs, slog.String("user", c.User), slog.String("level", c.Config.SecurityLevel()),
-			slog.String("auth", c.AuthProtocol), slog.String("priv", c.PrivProtocol))
-	}
-	return slog.GroupValue(attrs...)
+	attrs := []slog.Attr{slog.String("dialect", or(c.Dialect, "auto"))}
+	return slog.GroupValue(append(attrs, c.Config.LogValue().Group()...)...)
 }
 
 func or(s, dflt string) string {

@@ -208,9 +208,13 @@ func (c Config) Target() string {
 }
 
 // String describes the config without its secrets.
-func (c Config) String() string {
+func (c Config) String() string { return c.Target() + " " + c.Security() }
+
+// Security describes the SNMP version and credentials without the secrets:
+// "SNMP v2c", `SNMP v3 user "apc" authPriv SHA/AES`.
+func (c Config) Security() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s SNMP v%s", c.Target(), or(c.Version, "1"))
+	fmt.Fprintf(&b, "SNMP v%s", or(c.Version, "1"))
 	if c.Version == "3" {
 		fmt.Fprintf(&b, " user %q %s", c.User, c.SecurityLevel())
 		if c.AuthProtocol != "" {
