@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
 // testDriver returns a driver over fake f, as New would build it.
@@ -24,7 +25,7 @@ func testDriver(t *testing.T, f *fakeAgent, dialect string) *Driver {
 }
 
 func recording(t *testing.T, version, file string) *fakeAgent {
-	return newFake(version, loadSnmprec(t, recordings+file))
+	return newFake(version, snmptest.LoadSnmprec(t, recordings+file))
 }
 
 // outletLine renders an outlet for comparison.

@@ -1,17 +1,13 @@
 package apc
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/powerbridge/powerbridge/power/snmp"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"testing"
+
+	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
 // fakeAgent is an in-memory SNMP agent: a sorted set of objects answered
@@ -218,54 +214,6 @@ func (f *fakeAgent) check(ctx context.Context, oids []string) error {
 		return fmt.Errorf("fake: %d OIDs in one request", len(oids))
 	}
 	return nil
-}
-
-// loadSnmprec reads a .snmprec recording (snmpsim's format: OID|TAG|VALUE,
-// TAG the BER tag in decimal, "4x" for hex-encoded strings).
-func loadSnmprec(t testing.TB, path string) map[string]snmp.Varbind {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	objects := map[string]snmp.Varbind{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		oid, rest, ok1 := strings.Cut(sc.Text(), "|")
-		tag, value, ok2 := strings.Cut(rest, "|")
-		if !ok1 || !ok2 {
-			continue
-		}
-		oid = "." + strings.TrimPrefix(oid, ".")
-		var v snmp.Varbind
-		switch tag {
-		case "2", "65", "66", "67", "70":
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", path, line, err)
-			}
-			v = snmp.Varbind{Kind: snmp.KindInt, Num: n}
-		case "4", "64":
-			v = snmp.Varbind{Kind: snmp.KindString, Str: value}
-		case "4x":
-			b, err := hex.DecodeString(value)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", path, line, err)
-			}
-			v = snmp.Varbind{Kind: snmp.KindString, Str: string(b)}
-		case "6":
-			v = snmp.Varbind{Kind: snmp.KindOID, Str: "." + strings.TrimPrefix(value, ".")}
-		default:
-			continue
-		}
-		v.OID = oid
-		objects[oid] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return objects
 }
 
 const recordings = "../apcsim/testdata/recordings/"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
 // TestEveryRecording serves every capture of a real PDU in the recordings
@@ -61,7 +62,7 @@ func TestEveryRecording(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			descr := loadRecording(t, file)[sysDescr].Str
+			descr := snmptest.LoadSnmprec(t, file)[sysDescr].Str
 			dev, err := apcsim.Load(file, apcsim.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -1,15 +1,10 @@
 package mibs
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
-	"testing"
 
 	"github.com/powerbridge/powerbridge/power/snmp"
 )
@@ -118,51 +113,6 @@ func (f *fakeAgent) count(op string) int {
 		}
 	}
 	return n
-}
-
-// loadRecording reads a .snmprec capture: OID|TAG|VALUE, TAG the BER tag
-// in decimal, "4x" for hex strings. Variation lines keep their value only.
-func loadRecording(t testing.TB, path string) map[string]snmp.Varbind {
-	t.Helper()
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	objects := map[string]snmp.Varbind{}
-	sc := bufio.NewScanner(file)
-	for sc.Scan() {
-		oid, rest, ok1 := strings.Cut(sc.Text(), "|")
-		tag, value, ok2 := strings.Cut(rest, "|")
-		if !ok1 || !ok2 {
-			continue
-		}
-		oid = "." + strings.TrimPrefix(oid, ".")
-		var v snmp.Varbind
-		switch tag {
-		case "2", "65", "66", "67", "70":
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", path, oid, err)
-			}
-			v = snmp.Varbind{Kind: snmp.KindInt, Num: n}
-		case "4", "64":
-			v = snmp.Varbind{Kind: snmp.KindString, Str: value}
-		case "4x":
-			b, err := hex.DecodeString(value)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", path, oid, err)
-			}
-			v = snmp.Varbind{Kind: snmp.KindString, Str: string(b)}
-		case "6":
-			v = snmp.Varbind{Kind: snmp.KindOID, Str: "." + strings.TrimPrefix(value, ".")}
-		default:
-			continue
-		}
-		v.OID = oid
-		objects[oid] = v
-	}
-	return objects
 }
 
 const recordings = "../apcsim/testdata/recordings/"

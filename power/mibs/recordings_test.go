@@ -8,6 +8,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/snmp"
+	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
 // fakeDriver is a driver for vendor "auto" over f.
@@ -44,7 +45,7 @@ func TestRecordingsDetected(t *testing.T) {
 	} {
 		for _, version := range []string{"1", "2c"} {
 			t.Run(tc.file+"/v"+version, func(t *testing.T) {
-				objects := loadRecording(t, recordings+tc.file)
+				objects := snmptest.LoadSnmprec(t, recordings+tc.file)
 				f := newFake(version, objects)
 				d := fakeDriver(t, f)
 				r, err := d.Read(t.Context())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/snmp"
+	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
 // TestSwitchWrites checks the one SET each vendor's switch sends: the
@@ -33,7 +34,7 @@ func TestSwitchWrites(t *testing.T) {
 		{"tripplite-pdu-poweralert20-librenms.snmprec", 2, power.Off, ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.6.1.2=1"},
 	} {
 		t.Run(tc.file+"/"+tc.to.String(), func(t *testing.T) {
-			f := newFake("2c", loadRecording(t, recordings+tc.file))
+			f := newFake("2c", snmptest.LoadSnmprec(t, recordings+tc.file))
 			d := fakeDriver(t, f)
 			if err := d.Switch(t.Context(), tc.outlet, tc.to); err != nil {
 				t.Fatal(err)
@@ -48,7 +49,7 @@ func TestSwitchWrites(t *testing.T) {
 // TestSwitchRefused: an outlet the PDU says cannot be switched, and one
 // it has not, are refused before anything is sent, in words that say why.
 func TestSwitchRefused(t *testing.T) {
-	objects := loadRecording(t, recordings+"raritan-px3-5493u-librenms.snmprec")
+	objects := snmptest.LoadSnmprec(t, recordings+"raritan-px3-5493u-librenms.snmprec")
 	objects[".1.3.6.1.4.1.13742.6.3.5.3.1.28.1.4"] = withInt(objects[".1.3.6.1.4.1.13742.6.3.5.3.1.28.1.4"], 2) // outletSwitchable false
 	f := newFake("2c", objects)
 	d := fakeDriver(t, f)
@@ -126,7 +127,7 @@ func TestNewRefusesSchemes(t *testing.T) {
 // v2c (noSuchInstance).
 func TestRedetectsWhenTheTableChanges(t *testing.T) {
 	for _, version := range []string{"1", "2c"} {
-		f := newFake(version, loadRecording(t, recordings+"tripplite-pdu-poweralert20-librenms.snmprec"))
+		f := newFake(version, snmptest.LoadSnmprec(t, recordings+"tripplite-pdu-poweralert20-librenms.snmprec"))
 		d := fakeDriver(t, f)
 		if r, err := d.Read(t.Context()); err != nil || len(r.Outlets) != 24 {
 			t.Fatalf("v%s: first read: %d outlets, %v", version, len(r.Outlets), err)
