@@ -57,7 +57,7 @@ func TestReloadReadsStraddlingAReloadNeverMeetARetiredPDU(t *testing.T) {
 		return maasConfig(pdus)
 	}
 	b := startBridge(t, config(0))
-	listen := b.listenLine(t)
+	kept := b.keptLines(t)
 
 	// The reads, until the reloads are done. An answer that names a PDU
 	// shutting down is the defect; timeouts of the silent PDUs are expected.
@@ -104,7 +104,7 @@ func TestReloadReadsStraddlingAReloadNeverMeetARetiredPDU(t *testing.T) {
 		// Let some reads begin on the generation in force first.
 		from := started.Load()
 		waitUntil(t, 30*time.Second, "reads have started on the generation in force", func() bool { return started.Load() >= from+2 })
-		if err := os.WriteFile(b.Config, []byte(listen+config(round)), 0o600); err != nil {
+		if err := os.WriteFile(b.Config, []byte(kept+config(round)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if code, body := b.maas(t, maasCall{method: http.MethodPost, path: "/-/reload", auth: bearer(maasToken)}); code != 200 {
@@ -119,14 +119,22 @@ func TestReloadReadsStraddlingAReloadNeverMeetARetiredPDU(t *testing.T) {
 	t.Logf("%d reads during 20 reloads", started.Load())
 }
 
-// listenLine is the first line of the bridge's config file, its listen: a
-// test that rewrites the file for a reload keeps it (startBridge put it
-// first).
-func (b *bridge) listenLine(t *testing.T) string {
+// keptLines are the lines of the bridge's config that a test rewriting the
+// file for a reload must keep: its listen (startBridge put it first) and the
+// state_dir startBridge gave it (the default, /var/lib/powerbridge, is not
+// writable when the tests run as a user).
+func (b *bridge) keptLines(t *testing.T) string {
 	t.Helper()
 	data, err := os.ReadFile(b.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.SplitN(string(data), "\n", 2)[0] + "\n"
+	lines := strings.Split(string(data), "\n")
+	kept := lines[0] + "\n"
+	for _, l := range lines[1:] {
+		if strings.HasPrefix(l, "state_dir:") {
+			kept += l + "\n"
+		}
+	}
+	return kept
 }

@@ -19,7 +19,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	_, _, pdu := simPDU(t, "ap7900")
 	base := maasConfig(pdu)
 	b := startBridge(t, base)
-	listen := b.listenLine(t)
+	kept := b.keptLines(t)
 
 	// The load: status queries of node1, as MAAS's pollers send them.
 	var served, failed atomic.Int64
@@ -45,7 +45,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 
 	write := func(cfg string) {
-		if err := os.WriteFile(b.Config, []byte(listen+cfg), 0o600); err != nil {
+		if err := os.WriteFile(b.Config, []byte(kept+cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

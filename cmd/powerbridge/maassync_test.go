@@ -25,6 +25,7 @@ func syncSetup(t *testing.T, extra string) (f *maastest.Server, cfgPath, keyPath
 	}
 	cfgPath = filepath.Join(dir, "powerbridge.yaml")
 	cfg := `
+state_dir: ` + filepath.Join(dir, "state") + `
 auth:
   tokens: [{name: maas, token: ` + syncToken1 + `}]
 pdus:

@@ -209,6 +209,7 @@ PASSWORD = "s3cret-pass"
 
 CONFIG = """\
 listen: "127.0.0.1:{port}"
+state_dir: "{state_dir}"
 auth:
   tokens: [{{name: maas, token: "{token}"}}]
   users: [{{name: {user}, password: "{password}"}}]
@@ -272,8 +273,9 @@ class Powerbridge:
         for _ in range(3):  # another process may grab the port first
             self.port = free_port()
             with open(self.config, "w") as stream:
-                stream.write(CONFIG.format(port=self.port, token=TOKEN,
-                                           user=USER, password=PASSWORD))
+                stream.write(CONFIG.format(
+                    port=self.port, token=TOKEN, user=USER, password=PASSWORD,
+                    state_dir=os.path.join(self.directory, "state")))
             self.log_stream = open(self.log, "wb")
             self.process = subprocess.Popen(
                 [binary, "serve", "--config", self.config],
