@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
 
@@ -39,10 +39,10 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	const machines, racks = 50, 3
 	const statusBound = 5 * time.Second
 	type rack struct {
-		dev   *apcsim.Device
-		agent *apcsim.Agent
+		dev   *pdusim.Device
+		agent *pdusim.Agent
 	}
-	v3 := apcsim.User{Name: "fleet", AuthProtocol: "SHA", AuthPassphrase: "fleet-auth-pass", PrivProtocol: "AES", PrivPassphrase: "fleet-priv-pass"}
+	v3 := pdusim.User{Name: "fleet", AuthProtocol: "SHA", AuthPassphrase: "fleet-auth-pass", PrivProtocol: "AES", PrivPassphrase: "fleet-priv-pass"}
 	snmp := []string{
 		`{version: "1", community: private, read_community: public}`,
 		`{version: "2c", community: private, read_community: public}`,
@@ -52,14 +52,14 @@ func TestFiftyMachinesOnThreePDUs(t *testing.T) {
 	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: %s, action: 120s}\npdus:\n", maasToken, statusBound)
 	var rs []rack
 	for i := range racks {
-		dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+		dev, err := pdusim.New("ap8941", pdusim.Options{SwitchDelay: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for n := 1; n <= dev.Outlets(); n++ {
 			dev.SetOutletState(n, power.Off)
 		}
-		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private", Users: []apcsim.User{v3}})
+		agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private", Users: []pdusim.User{v3}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,7 @@
 package test
 
 // The fault suite: a simulated PDU that misbehaves the way real ones do
-// (power/apcsim's fault knobs), behind the real binary, driven the way MAAS
+// (power/pdusim's fault knobs), behind the real binary, driven the way MAAS
 // drives it. For each fault: what MAAS sees (status code and body), that
 // the outlet switched at most once, that no answer came later than the
 // configured bound, the one log line that tells an operator, and the metric
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // The bounds the fault rigs configure.
@@ -39,8 +39,8 @@ const (
 // faultRig is one simulated AP7900 (or faultSetup.model) as rack1 behind a powerbridge, with
 // node1 on outlet 1 and bigboy on outlets 3 and 4, all off at the start.
 type faultRig struct {
-	dev         *apcsim.Device
-	agent       *apcsim.Agent
+	dev         *pdusim.Device
+	agent       *pdusim.Agent
 	b           *bridge
 	statusBound time.Duration
 }
@@ -53,7 +53,7 @@ type faultSetup struct {
 	v3 bool
 	// cold applies the fault before the bridge starts, so that nothing of
 	// the PDU is cached or detected.
-	cold func(*apcsim.Agent)
+	cold func(*pdusim.Agent)
 	// statusBound replaces faultStatusBound as timeouts.status.
 	statusBound time.Duration
 	// model is the simulated PDU's built-in model; "ap7900" by default.
@@ -65,16 +65,16 @@ func newFaultRig(t *testing.T, s faultSetup) *faultRig {
 	if s.model == "" {
 		s.model = "ap7900"
 	}
-	dev, err := apcsim.New(s.model, apcsim.Options{SwitchDelay: 50 * time.Millisecond})
+	dev, err := pdusim.New(s.model, pdusim.Options{SwitchDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n := 1; n <= dev.Outlets(); n++ {
 		dev.SetOutletState(n, power.Off)
 	}
-	acc := apcsim.Access{Community: "public", WriteCommunity: "private"}
+	acc := pdusim.Access{Community: "public", WriteCommunity: "private"}
 	if s.v3 {
-		acc = apcsim.Access{Users: []apcsim.User{{Name: faultV3User, AuthProtocol: "SHA", AuthPassphrase: faultV3Auth, PrivProtocol: "AES", PrivPassphrase: faultV3Priv}}}
+		acc = pdusim.Access{Users: []pdusim.User{{Name: faultV3User, AuthProtocol: "SHA", AuthPassphrase: faultV3Auth, PrivProtocol: "AES", PrivPassphrase: faultV3Priv}}}
 	}
 	agent, err := dev.Listen("127.0.0.1:0", acc)
 	if err != nil {
@@ -234,7 +234,7 @@ const (
 func TestFaultSilence(t *testing.T) {
 	// A silent read with one retry takes three SNMP timeouts (the wait for
 	// a late answer between): 1.5 s, inside a 5 s bound on a loaded machine.
-	r := newFaultRig(t, faultSetup{cold: func(a *apcsim.Agent) { a.SetSilent(true) }, statusBound: 5 * time.Second})
+	r := newFaultRig(t, faultSetup{cold: func(a *pdusim.Agent) { a.SetSilent(true) }, statusBound: 5 * time.Second})
 	q := r.status(t, "node1")
 	if q.code != http.StatusBadGateway || !strings.Contains(errorOf(t, q.body), "no answer") {
 		t.Errorf("status: %d %s, want 502 saying there was no answer", q.code, q.body)
@@ -492,7 +492,7 @@ func TestFaultPDUReplaced(t *testing.T) {
 	addr := r.agent.Addr()
 	before := r.agent.Stats().Sets
 	r.agent.Close()
-	agent, err := r.dev.Listen(addr, apcsim.Access{Users: []apcsim.User{{Name: faultV3User, AuthProtocol: "SHA", AuthPassphrase: faultV3Auth, PrivProtocol: "AES", PrivPassphrase: faultV3Priv}}})
+	agent, err := r.dev.Listen(addr, pdusim.Access{Users: []pdusim.User{{Name: faultV3User, AuthProtocol: "SHA", AuthPassphrase: faultV3Auth, PrivProtocol: "AES", PrivPassphrase: faultV3Priv}}})
 	if err != nil {
 		t.Fatalf("listening again on %s: %v", addr, err)
 	}

@@ -4,7 +4,7 @@ package test
 // answered action did is carried out again by the next start, an outlet
 // action outlives its caller and joins an identical one, and the power-on
 // delay is kept in state_dir. Everything is counted at the simulated PDU:
-// the commands it carried out (apcsim's Device.Commands), with its own
+// the commands it carried out (pdusim's Device.Commands), with its own
 // timestamps.
 
 import (
@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // journalRig is two simulated AP7900s, rack1 and rack2, behind a bridge
@@ -33,8 +33,8 @@ import (
 // rack1/4, split on rack1/1 and rack2/1, node5 on rack1/5 with a graceful
 // shutdown (to a closed port: it is never run here).
 type journalRig struct {
-	rack1, rack2   *apcsim.Device
-	agent1, agent2 *apcsim.Agent
+	rack1, rack2   *pdusim.Device
+	agent1, agent2 *pdusim.Agent
 	stateDir       string
 	audit          string
 	config, listen string
@@ -62,14 +62,14 @@ func newJournalRig(t *testing.T, s journalSetup) *journalRig {
 	r.audit = filepath.Join(t.TempDir(), "audit.log")
 	var pdus string
 	for i, delay := range []time.Duration{50 * time.Millisecond, s.rack2Delay} {
-		dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: delay})
+		dev, err := pdusim.New("ap7900", pdusim.Options{SwitchDelay: delay})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for n := 1; n <= dev.Outlets(); n++ {
 			dev.SetOutletState(n, power.Off)
 		}
-		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+		agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func (r *journalRig) post(t *testing.T, path string) (int, string) {
 var machineOutlets = map[string][]string{"bigboy": {"rack1/3", "rack1/4"}, "split": {"rack1/1", "rack2/1"}}
 
 // device is the simulated PDU of outlet ref ("rackN/M"), number its number.
-func (r *journalRig) device(ref string) *apcsim.Device {
+func (r *journalRig) device(ref string) *pdusim.Device {
 	if strings.HasPrefix(ref, "rack2/") {
 		return r.rack2
 	}
@@ -159,7 +159,7 @@ func (r *journalRig) number(ref string) int {
 func (r *journalRig) state(ref string) power.State { return r.device(ref).OutletState(r.number(ref)) }
 
 // commands is what outlet n of dev carried out, as words.
-func commands(dev *apcsim.Device, n int) []string {
+func commands(dev *pdusim.Device, n int) []string {
 	var out []string
 	for _, c := range dev.Commands(n) {
 		out = append(out, c.Word)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/power"
 	"github.com/powerbridge/powerbridge/power/apc"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/power/snmp"
 	"github.com/powerbridge/powerbridge/server"
 )
@@ -29,20 +29,20 @@ func TestNoGoroutineLeaks(t *testing.T) {
 
 	type rack struct {
 		name  string
-		agent *apcsim.Agent
+		agent *pdusim.Agent
 	}
 	var pdus []*power.PDU
 	var racks []rack
-	for i, fault := range []func(*apcsim.Agent){
-		func(*apcsim.Agent) {},
-		func(a *apcsim.Agent) { a.SetSilent(true) },
-		func(a *apcsim.Agent) { a.SetLatency(150 * time.Millisecond); a.DropEveryNthRequest(3) },
+	for i, fault := range []func(*pdusim.Agent){
+		func(*pdusim.Agent) {},
+		func(a *pdusim.Agent) { a.SetSilent(true) },
+		func(a *pdusim.Agent) { a.SetLatency(150 * time.Millisecond); a.DropEveryNthRequest(3) },
 	} {
-		dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+		dev, err := pdusim.New("ap7900", pdusim.Options{SwitchDelay: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+		agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 		if err != nil {
 			t.Fatal(err)
 		}

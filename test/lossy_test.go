@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // commandsPerOutlet checks that each outlet was given exactly want[n]
 // commands at the PDU (SETs carried out, whether they changed anything).
-func commandsPerOutlet(t *testing.T, dev *apcsim.Device, want map[int]int) {
+func commandsPerOutlet(t *testing.T, dev *pdusim.Device, want map[int]int) {
 	t.Helper()
 	for n := 1; n <= dev.Outlets(); n++ {
 		if got := len(dev.Commands(n)); got != want[n] {
@@ -105,14 +105,14 @@ func TestFaultSlowCardWithDefaults(t *testing.T) {
 	// parallel tests once the serial ones are done.
 	t.Parallel()
 	requireTool(t, "snmpget", "snmp")
-	dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: 50 * time.Millisecond})
+	dev, err := pdusim.New("ap7900", pdusim.Options{SwitchDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n := 1; n <= dev.Outlets(); n++ {
 		dev.SetOutletState(n, power.Off)
 	}
-	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+	agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // MAAS's default power_on_regex and power_off_regex. Python's re.search and
@@ -27,9 +27,9 @@ const (
 
 // simPDU starts a simulated APC PDU on loopback, all outlets off, and returns
 // it with the config lines of a PDU named rack1 that reach it over SNMP v1.
-func simPDU(t *testing.T, model string) (*apcsim.Device, *apcsim.Agent, string) {
+func simPDU(t *testing.T, model string) (*pdusim.Device, *pdusim.Agent, string) {
 	t.Helper()
-	dev, err := apcsim.New(model, apcsim.Options{SwitchDelay: 50 * time.Millisecond})
+	dev, err := pdusim.New(model, pdusim.Options{SwitchDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func simPDU(t *testing.T, model string) (*apcsim.Device, *apcsim.Agent, string) 
 	for n := 1; n <= dev.Outlets(); n++ {
 		dev.SetOutletState(n, power.Off)
 	}
-	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+	agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}

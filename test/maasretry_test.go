@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // MAAS's retry pattern (up to 7 POSTs and 7 queries per attempt, 3
@@ -24,26 +24,26 @@ import (
 func TestMAASRetryPatternSwitchesOncePerAction(t *testing.T) {
 	type pdu struct {
 		name  string
-		dev   *apcsim.Device
-		agent *apcsim.Agent
+		dev   *pdusim.Device
+		agent *pdusim.Agent
 	}
 	var pdus []pdu
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "auth:\n  tokens: [{name: maas, token: %s}]\ntimeouts: {status: 2s, action: 30s}\npdus:\n", maasToken)
-	v3 := apcsim.User{Name: "maas-retry", AuthProtocol: "SHA", AuthPassphrase: "retry-auth-pass", PrivProtocol: "AES", PrivPassphrase: "retry-priv-pass"}
+	v3 := pdusim.User{Name: "maas-retry", AuthProtocol: "SHA", AuthPassphrase: "retry-auth-pass", PrivProtocol: "AES", PrivPassphrase: "retry-priv-pass"}
 	for i, snmp := range []string{
 		`{version: "1", community: private, read_community: public, timeout: 300ms, retries: 0}`,
 		`{version: "2c", community: private, read_community: public, timeout: 300ms, retries: 1}`,
 		`{version: "3", user: maas-retry, auth_protocol: SHA, auth_passphrase: retry-auth-pass, priv_protocol: AES, priv_passphrase: retry-priv-pass, timeout: 300ms, retries: 1}`,
 	} {
-		dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: 30 * time.Millisecond})
+		dev, err := pdusim.New("ap7900", pdusim.Options{SwitchDelay: 30 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for n := 1; n <= dev.Outlets(); n++ {
 			dev.SetOutletState(n, power.Off)
 		}
-		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private", Users: []apcsim.User{v3}})
+		agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private", Users: []pdusim.User{v3}})
 		if err != nil {
 			t.Fatal(err)
 		}

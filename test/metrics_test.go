@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 const scrapeToken = "scrape-token-0123456789"
@@ -26,7 +26,7 @@ const scrapeToken = "scrape-token-0123456789"
 // metricsFleet starts a simulated AP7900 as rack1 and a metered AP8941 as
 // rack2, both read every second, and returns them with the bridge's config:
 // /metrics behind scrapeToken.
-func metricsFleet(t *testing.T) (rack1, rack2 *apcsim.Device, rack1Addr, rack2Addr, config string) {
+func metricsFleet(t *testing.T) (rack1, rack2 *pdusim.Device, rack1Addr, rack2Addr, config string) {
 	t.Helper()
 	rack1, agent1, pdu1 := simPDU(t, "ap7900")
 	rack2, agent2, pdu2 := simPDU(t, "ap8941")

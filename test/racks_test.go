@@ -15,23 +15,23 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/server"
 )
 
 // rackPDU starts a simulated AP8941 (24 metered outlets) on loopback, all
 // outlets off, and returns it with its config line for a PDU named rack1;
 // extra is added to the line's keys.
-func rackPDU(t *testing.T, extra string) (*apcsim.Device, *apcsim.Agent, string) {
+func rackPDU(t *testing.T, extra string) (*pdusim.Device, *pdusim.Agent, string) {
 	t.Helper()
-	dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+	dev, err := pdusim.New("ap8941", pdusim.Options{SwitchDelay: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n := 1; n <= dev.Outlets(); n++ {
 		dev.SetOutletState(n, power.Off)
 	}
-	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+	agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ type onCommand struct {
 
 // onCommands returns the "on" commands outlets 1 to n were given, in the
 // order the PDU carried them out.
-func onCommands(dev *apcsim.Device, n int) []onCommand {
+func onCommands(dev *pdusim.Device, n int) []onCommand {
 	var out []onCommand
 	for o := 1; o <= n; o++ {
 		for _, c := range dev.Commands(o) {
@@ -475,7 +475,7 @@ func TestSyncOutletNamesSeenWithSnmpget(t *testing.T) {
 // changes are told as unexpected, and the switches back are audited under
 // their own principal.
 func TestRestoreAfterPDURestart(t *testing.T) {
-	dev, err := apcsim.New("ap8941", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+	dev, err := pdusim.New("ap8941", pdusim.Options{SwitchDelay: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,8 +483,8 @@ func TestRestoreAfterPDURestart(t *testing.T) {
 		dev.SetOutletState(n, power.Off)
 	}
 	dev.SetOutletState(1, power.On)
-	user := apcsim.User{Name: "racks", AuthProtocol: "SHA", AuthPassphrase: "racks-auth-pass", PrivProtocol: "AES", PrivPassphrase: "racks-priv-pass"}
-	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Users: []apcsim.User{user}})
+	user := pdusim.User{Name: "racks", AuthProtocol: "SHA", AuthPassphrase: "racks-auth-pass", PrivProtocol: "AES", PrivPassphrase: "racks-priv-pass"}
+	agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Users: []pdusim.User{user}})
 	if err != nil {
 		t.Fatal(err)
 	}

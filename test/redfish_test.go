@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 const redfishUser, redfishPass = "admin", adminPass
@@ -215,8 +215,8 @@ func (m *maasRedfish) send27(want string) {
 
 // redfishRig is a bridge with node1 on rack1/1 of a simulated PDU.
 type redfishRig struct {
-	dev    *apcsim.Device
-	agent  *apcsim.Agent
+	dev    *pdusim.Device
+	agent  *pdusim.Agent
 	bridge *bridge
 }
 
@@ -235,7 +235,7 @@ func newRedfishRig(t *testing.T, o rfOptions) *redfishRig {
 	if o.switchDelay == 0 {
 		o.switchDelay = 50 * time.Millisecond
 	}
-	dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: o.switchDelay})
+	dev, err := pdusim.New("ap7900", pdusim.Options{SwitchDelay: o.switchDelay})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func newRedfishRig(t *testing.T, o rfOptions) *redfishRig {
 	if o.on {
 		dev.SetOutletState(1, power.On)
 	}
-	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+	agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // Issue 12 item 10, third point: a request that read the PDUs of one config
@@ -30,11 +30,11 @@ func TestReloadReadsStraddlingAReloadNeverMeetARetiredPDU(t *testing.T) {
 	_, _, rack1 := simPDU(t, "ap7900")
 	var silent []string
 	for range 4 {
-		dev, err := apcsim.New("ap7900", apcsim.Options{})
+		dev, err := pdusim.New("ap7900", pdusim.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+		agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 		if err != nil {
 			t.Fatal(err)
 		}

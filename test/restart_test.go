@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
 
@@ -23,8 +23,8 @@ import (
 // that the test kills with SIGKILL and starts again on the same config and
 // state directory.
 type restartRig struct {
-	rack1, rack2   *apcsim.Device
-	agent2         *apcsim.Agent
+	rack1, rack2   *pdusim.Device
+	agent2         *pdusim.Agent
 	sshd           *sshd.Server
 	config, listen string
 	stateDir       string

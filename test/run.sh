@@ -197,7 +197,7 @@ fuzz() {
   for target in \
     FuzzParse:./cmd/powerbridge/internal/config \
     FuzzRoutes:./server \
-    FuzzParse:./power/apcsim; do
+    FuzzParse:./power/pdusim; do
     go test -run '^$' -fuzz "^${target%%:*}\$" -fuzztime "${FUZZTIME:-20s}" "${target#*:}" || rc=1
   done
   return $rc

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
 
@@ -67,9 +67,9 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	// PDUs: v1 with its communities, v3 with its passphrases, one that
 	// knows none of the bridge's community (silence), one whose v3 keys
 	// the bridge has wrong.
-	sim := func(acc apcsim.Access) *apcsim.Agent {
+	sim := func(acc pdusim.Access) *pdusim.Agent {
 		t.Helper()
-		dev, err := apcsim.New("ap7900", apcsim.Options{SwitchDelay: 20 * time.Millisecond})
+		dev, err := pdusim.New("ap7900", pdusim.Options{SwitchDelay: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,11 +83,11 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		t.Cleanup(func() { a.Close() })
 		return a
 	}
-	v3user := apcsim.User{Name: "pb", AuthProtocol: "SHA", AuthPassphrase: s["v3 auth passphrase"], PrivProtocol: "AES", PrivPassphrase: s["v3 priv passphrase"]}
-	rack1 := sim(apcsim.Access{Community: s["read community"], WriteCommunity: s["write community"]})
-	rack2 := sim(apcsim.Access{Users: []apcsim.User{v3user}})
-	rack3 := sim(apcsim.Access{Community: "public", WriteCommunity: "private"})
-	rack4 := sim(apcsim.Access{Users: []apcsim.User{v3user}})
+	v3user := pdusim.User{Name: "pb", AuthProtocol: "SHA", AuthPassphrase: s["v3 auth passphrase"], PrivProtocol: "AES", PrivPassphrase: s["v3 priv passphrase"]}
+	rack1 := sim(pdusim.Access{Community: s["read community"], WriteCommunity: s["write community"]})
+	rack2 := sim(pdusim.Access{Users: []pdusim.User{v3user}})
+	rack3 := sim(pdusim.Access{Community: "public", WriteCommunity: "private"})
+	rack4 := sim(pdusim.Access{Users: []pdusim.User{v3user}})
 
 	srv := sshd.Start(t, sshd.Options{})
 	keyFile := srv.NewClientKey(t, "encrypted", s["ssh key passphrase"], true)

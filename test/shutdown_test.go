@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/server"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
@@ -21,7 +21,7 @@ import (
 // shutdownRig is a machine ("node1", outlet rack1/1 of a simulated PDU, on)
 // whose OS is a real sshd on loopback, driven through the real binary.
 type shutdownRig struct {
-	dev    *apcsim.Device
+	dev    *pdusim.Device
 	sshd   *sshd.Server
 	bridge *bridge
 }
@@ -116,7 +116,7 @@ func (r *shutdownRig) switchBehindItsBack(t *testing.T) {
 }
 
 // watchOutlet records when the simulated PDU first shows outlet n off.
-func watchOutlet(t *testing.T, dev *apcsim.Device, n int) func() time.Time {
+func watchOutlet(t *testing.T, dev *pdusim.Device, n int) func() time.Time {
 	var mu sync.Mutex
 	var at time.Time
 	stop := make(chan struct{})

@@ -1,7 +1,7 @@
 package test
 
 // MAAS's webhook flow and the fault suite on PDUs of other vendors than
-// APC (power/apcsim's vendor models behind the real binary, vendor auto):
+// APC (power/pdusim's vendor models behind the real binary, vendor auto):
 // what MAAS sees, and one SET carried out per outlet per action, counted
 // at the simulated PDU.
 
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // TestVendorMAASFlow: MAAS powers node1 (outlet 1) and bigboy (outlets 3
@@ -81,7 +81,7 @@ func TestVendorFaults(t *testing.T) {
 		}
 	})
 	t.Run("mute", func(t *testing.T) {
-		r := newFaultRig(t, faultSetup{model: model, cold: func(a *apcsim.Agent) { a.SetSilent(true) }, statusBound: 5 * time.Second})
+		r := newFaultRig(t, faultSetup{model: model, cold: func(a *pdusim.Agent) { a.SetSilent(true) }, statusBound: 5 * time.Second})
 		q := r.status(t, "node1")
 		if q.code != http.StatusBadGateway || !strings.Contains(errorOf(t, q.body), "no answer") {
 			t.Errorf("status: %d %s, want 502 saying there was no answer", q.code, q.body)

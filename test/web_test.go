@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 const viewerPass = "viewer-pass-0123456789"
@@ -26,9 +26,9 @@ const viewerPass = "viewer-pass-0123456789"
 // webSim starts a simulated PDU with the outlets in on switched on and the
 // rest off, and returns the config lines of a PDU named name polled every
 // poll.
-func webSim(t *testing.T, name, model, poll string, on ...int) (*apcsim.Device, *apcsim.Agent, string) {
+func webSim(t *testing.T, name, model, poll string, on ...int) (*pdusim.Device, *pdusim.Agent, string) {
 	t.Helper()
-	dev, err := apcsim.New(model, apcsim.Options{SwitchDelay: 50 * time.Millisecond})
+	dev, err := pdusim.New(model, pdusim.Options{SwitchDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func webSim(t *testing.T, name, model, poll string, on ...int) (*apcsim.Device, 
 	for _, n := range on {
 		dev.SetOutletState(n, power.On)
 	}
-	agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: "public", WriteCommunity: "private"})
+	agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: "public", WriteCommunity: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +58,9 @@ func webSim(t *testing.T, name, model, poll string, on ...int) (*apcsim.Device, 
 // gets is the page's).
 type webFleet struct {
 	b                   *bridge
-	rack1, rack2, rack3 *apcsim.Device
-	agent1, agent2      *apcsim.Agent
-	agent3              *apcsim.Agent
+	rack1, rack2, rack3 *pdusim.Device
+	agent1, agent2      *pdusim.Agent
+	agent3              *pdusim.Agent
 }
 
 func startWebFleet(t *testing.T) *webFleet {
@@ -140,7 +140,7 @@ func TestWebPageSwitchesAndShowsTheFleet(t *testing.T) {
 	for name, want := range map[string]string{"node1": "on", "bigboy": "on", "node9": "on", "node7": "on"} {
 		br.waitFor(name+" shows "+want, 45*time.Second, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent === %q`, machineState(name), want))
 	}
-	for pdu, dev := range map[string]*apcsim.Device{"rack1": f.rack1, "rack2": f.rack2, "rack3": f.rack3} {
+	for pdu, dev := range map[string]*pdusim.Device{"rack1": f.rack1, "rack2": f.rack2, "rack3": f.rack3} {
 		for n := 1; n <= dev.Outlets(); n++ {
 			ref := fmt.Sprintf("%s/%d", pdu, n)
 			if got, want := br.text(outletState(ref)), dev.OutletState(n).String(); got != want {
@@ -302,7 +302,7 @@ func webGet(t *testing.T, u, session string) (int, string) {
 // (every control named, every input labelled), on a phone (no sideways
 // scrolling at 390 px) and in the dark (the system's dark scheme is
 // followed).
-func usableByEveryone(t *testing.T, br *browser, rack1 *apcsim.Device) {
+func usableByEveryone(t *testing.T, br *browser, rack1 *pdusim.Device) {
 	t.Helper()
 	before := len(rack1.Commands(3))
 	br.run("focusing bigboy's cycle", 30*time.Second, chromedp.Focus(chromedp.CSS(`button[data-key="machine:bigboy:cycle"]`)))

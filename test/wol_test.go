@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/server"
 	"github.com/powerbridge/powerbridge/test/sshd"
 )
@@ -40,7 +40,7 @@ type wolOptions struct {
 	action time.Duration // timeouts.action
 	// dev, when set, is a simulated PDU whose outlet 1 feeds the machine
 	// as well (an always-on outlet, with a BIOS that stays off on AC).
-	dev *apcsim.Device
+	dev *pdusim.Device
 	pdu string // its config lines
 	// wol holds more keys of wake_on_lan (", reboot_command: ...").
 	wol string

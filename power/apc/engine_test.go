@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // These tests take the simulated PDU's SNMPv3 engine through what a real
@@ -35,7 +35,7 @@ func (e *events) String() string {
 }
 
 // observed is simulate with the driver's events collected.
-func observed(t *testing.T, dev *apcsim.Device, creds string, retries int) (*Driver, *apcsim.Agent, *events) {
+func observed(t *testing.T, dev *pdusim.Device, creds string, retries int) (*Driver, *pdusim.Agent, *events) {
 	t.Helper()
 	agent, err := dev.Listen("127.0.0.1:0", simAccess)
 	if err != nil {
@@ -57,7 +57,7 @@ func observed(t *testing.T, dev *apcsim.Device, creds string, retries int) (*Dri
 // and its read-back: the driver carries on, each switch is one SET, and
 // each reboot is one event.
 func TestEngineRestart(t *testing.T) {
-	dev := simDevice(t, "ap8941", apcsim.Options{SwitchDelay: -1})
+	dev := simDevice(t, "ap8941", pdusim.Options{SwitchDelay: -1})
 	d, agent, ev := observed(t, dev, "v3 SHA/AES", 0)
 	if _, err := d.Read(t.Context()); err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestEngineRestart(t *testing.T) {
 // TestRetryEvents loses every other request: reads are sent again and say
 // so; the one SET is never sent again.
 func TestRetryEvents(t *testing.T) {
-	dev := simDevice(t, "ap7900", apcsim.Options{SwitchDelay: -1})
+	dev := simDevice(t, "ap7900", pdusim.Options{SwitchDelay: -1})
 	d, agent, ev := observed(t, dev, "v2c", 1)
 	if _, err := d.Read(t.Context()); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestRetryEvents(t *testing.T) {
 // again. A SET that meets the new engine is not carried out, and is not
 // sent again.
 func TestEngineReplaced(t *testing.T) {
-	dev := simDevice(t, "ap8941", apcsim.Options{SwitchDelay: -1})
+	dev := simDevice(t, "ap8941", pdusim.Options{SwitchDelay: -1})
 	d, agent, ev := observed(t, dev, "v3 SHA/AES", 0)
 	if _, err := d.Read(t.Context()); err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestEngineReplaced(t *testing.T) {
 	if err := d.Switch(t.Context(), 1, power.Off); err != nil {
 		t.Fatal(err)
 	}
-	replace := func() *apcsim.Agent {
+	replace := func() *pdusim.Agent {
 		t.Helper()
 		addr := agent.Addr()
 		agent.Close()
@@ -175,7 +175,7 @@ func TestEngineReplaced(t *testing.T) {
 // say so, a wrong privacy passphrase is silence; neither error holds a
 // passphrase.
 func TestWrongV3Keys(t *testing.T) {
-	dev := simDevice(t, "ap7900", apcsim.Options{})
+	dev := simDevice(t, "ap7900", pdusim.Options{})
 	agent, err := dev.Listen("127.0.0.1:0", simAccess)
 	if err != nil {
 		t.Fatal(err)

@@ -216,4 +216,4 @@ func (f *fakeAgent) check(ctx context.Context, oids []string) error {
 	return nil
 }
 
-const recordings = "../apcsim/testdata/recordings/"
+const recordings = "../pdusim/testdata/recordings/"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // NameOutlet writes the writable name object of the tree the PDU speaks,
@@ -20,7 +20,7 @@ func TestNameOutletOnTheSimulatedPDU(t *testing.T) {
 		{"ap8941", "auto", "v1"},
 	} {
 		t.Run(fmt.Sprintf("%s %s %s", tc.model, tc.dialect, tc.creds), func(t *testing.T) {
-			dev := simDevice(t, tc.model, apcsim.Options{})
+			dev := simDevice(t, tc.model, pdusim.Options{})
 			d, _ := simulate(t, dev, tc.creds, tc.dialect)
 			before := dev.OutletName(2)
 			if err := d.NameOutlet(t.Context(), 3, "node3.maas"); err != nil {

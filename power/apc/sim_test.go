@@ -9,18 +9,18 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
-// These tests drive the simulated PDU of power/apcsim over real UDP on
+// These tests drive the simulated PDU of power/pdusim over real UDP on
 // loopback, through the gosnmp client: what the fake-agent tests cannot
 // show, such as the bytes on the wire, SNMPv3 and an agent that is slow.
 
 // simAccess is how the simulated agents let clients in.
-var simAccess = apcsim.Access{
+var simAccess = pdusim.Access{
 	Community:      "public",
 	WriteCommunity: "private",
-	Users: []apcsim.User{
+	Users: []pdusim.User{
 		{Name: "sha-aes", AuthProtocol: "SHA", AuthPassphrase: "auth-pass-1", PrivProtocol: "AES", PrivPassphrase: "priv-pass-1"},
 		{Name: "md5-des", AuthProtocol: "MD5", AuthPassphrase: "auth-pass-2", PrivProtocol: "DES", PrivPassphrase: "priv-pass-2"},
 		{Name: "sha256-aes256", AuthProtocol: "SHA256", AuthPassphrase: "auth-pass-3", PrivProtocol: "AES256", PrivPassphrase: "priv-pass-3"},
@@ -39,7 +39,7 @@ var credentials = map[string]Config{
 }
 
 // simulate starts an agent for dev on loopback and returns a driver for it.
-func simulate(t *testing.T, dev *apcsim.Device, creds string, dialect string) (*Driver, *apcsim.Agent) {
+func simulate(t *testing.T, dev *pdusim.Device, creds string, dialect string) (*Driver, *pdusim.Agent) {
 	t.Helper()
 	agent, err := dev.Listen("127.0.0.1:0", simAccess)
 	if err != nil {
@@ -56,14 +56,14 @@ func simulate(t *testing.T, dev *apcsim.Device, creds string, dialect string) (*
 	return d, agent
 }
 
-func simDevice(t *testing.T, name string, opts apcsim.Options) *apcsim.Device {
+func simDevice(t *testing.T, name string, opts pdusim.Options) *pdusim.Device {
 	t.Helper()
-	var dev *apcsim.Device
+	var dev *pdusim.Device
 	var err error
 	if name == "ap7900" || name == "ap8941" {
-		dev, err = apcsim.New(name, opts)
+		dev, err = pdusim.New(name, opts)
 	} else {
-		dev, err = apcsim.Load(recordings+name, opts)
+		dev, err = pdusim.Load(recordings+name, opts)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestSimDetection(t *testing.T) {
 	} {
 		for _, creds := range []string{"v1", "v2c", "v3 SHA/AES"} {
 			t.Run(tc.device+"/"+creds, func(t *testing.T) {
-				dev := simDevice(t, tc.device, apcsim.Options{})
+				dev := simDevice(t, tc.device, pdusim.Options{})
 				dev.SetOutletState(2, power.Off) // the built-in models' meters follow
 				d, _ := simulate(t, dev, creds, "auto")
 				r, err := d.Read(t.Context())
@@ -116,7 +116,7 @@ func TestSimSwitch(t *testing.T) {
 	for _, device := range []string{"ap7900", "ap8941", "apc-ap7900b-aos682.snmprec"} {
 		for _, creds := range []string{"v1", "v2c", "v3 SHA/AES", "v3 MD5/DES", "v3 SHA256/AES256", "v3 SHA512 authNoPriv"} {
 			t.Run(device+"/"+creds, func(t *testing.T) {
-				dev := simDevice(t, device, apcsim.Options{})
+				dev := simDevice(t, device, pdusim.Options{})
 				d, agent := simulate(t, dev, creds, "auto")
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 				defer cancel()
@@ -182,7 +182,7 @@ func TestSimOneRequestPerRead(t *testing.T) {
 	for _, device := range []string{"ap7900", "ap8941", "apc-ap7900-aos374.snmprec", "apc-ap7900b-aos682.snmprec"} {
 		for _, creds := range []string{"v1", "v2c", "v3 SHA/AES"} {
 			t.Run(device+"/"+creds, func(t *testing.T) {
-				dev := simDevice(t, device, apcsim.Options{})
+				dev := simDevice(t, device, pdusim.Options{})
 				d, agent := simulate(t, dev, creds, "auto")
 				if _, err := d.Read(t.Context()); err != nil { // detects
 					t.Fatal(err)
@@ -211,7 +211,7 @@ func TestSimOneRequestPerRead(t *testing.T) {
 func TestSimReadOnlyCommunityIsRefused(t *testing.T) {
 	for _, version := range []string{"1", "2c"} {
 		t.Run("v"+version, func(t *testing.T) {
-			dev := simDevice(t, "ap7900", apcsim.Options{})
+			dev := simDevice(t, "ap7900", pdusim.Options{})
 			agent, err := dev.Listen("127.0.0.1:0", simAccess)
 			if err != nil {
 				t.Fatal(err)
@@ -236,7 +236,7 @@ func TestSimReadOnlyCommunityIsRefused(t *testing.T) {
 }
 
 func TestSimWrongCommunityTimesOut(t *testing.T) {
-	dev := simDevice(t, "ap7900", apcsim.Options{})
+	dev := simDevice(t, "ap7900", pdusim.Options{})
 	agent, err := dev.Listen("127.0.0.1:0", simAccess)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +259,7 @@ func TestSimWrongCommunityTimesOut(t *testing.T) {
 func TestSimSlowSetIsNotRepeated(t *testing.T) {
 	for _, creds := range []string{"v2c", "v3 SHA/AES"} {
 		t.Run(creds, func(t *testing.T) {
-			dev := simDevice(t, "ap8941", apcsim.Options{SwitchDelay: -1})
+			dev := simDevice(t, "ap8941", pdusim.Options{SwitchDelay: -1})
 			agent, err := dev.Listen("127.0.0.1:0", simAccess)
 			if err != nil {
 				t.Fatal(err)
@@ -312,7 +312,7 @@ func TestSimSlowSetIsNotRepeated(t *testing.T) {
 // answer) never has two of the driver's requests in hand: a read is sent
 // again only once the late answer came, and a SET after it waits too.
 func TestGivenUpRequestKeepsTheCard(t *testing.T) {
-	dev := simDevice(t, "ap7900", apcsim.Options{SwitchDelay: -1})
+	dev := simDevice(t, "ap7900", pdusim.Options{SwitchDelay: -1})
 	agent, err := dev.Listen("127.0.0.1:0", simAccess)
 	if err != nil {
 		t.Fatal(err)

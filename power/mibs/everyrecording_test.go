@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
@@ -63,7 +63,7 @@ func TestEveryRecording(t *testing.T) {
 				t.Fatal(err)
 			}
 			descr := snmptest.LoadSnmprec(t, file)[sysDescr].Str
-			dev, err := apcsim.Load(file, apcsim.Options{})
+			dev, err := pdusim.Load(file, pdusim.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -115,7 +115,7 @@ func (f *fakeAgent) count(op string) int {
 	return n
 }
 
-const recordings = "../apcsim/testdata/recordings/"
+const recordings = "../pdusim/testdata/recordings/"
 
 // withInt returns v with the integer n.
 func withInt(v snmp.Varbind, n int64) snmp.Varbind { v.Num = n; return v }

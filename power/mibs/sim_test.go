@@ -7,18 +7,18 @@ import (
 	"time"
 
 	"github.com/powerbridge/powerbridge/power"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
-// These tests drive the simulated PDUs of power/apcsim over real UDP on
+// These tests drive the simulated PDUs of power/pdusim over real UDP on
 // loopback: the vendors' recordings and built-in models, over SNMP v1,
 // v2c and v3.
 
-var simAccess = apcsim.Access{
+var simAccess = pdusim.Access{
 	Community:      "public",
 	WriteCommunity: "private",
-	Users: []apcsim.User{
+	Users: []pdusim.User{
 		{Name: "sha-aes", AuthProtocol: "SHA", AuthPassphrase: "auth-pass-1", PrivProtocol: "AES", PrivPassphrase: "priv-pass-1"},
 	},
 }
@@ -31,7 +31,7 @@ var credentials = map[string]snmp.Config{
 
 // simulate serves dev on loopback and returns a driver of vendor auto for
 // it.
-func simulate(t *testing.T, dev *apcsim.Device, creds string) *Driver {
+func simulate(t *testing.T, dev *pdusim.Device, creds string) *Driver {
 	t.Helper()
 	agent, err := dev.Listen("127.0.0.1:0", simAccess)
 	if err != nil {
@@ -72,14 +72,14 @@ func readBack(t *testing.T, d *Driver, n int, want power.State) power.Outlet {
 }
 
 // simDevice loads a recording or builds a built-in model.
-func simDevice(t *testing.T, name string) *apcsim.Device {
+func simDevice(t *testing.T, name string) *pdusim.Device {
 	t.Helper()
-	var dev *apcsim.Device
+	var dev *pdusim.Device
 	var err error
 	if strings.HasSuffix(name, ".snmprec") {
-		dev, err = apcsim.Load(name, apcsim.Options{})
+		dev, err = pdusim.Load(name, pdusim.Options{})
 	} else {
-		dev, err = apcsim.New(name, apcsim.Options{})
+		dev, err = pdusim.New(name, pdusim.Options{})
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 )
 
 // Communities of the simulated PDUs. MAAS's apc driver reads and writes
@@ -31,8 +31,8 @@ const (
 type Sim struct {
 	Name   string
 	Model  string
-	Device *apcsim.Device
-	Agent  *apcsim.Agent
+	Device *pdusim.Device
+	Agent  *pdusim.Agent
 }
 
 // SimConfig says which simulated PDUs to start.
@@ -46,9 +46,9 @@ type SimConfig struct {
 	// request had it handle: a card whose time grows with the request.
 	PerVarbind time.Duration
 	// OneAtATime makes each PDU serve one request at a time, as an APC
-	// card does (apcsim.Agent.SetOneAtATime).
+	// card does (pdusim.Agent.SetOneAtATime).
 	OneAtATime bool
-	// SwitchDelay is how long a switch stays pending (apcsim.Options);
+	// SwitchDelay is how long a switch stays pending (pdusim.Options);
 	// negative is instant.
 	SwitchDelay time.Duration
 }
@@ -61,17 +61,17 @@ func StartSims(cfg SimConfig) ([]*Sim, error) {
 	}
 	var sims []*Sim
 	for i := range cfg.Count {
-		dev, err := apcsim.New(cfg.Model, apcsim.Options{SwitchDelay: cfg.SwitchDelay})
+		dev, err := pdusim.New(cfg.Model, pdusim.Options{SwitchDelay: cfg.SwitchDelay})
 		if err != nil {
 			CloseSims(sims)
 			return nil, err
 		}
-		agent, err := dev.Listen("127.0.0.1:0", apcsim.Access{Community: ReadCommunity, WriteCommunity: WriteCommunity})
+		agent, err := dev.Listen("127.0.0.1:0", pdusim.Access{Community: ReadCommunity, WriteCommunity: WriteCommunity})
 		if err != nil {
 			CloseSims(sims)
 			return nil, err
 		}
-		agent.SetLatencyModel(apcsim.LatencyModel{PerRequest: cfg.Latency, PerVarbind: cfg.PerVarbind, OneAtATime: cfg.OneAtATime})
+		agent.SetLatencyModel(pdusim.LatencyModel{PerRequest: cfg.Latency, PerVarbind: cfg.PerVarbind, OneAtATime: cfg.OneAtATime})
 		sims = append(sims, &Sim{Name: fmt.Sprintf("pdu%d", i+1), Model: cfg.Model, Device: dev, Agent: agent})
 	}
 	return sims, nil
@@ -96,7 +96,7 @@ func Requests(sims []*Sim) int64 {
 }
 
 // Varbinds is the number of varbinds the PDUs have handled in all
-// (apcsim.Stats.Varbinds).
+// (pdusim.Stats.Varbinds).
 func Varbinds(sims []*Sim) int64 {
 	var n int64
 	for _, s := range sims {

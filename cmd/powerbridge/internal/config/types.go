@@ -116,7 +116,7 @@ type PDU struct {
 	// finds it, by SNMP or, at a URL, by HTTP.
 	Vendor string `yaml:"vendor"`
 	// Simulate serves a simulated PDU on loopback instead of a real one: a
-	// built-in model of power/apcsim ("ap7900", "ap8941", "eaton-g3",
+	// built-in model of power/pdusim ("ap7900", "ap8941", "eaton-g3",
 	// "raritan-px3", ...) or a .snmprec recording's path; or a simulated
 	// plug (plugsim.Models: "shelly-gen1", "shelly-gen2", "tasmota").
 	Simulate string `yaml:"simulate"`

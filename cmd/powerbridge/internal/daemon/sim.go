@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/power/plugsim"
 )
 
@@ -16,7 +16,7 @@ import (
 // smart plug.
 type simulator struct {
 	spec  config.PDU // the PDU config it was started for, address aside
-	agent *apcsim.Agent
+	agent *pdusim.Agent
 	plug  *plugsim.Plug
 }
 
@@ -78,16 +78,16 @@ func (sims simulators) closeUnless(keep simulators) error {
 }
 
 // newSimulatedDevice builds a built-in model by name, or loads a recording.
-func newSimulatedDevice(what string) (*apcsim.Device, error) {
+func newSimulatedDevice(what string) (*pdusim.Device, error) {
 	if strings.HasSuffix(what, ".snmprec") {
-		return apcsim.Load(what, apcsim.Options{})
+		return pdusim.Load(what, pdusim.Options{})
 	}
-	return apcsim.New(what, apcsim.Options{})
+	return pdusim.New(what, pdusim.Options{})
 }
 
-func simAccess(s config.SNMP) apcsim.Access {
+func simAccess(s config.SNMP) pdusim.Access {
 	if s.Version == "3" {
-		return apcsim.Access{Users: []apcsim.User{{
+		return pdusim.Access{Users: []pdusim.User{{
 			Name:           s.User,
 			AuthProtocol:   s.AuthProtocol,
 			AuthPassphrase: s.AuthPassphrase.Reveal(),
@@ -95,5 +95,5 @@ func simAccess(s config.SNMP) apcsim.Access {
 			PrivPassphrase: s.PrivPassphrase.Reveal(),
 		}}}
 	}
-	return apcsim.Access{Community: s.ReadCommunity.Reveal(), WriteCommunity: s.Community.Reveal()}
+	return pdusim.Access{Community: s.ReadCommunity.Reveal(), WriteCommunity: s.Community.Reveal()}
 }

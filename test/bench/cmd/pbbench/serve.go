@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/powerbridge/powerbridge/power/apcsim"
+	"github.com/powerbridge/powerbridge/power/pdusim"
 	"github.com/powerbridge/powerbridge/test/bench"
 )
 
@@ -111,7 +111,7 @@ func controlHandler(ss []*bench.Sim) http.Handler {
 			return
 		}
 		for _, s := range ss {
-			s.Agent.SetLatencyModel(apcsim.LatencyModel{PerRequest: perRequest, PerVarbind: perVarbind, OneAtATime: true})
+			s.Agent.SetLatencyModel(pdusim.LatencyModel{PerRequest: perRequest, PerVarbind: perVarbind, OneAtATime: true})
 		}
 	})
 	return mux

@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 import (
 	"fmt"
@@ -132,13 +132,13 @@ func (d *Device) OutletName(n int) string {
 // power.On or power.Off.
 func (d *Device) SetOutletState(n int, s power.State) {
 	if s != power.On && s != power.Off {
-		panic(fmt.Sprintf("apcsim: SetOutletState(%d, %v): the state must be on or off", n, s))
+		panic(fmt.Sprintf("pdusim: SetOutletState(%d, %v): the state must be on or off", n, s))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	o := d.outlet(n)
 	if o == nil {
-		panic(fmt.Sprintf("apcsim: SetOutletState(%d, %v): the device has outlets 1 to %d", n, s, len(d.outlets)))
+		panic(fmt.Sprintf("pdusim: SetOutletState(%d, %v): the device has outlets 1 to %d", n, s, len(d.outlets)))
 	}
 	o.steps = nil
 	o.state = s

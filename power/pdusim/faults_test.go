@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 // Tests of the fault knobs (faults.go) and of the SNMPv3 time window they
 // rely on, driven with gosnmp and net-snmp as real clients.

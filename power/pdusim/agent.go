@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 import (
 	"bytes"
@@ -110,23 +110,23 @@ func (d *Device) Listen(addr string, acc Access) (*Agent, error) { return d.list
 func (d *Device) listen(addr string, acc Access, pause func(time.Duration, <-chan struct{}) bool) (*Agent, error) {
 	for _, c := range []string{acc.Community, acc.WriteCommunity} {
 		if len(c) > 127 { // gosnmp encodes the community's length in one byte
-			return nil, fmt.Errorf("apcsim: a community has at most 127 characters")
+			return nil, fmt.Errorf("pdusim: a community has at most 127 characters")
 		}
 	}
 	var u *usm
 	if len(acc.Users) > 0 {
 		var err error
 		if u, err = newUSM(acc.Users); err != nil {
-			return nil, fmt.Errorf("apcsim: %w", err)
+			return nil, fmt.Errorf("pdusim: %w", err)
 		}
 	}
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("apcsim: %w", err)
+		return nil, fmt.Errorf("pdusim: %w", err)
 	}
 	conn, err := net.ListenUDP("udp", ua)
 	if err != nil {
-		return nil, fmt.Errorf("apcsim: %w", err)
+		return nil, fmt.Errorf("pdusim: %w", err)
 	}
 	a := &Agent{dev: d, conn: conn, access: acc, usm: u, done: make(chan struct{}), pause: pause}
 	a.wg.Add(1)

@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 // These tests hold the agent to net-snmp's command-line tools, the
 // independent client that proves it behaves like a real agent: exact values,

@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 // Tests of the latency models: what each request costs in time is counted
 // from the waits the agent asks for, never timed.

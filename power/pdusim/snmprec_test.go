@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 import (
 	"bytes"
@@ -20,28 +20,28 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, text, want string
 	}{
-		{"two fields", "1.3.6.1.2.1.1.5.0|4\n", `apcsim: bad.snmprec:1: want OID|TYPE|VALUE, got "1.3.6.1.2.1.1.5.0|4"`},
-		{"bad OID", minimal + "\n1.3.6.x.1|2|1\n", `apcsim: bad.snmprec:3: OID "1.3.6.x.1": arc "x" is not a number`},
-		{"one-arc OID", "1|2|1\n", `apcsim: bad.snmprec:1: OID "1" has fewer than two arcs`},
-		{"unknown type", minimal + "1.3.6.1.2.1.1.5.0|99|x\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: unknown type "99" (want 2, 4, 4x, 5, 6, 64, 64x, 65, 66, 67, 68x or 70)`},
-		{"integer", "# comment\n1.3.6.1.2.1.1.7.0|2|seventy\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type 2: "seventy" is not a 32-bit integer`},
-		{"integer too big", "1.3.6.1.2.1.1.7.0|2|2147483648\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.7.0: type 2: "2147483648" is not a 32-bit integer`},
-		{"hex", "1.3.6.1.2.1.1.5.0|4x|4f7\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.5.0: type 4x: value "4f7" is not hex`},
-		{"hex integer", "1.3.6.1.2.1.1.7.0|2x|01\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.7.0: type 2x: only OCTET STRING (4), IpAddress (64) and Opaque (68) may be hex-encoded`},
-		{"gauge", "1.3.6.1.2.1.2.2.1.5.1|66|-1\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.2.2.1.5.1: type 66: "-1" is not an unsigned 32-bit number`},
-		{"IP address", "1.3.6.1.2.1.4.20.1.1.1|64|10.0.0\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.4.20.1.1.1: type 64: "10.0.0" is not an IPv4 address`},
-		{"IP address hex", "1.3.6.1.2.1.4.20.1.1.1|64x|0a00\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.4.20.1.1.1: type 64x: want 4 bytes, got 2`},
-		{"OID value", "1.3.6.1.2.1.1.2.0|6|enterprises.318\n", `apcsim: bad.snmprec:1: .1.3.6.1.2.1.1.2.0: type 6: OID "enterprises.318": arc "enterprises" is not a number`},
-		{"duplicate", minimal + "1.3.6.1.2.1.1.5.0|4|a\n.1.3.6.1.2.1.1.5.0|4|b\n", `apcsim: bad.snmprec:3: OID .1.3.6.1.2.1.1.5.0 already given on line 2`},
-		{"empty", "\n# nothing\n", `apcsim: bad.snmprec: no objects`},
-		{"no outlet table", "1.3.6.1.2.1.1.5.0|4|a\n", `apcsim: bad.snmprec: no outlet table: want sPDUOutletCtl (.1.3.6.1.4.1.318.1.1.4.4.2.1.3), rPDUOutletStatusOutletState (.1.3.6.1.4.1.318.1.1.12.3.5.1.1.4) or rPDU2OutletSwitchedStatusState (.1.3.6.1.4.1.318.1.1.26.9.2.3.1.5) rows, or one of EATON-EPDU-MIB outletControlStatus, PDU2-MIB outletLabel, Sentry4-MIB st4OutletControlState, Sentry3-MIB outletStatus, CPS-MIB ePDU2OutletSwitchedStatusState, CPS-MIB ePDUOutletStatusOutletState, TRIPPLITE-PRODUCTS tlpPduOutletState, GEIST-V5-MIB ctrlOutletStatus`},
-		{"outlet state", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.1|2|4\n", `apcsim: bad.snmprec: .1.3.6.1.4.1.318.1.1.4.4.2.1.3.1: outlet state 4 is neither on (1) nor off (2)`},
-		{"outlet number", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.9999|2|1\n", `apcsim: bad.snmprec: outlet number 9999 out of range 1-256`},
-		{"variation module", minimal + "1.3.6.1.2.1.1.5.0|4:delay|value=a,wait=500\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: type "4:delay": snmpsim variation module "delay" is not understood (only writecache and numeric are); replace the line with a plain OID|TYPE|VALUE`},
-		{"numeric without initial", minimal + "1.3.6.1.2.1.1.7.0|2:numeric|max=2,wrap=1\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type "2:numeric": snmpsim's numeric without initial= or min=: no value to serve`},
-		{"writecache without value", minimal + "1.3.6.1.2.1.1.5.0|4:writecache|\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: type "4:writecache": snmpsim's writecache without value=: the recorded value is missing`},
-		{"variation value", minimal + "1.3.6.1.2.1.1.7.0|2:numeric|initial=x\n", `apcsim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type 2: "x" is not a 32-bit integer`},
-		{"daisy chain", "1.3.6.1.4.1.318.1.1.26.9.2.3.1.2.1|2|2\n1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.1|2|2\n", `apcsim: bad.snmprec: rPDU2 outlet row 1 is on module 2: daisy-chained units are not simulated`},
+		{"two fields", "1.3.6.1.2.1.1.5.0|4\n", `pdusim: bad.snmprec:1: want OID|TYPE|VALUE, got "1.3.6.1.2.1.1.5.0|4"`},
+		{"bad OID", minimal + "\n1.3.6.x.1|2|1\n", `pdusim: bad.snmprec:3: OID "1.3.6.x.1": arc "x" is not a number`},
+		{"one-arc OID", "1|2|1\n", `pdusim: bad.snmprec:1: OID "1" has fewer than two arcs`},
+		{"unknown type", minimal + "1.3.6.1.2.1.1.5.0|99|x\n", `pdusim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: unknown type "99" (want 2, 4, 4x, 5, 6, 64, 64x, 65, 66, 67, 68x or 70)`},
+		{"integer", "# comment\n1.3.6.1.2.1.1.7.0|2|seventy\n", `pdusim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type 2: "seventy" is not a 32-bit integer`},
+		{"integer too big", "1.3.6.1.2.1.1.7.0|2|2147483648\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.1.7.0: type 2: "2147483648" is not a 32-bit integer`},
+		{"hex", "1.3.6.1.2.1.1.5.0|4x|4f7\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.1.5.0: type 4x: value "4f7" is not hex`},
+		{"hex integer", "1.3.6.1.2.1.1.7.0|2x|01\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.1.7.0: type 2x: only OCTET STRING (4), IpAddress (64) and Opaque (68) may be hex-encoded`},
+		{"gauge", "1.3.6.1.2.1.2.2.1.5.1|66|-1\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.2.2.1.5.1: type 66: "-1" is not an unsigned 32-bit number`},
+		{"IP address", "1.3.6.1.2.1.4.20.1.1.1|64|10.0.0\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.4.20.1.1.1: type 64: "10.0.0" is not an IPv4 address`},
+		{"IP address hex", "1.3.6.1.2.1.4.20.1.1.1|64x|0a00\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.4.20.1.1.1: type 64x: want 4 bytes, got 2`},
+		{"OID value", "1.3.6.1.2.1.1.2.0|6|enterprises.318\n", `pdusim: bad.snmprec:1: .1.3.6.1.2.1.1.2.0: type 6: OID "enterprises.318": arc "enterprises" is not a number`},
+		{"duplicate", minimal + "1.3.6.1.2.1.1.5.0|4|a\n.1.3.6.1.2.1.1.5.0|4|b\n", `pdusim: bad.snmprec:3: OID .1.3.6.1.2.1.1.5.0 already given on line 2`},
+		{"empty", "\n# nothing\n", `pdusim: bad.snmprec: no objects`},
+		{"no outlet table", "1.3.6.1.2.1.1.5.0|4|a\n", `pdusim: bad.snmprec: no outlet table: want sPDUOutletCtl (.1.3.6.1.4.1.318.1.1.4.4.2.1.3), rPDUOutletStatusOutletState (.1.3.6.1.4.1.318.1.1.12.3.5.1.1.4) or rPDU2OutletSwitchedStatusState (.1.3.6.1.4.1.318.1.1.26.9.2.3.1.5) rows, or one of EATON-EPDU-MIB outletControlStatus, PDU2-MIB outletLabel, Sentry4-MIB st4OutletControlState, Sentry3-MIB outletStatus, CPS-MIB ePDU2OutletSwitchedStatusState, CPS-MIB ePDUOutletStatusOutletState, TRIPPLITE-PRODUCTS tlpPduOutletState, GEIST-V5-MIB ctrlOutletStatus`},
+		{"outlet state", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.1|2|4\n", `pdusim: bad.snmprec: .1.3.6.1.4.1.318.1.1.4.4.2.1.3.1: outlet state 4 is neither on (1) nor off (2)`},
+		{"outlet number", "1.3.6.1.4.1.318.1.1.4.4.2.1.3.9999|2|1\n", `pdusim: bad.snmprec: outlet number 9999 out of range 1-256`},
+		{"variation module", minimal + "1.3.6.1.2.1.1.5.0|4:delay|value=a,wait=500\n", `pdusim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: type "4:delay": snmpsim variation module "delay" is not understood (only writecache and numeric are); replace the line with a plain OID|TYPE|VALUE`},
+		{"numeric without initial", minimal + "1.3.6.1.2.1.1.7.0|2:numeric|max=2,wrap=1\n", `pdusim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type "2:numeric": snmpsim's numeric without initial= or min=: no value to serve`},
+		{"writecache without value", minimal + "1.3.6.1.2.1.1.5.0|4:writecache|\n", `pdusim: bad.snmprec:2: .1.3.6.1.2.1.1.5.0: type "4:writecache": snmpsim's writecache without value=: the recorded value is missing`},
+		{"variation value", minimal + "1.3.6.1.2.1.1.7.0|2:numeric|initial=x\n", `pdusim: bad.snmprec:2: .1.3.6.1.2.1.1.7.0: type 2: "x" is not a 32-bit integer`},
+		{"daisy chain", "1.3.6.1.4.1.318.1.1.26.9.2.3.1.2.1|2|2\n1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.1|2|2\n", `pdusim: bad.snmprec: rPDU2 outlet row 1 is on module 2: daisy-chained units are not simulated`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tc.text), "bad.snmprec", Options{})

@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 // These tests drive the agent with gosnmp, the client powerbridge itself
 // uses, and with hand-made datagrams: SNMPv3 interoperability, the fault
@@ -315,11 +315,11 @@ func TestListenErrors(t *testing.T) {
 		user User
 		want string
 	}{
-		{User{Name: "u", AuthProtocol: "SHA1", AuthPassphrase: authPass}, `apcsim: SNMPv3 user "u": unknown auth protocol "SHA1" (want MD5, SHA, SHA224, SHA256, SHA384 or SHA512)`},
-		{User{Name: "u", AuthProtocol: "SHA", AuthPassphrase: authPass, PrivProtocol: "3DES", PrivPassphrase: privPass}, `apcsim: SNMPv3 user "u": unknown privacy protocol "3DES" (want DES, AES, AES192, AES256, AES192C or AES256C)`},
-		{User{Name: "u", AuthProtocol: "SHA", AuthPassphrase: "short"}, `apcsim: SNMPv3 user "u": the auth passphrase needs at least 8 characters`},
-		{User{Name: "u", PrivProtocol: "AES", PrivPassphrase: privPass}, `apcsim: SNMPv3 user "u": privacy needs authentication`},
-		{User{}, `apcsim: SNMPv3 user "": a user name has 1 to 32 characters`},
+		{User{Name: "u", AuthProtocol: "SHA1", AuthPassphrase: authPass}, `pdusim: SNMPv3 user "u": unknown auth protocol "SHA1" (want MD5, SHA, SHA224, SHA256, SHA384 or SHA512)`},
+		{User{Name: "u", AuthProtocol: "SHA", AuthPassphrase: authPass, PrivProtocol: "3DES", PrivPassphrase: privPass}, `pdusim: SNMPv3 user "u": unknown privacy protocol "3DES" (want DES, AES, AES192, AES256, AES192C or AES256C)`},
+		{User{Name: "u", AuthProtocol: "SHA", AuthPassphrase: "short"}, `pdusim: SNMPv3 user "u": the auth passphrase needs at least 8 characters`},
+		{User{Name: "u", PrivProtocol: "AES", PrivPassphrase: privPass}, `pdusim: SNMPv3 user "u": privacy needs authentication`},
+		{User{}, `pdusim: SNMPv3 user "": a user name has 1 to 32 characters`},
 	} {
 		if _, err := d.Listen("127.0.0.1:0", Access{Users: []User{tc.user}}); err == nil || err.Error() != tc.want {
 			t.Errorf("got  %v\nwant %s", err, tc.want)

@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 import (
 	"fmt"

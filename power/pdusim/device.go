@@ -1,4 +1,4 @@
-package apcsim
+package pdusim
 
 import (
 	"fmt"
@@ -62,7 +62,7 @@ func New(model string, opts Options) (*Device, error) {
 	}
 	m, ok := models[model]
 	if !ok {
-		return nil, fmt.Errorf("apcsim: unknown model %q (have %s)", model, modelNames())
+		return nil, fmt.Errorf("pdusim: unknown model %q (have %s)", model, modelNames())
 	}
 	return build(m.objects(), opts, m.meter)
 }
@@ -72,7 +72,7 @@ func New(model string, opts Options) (*Device, error) {
 func Load(path string, opts Options) (*Device, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("apcsim: %w", err)
+		return nil, fmt.Errorf("pdusim: %w", err)
 	}
 	defer f.Close()
 	return Parse(f, path, opts)
@@ -82,11 +82,11 @@ func Load(path string, opts Options) (*Device, error) {
 func Parse(r io.Reader, name string, opts Options) (*Device, error) {
 	objects, err := readSnmprec(r, name)
 	if err != nil {
-		return nil, fmt.Errorf("apcsim: %w", err)
+		return nil, fmt.Errorf("pdusim: %w", err)
 	}
 	d, err := build(objects, opts, nil)
 	if err != nil {
-		return nil, fmt.Errorf("apcsim: %s: %w", name, err)
+		return nil, fmt.Errorf("pdusim: %s: %w", name, err)
 	}
 	return d, nil
 }

@@ -1,6 +1,5 @@
-// Package apcsim is a simulated switched PDU with a real SNMP agent: APC's
-// first, and since then every vendor powerbridge drives (its name is older
-// than that). It is the project's stand-in for hardware in `powerbridge
+// Package pdusim is a simulated switched PDU with a real SNMP agent: APC's
+// first, and since then every vendor powerbridge drives. It is the project's stand-in for hardware in `powerbridge
 // serve --simulate`, in unit, integration and end-to-end tests, and in
 // fault-injection and benchmark tests.
 //
@@ -20,4 +19,4 @@
 // indexes, writing Eaton's Off column to switch on, reading Sentry3's
 // control state for its status, retrying a SET, reading a pending outlet as
 // failed). The only project type it uses is power.State.
-package apcsim
+package pdusim
