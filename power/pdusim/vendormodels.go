@@ -6,7 +6,7 @@ import "fmt"
 // its MIB has it and as far as powerbridge and its peers look: the system
 // group, the identity objects, the outlet table with names, and its
 // control columns. Their outlets start on, but where a model says
-// otherwise.
+// otherwise. The metered ones' meters are in vendormeters.go.
 var vendorModels = map[string]func() []*object{
 	"eaton-g3":           eatonG3Model,
 	"raritan-px3":        raritanPX3Model,
@@ -23,7 +23,8 @@ func system(m *mib, descr, objectID string) {
 }
 
 // eatonG3Model: an ePDU G3 with a second unit daisy-chained: unit 0 has 8
-// outlets, unit 1 has 4 (outlets 9 to 12 of the PDU).
+// outlets, unit 1 has 4 (outlets 9 to 12 of the PDU); outlets and inlets
+// metered.
 func eatonG3Model() []*object {
 	var m mib
 	system(&m, "ePDU G3 EMAB03-10 IN: IEC309 16A 1P OUT: 8xC13", ".1.3.6.1.4.1.534.6.6.7")
@@ -31,8 +32,6 @@ func eatonG3Model() []*object {
 	for _, u := range []struct{ unit, outlets uint32 }{{0, 8}, {1, 4}} {
 		for o := uint32(1); o <= u.outlets; o++ {
 			m.add(eatonName.child(u.unit, o), octets(fmt.Sprintf("Outlet %c%d", 'A'+rune(u.unit), o)))
-			m.add(eatonCurrent.child(u.unit, o), integer(350))
-			m.add(eatonWatts.child(u.unit, o), integer(80))
 			m.add(eatonStatus.child(u.unit, o), integer(1))
 			for _, c := range []oid{eatonOffCmd, eatonOnCmd, eatonRebootCmd} {
 				m.add(c.child(u.unit, o), integer(-1))
@@ -130,14 +129,22 @@ func trippLiteModel() []*object {
 	return m
 }
 
-// geistModel: a Geist rPDU with 8 controlled outlets.
+// geistModel: a Geist rPDU with 8 switched and metered outlets; outlet 3
+// has a label set, the others only their factory names.
 func geistModel() []*object {
 	var m mib
 	system(&m, "Geist rPDU firmware 5.4.3", ".1.3.6.1.4.1.21239.5")
+	m.add(mustOID(".1.3.6.1.4.1.21239.5.2.1.2.0"), octets("5.4.3"))      // productVersion
+	m.add(mustOID(".1.3.6.1.4.1.21239.5.2.1.8.0"), octets("rPDU-8xC13")) // productModelNumber
 	for o := uint32(1); o <= 8; o++ {
 		m.add(geistName.child(o), octets(fmt.Sprintf("Outlet %d", o)))
+		label := ""
+		if o == 3 {
+			label = "web-1"
+		}
+		m.add(geistLabel.child(o), octets(label))
 		m.add(geistStatus.child(o), integer(1))
-		m.add(geistCommand.child(o), integer(0))
+		m.add(geistCommand.child(o), integer(8))
 	}
 	return m
 }
