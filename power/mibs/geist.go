@@ -7,8 +7,8 @@ import (
 	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
-// geistV5 is the outlet tables of Vertiv Geist's GEIST-V5-MIB (.21239.5),
-// indexed by outlet: pduOutletSwitchTable (.21239.5.2.3.5), which
+// geistV5 is the outlet tables of Vertiv Geist's GEIST-V5-MIB (.21239.5;
+// VERTIV-V5-MIB in its newer revisions, the same tree), indexed by outlet: pduOutletSwitchTable (.21239.5.2.3.5), which
 // vendors.md and older drivers call ctrlOutlet, and pduOutletMeterTable
 // (.21239.5.2.3.6) beside it. Older Geist firmware uses another tree,
 // which this does not speak.
