@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/snmp"
+	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
 // TestSimulatedMeters reads each metered vendor model of power/pdusim with
@@ -82,5 +84,25 @@ func TestGeistLabels(t *testing.T) {
 	}
 	if r.Info.Model != "rPDU-8xC13" || r.Info.Firmware != "5.4.3" {
 		t.Errorf("model %q firmware %q, want productModelNumber rPDU-8xC13, productVersion 5.4.3", r.Info.Model, r.Info.Firmware)
+	}
+}
+
+// TestEatonNeutralIsNoPhase: an Eaton inlet's inputCurrent rows are its
+// wires, and the one inputCurrentMeasType calls neutral (2) is not read as
+// a phase (it would count twice in the load): the ePDU MA capture with a
+// neutral row of 5 A added reads its one phase alone.
+func TestEatonNeutralIsNoPhase(t *testing.T) {
+	for _, version := range []string{"1", "2c"} {
+		objects := snmptest.LoadSnmprec(t, recordings+"eaton-epdu-ma-36u-librenms.snmprec")
+		for oid, v := range map[string]int64{".1.3.6.1.4.1.534.6.6.7.3.3.1.2.0.1.2": 2, ".1.3.6.1.4.1.534.6.6.7.3.3.1.4.0.1.2": 5000} {
+			objects[oid] = snmp.Varbind{OID: oid, Kind: snmp.KindInt, Num: v}
+		}
+		r, err := fakeDriver(t, newFake(version, objects)).Read(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := meterLine(r.Meter), "14.108A 1584W 2.9467774800e+10J"; got != want {
+			t.Errorf("v%s: PDU meters %q, want %q", version, got, want)
+		}
 	}
 }

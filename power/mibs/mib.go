@@ -95,6 +95,10 @@ type pduMeter struct {
 	suffix   string
 	scale    float64 // to amperes, watts or joules
 	decimals string  // as in outletMeter
+	// kind, when set, is a column of the same rows whose value says
+	// whether a row is one to read (Eaton's neutral wire is not a phase).
+	kind string
+	keep func(int64) bool
 }
 
 type quantity int
@@ -233,16 +237,17 @@ func (det *detection) answersForAll(ctx context.Context, c snmp.Client, col, suf
 func (det *detection) findMeters(ctx context.Context, c snmp.Client, bulk bool) error {
 	m := det.mib
 	for _, pm := range m.pduMeters {
-		cols := []string{pm.col}
-		if pm.decimals != "" {
-			cols = append(cols, pm.decimals)
-		}
+		cols := []string{pm.col, pm.decimals, pm.kind}
+		cols = slices.DeleteFunc(cols, func(col string) bool { return col == "" })
 		got, err := snmp.WalkTable(ctx, c, bulk, cols...)
 		if err != nil {
 			return fmt.Errorf("probing %s: %w", pm.col, err)
 		}
 		for _, idx := range sortedIndices(got[0]) {
 			if !strings.HasSuffix("."+idx, pm.suffix) {
+				continue
+			}
+			if v, ok := got[len(got)-1][idx].Integer(); pm.kind != "" && ok && !pm.keep(v) {
 				continue
 			}
 			scale := pm.scale

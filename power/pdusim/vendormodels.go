@@ -30,6 +30,7 @@ func eatonG3Model() []*object {
 	system(&m, "ePDU G3 EMAB03-10 IN: IEC309 16A 1P OUT: 8xC13", ".1.3.6.1.4.1.534.6.6.7")
 	m.add(eaton.child(1, 2, 1, 5, 0), octets("04.02.0003")) // firmware of unit 0
 	for _, u := range []struct{ unit, outlets uint32 }{{0, 8}, {1, 4}} {
+		m.add(eaton.child(3, 3, 1, 2, u.unit, 1, 1), integer(1)) // inputCurrentMeasType: singlePhase
 		for o := uint32(1); o <= u.outlets; o++ {
 			m.add(eatonName.child(u.unit, o), octets(fmt.Sprintf("Outlet %c%d", 'A'+rune(u.unit), o)))
 			m.add(eatonStatus.child(u.unit, o), integer(1))
