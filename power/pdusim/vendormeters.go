@@ -6,16 +6,10 @@ import (
 	"github.com/powerbridge/powerbridge/power"
 )
 
-// A load is what every outlet of a built-in vendor model draws while it
-// is on, as the APC models' meter does: a switched-off outlet reads 0 and
-// the PDU's totals drop with it.
-type load struct {
-	milliamps int
-	watts     int
-}
-
-// draw is one reading of a group of outlets, the sum of what those that
-// are on draw.
+// A draw is what an outlet, or a group of outlets, draws. Every outlet of
+// a built-in vendor model that is on draws the model's load, as the APC
+// models' meter has it: a switched-off outlet reads 0 and the PDU's totals
+// drop with it.
 type draw struct{ milliamps, watts int }
 
 // meterObject is a live meter object of a vendor model: its instance, the
@@ -29,7 +23,7 @@ type meterObject struct {
 
 // vendorMeters are the live meters of each built-in vendor model, written
 // from its MIB's units. Recordings keep the values their capture holds.
-var vendorMeters = map[string]func() (load, []meterObject){
+var vendorMeters = map[string]func() (draw, []meterObject){
 	"eaton-g3":           eatonG3Meters,
 	"servertech-sentry3": sentry3Meters,
 	"tripplite-pdu":      trippLiteMeters,
@@ -43,22 +37,22 @@ func (d *Device) attachVendorMeters(model string) {
 	if !ok {
 		return
 	}
-	l, objects := meters()
+	load, objects := meters()
 	for _, m := range objects {
 		m := m
 		d.store.insert(m.oid, m.read(draw{}))
-		d.bind(m.oid, func(now time.Time) value { return m.read(d.draw(l, m.first, m.last, now)) }, nil)
+		d.bind(m.oid, func(now time.Time) value { return m.read(d.draw(load, m.first, m.last, now)) }, nil)
 	}
 }
 
 // draw sums what outlets first to last draw now. The device must be
 // locked.
-func (d *Device) draw(l load, first, last int, now time.Time) draw {
+func (d *Device) draw(load draw, first, last int, now time.Time) draw {
 	var r draw
 	for n := first; n <= last && n <= len(d.outlets); n++ {
 		if d.outlets[n-1].stateAt(now) == power.On {
-			r.milliamps += l.milliamps
-			r.watts += l.watts
+			r.milliamps += load.milliamps
+			r.watts += load.watts
 		}
 	}
 	return r
@@ -108,7 +102,7 @@ func span(o oid, first, last int, read func(draw) value) meterObject {
 
 // eatonG3Meters: each unit of the chain has its own inlet, metered in
 // milliamps and watts; every outlet that is on draws 0.35 A, 80 W.
-func eatonG3Meters() (load, []meterObject) {
+func eatonG3Meters() (draw, []meterObject) {
 	var m []meterObject
 	for _, u := range []struct{ unit, first, last uint32 }{{0, 1, 8}, {1, 9, 12}} {
 		first, last := int(u.first), int(u.last)
@@ -120,12 +114,12 @@ func eatonG3Meters() (load, []meterObject) {
 			span(eatonInputWatts.child(u.unit, 1), first, last, watts),
 			span(eatonInputWh.child(u.unit, 1), first, last, counted(gauge32(81854+1000*u.unit))))
 	}
-	return load{milliamps: 350, watts: 80}, m
+	return draw{milliamps: 350, watts: 80}, m
 }
 
 // sentry3Meters: per outlet and per infeed in hundredths of amps, power
 // in watts, the tower's energy in kWh.
-func sentry3Meters() (load, []meterObject) {
+func sentry3Meters() (draw, []meterObject) {
 	var m []meterObject
 	for infeed := uint32(1); infeed <= 2; infeed++ {
 		first := int(infeed-1)*4 + 1
@@ -136,27 +130,27 @@ func sentry3Meters() (load, []meterObject) {
 		m = append(m, span(sentry3InfeedLoad.child(1, infeed), first, first+3, centiamps))
 	}
 	m = append(m, span(sentry3TotalPower, 1, 8, watts), span(sentry3TowerEnergy.child(1), 1, 8, counted(integer(1234))))
-	return load{milliamps: 350, watts: 80}, m
+	return draw{milliamps: 350, watts: 80}, m
 }
 
 // trippLiteMeters: a 120 V unit, every outlet that is on drawing 0.35 A,
 // 42 W; the output row of device 1's one phase sums them.
-func trippLiteMeters() (load, []meterObject) {
+func trippLiteMeters() (draw, []meterObject) {
 	var m []meterObject
 	for o := uint32(1); o <= 8; o++ {
 		m = append(m, span(trippLiteOutletCurrent.child(1, o), int(o), int(o), centiampsG32), span(trippLiteOutletPower.child(1, o), int(o), int(o), wattsG32))
 	}
 	m = append(m, span(trippLiteOutputCurrent.child(1, 1), 1, 8, centiampsG32), span(trippLiteOutputPower.child(1, 1), 1, 8, wattsG32))
-	return load{milliamps: 350, watts: 42}, m
+	return draw{milliamps: 350, watts: 42}, m
 }
 
 // geistMeters: centiamps, watts and watt-hours, all Gauge32.
-func geistMeters() (load, []meterObject) {
+func geistMeters() (draw, []meterObject) {
 	var m []meterObject
 	for o := uint32(1); o <= 8; o++ {
 		m = append(m, span(geistOutletAmps.child(o), int(o), int(o), centiampsG32), span(geistOutletWatts.child(o), int(o), int(o), wattsG32))
 	}
 	m = append(m, span(geistPhaseCurrent.child(1), 1, 8, centiampsG32), span(geistTotalPower.child(1), 1, 8, wattsG32),
 		span(geistTotalEnergy.child(1), 1, 8, counted(gauge32(56789))))
-	return load{milliamps: 350, watts: 80}, m
+	return draw{milliamps: 350, watts: 80}, m
 }
