@@ -8,10 +8,11 @@ import (
 	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
-// TestSimulatedMeters reads each metered vendor model of power/pdusim with
-// every outlet on, then with one switched off (read back), over each SNMP
-// version: the outlet's meters and the PDU's, at the MIB's scale, in base
-// units, and a switched-off outlet reads nothing drawn. Every outlet that
+// TestSimulatedMeters reads each metered vendor model of power/pdusim
+// (Eaton, Sentry3, Sentry4, Tripp Lite, Geist) with every outlet on, then
+// with one switched off (read back), over each SNMP version: the outlet's
+// meters and the PDU's, at the MIB's scale, in base units, and a
+// switched-off outlet reads nothing drawn. Every outlet that
 // is on draws 0.35 A and 80 W (42 W at the Tripp Lite's 120 V).
 func TestSimulatedMeters(t *testing.T) {
 	for _, tc := range []struct {
@@ -28,6 +29,9 @@ func TestSimulatedMeters(t *testing.T) {
 		// Two infeeds of 4, hundredths of amps; the tower's 1234 kWh.
 		{"servertech-sentry3", 6, `6 "TowerA_InfeedB_Outlet2" on 80W 0.35A`, `6 "TowerA_InfeedB_Outlet2" off 0W 0A`,
 			"1.4A 1.4A 640W 4.4424000000e+09J", "1.4A 1.05A 560W 4.4424000000e+09J"},
+		// One cord, one phase; hundredths of amps, the cord's 1234.5 kWh.
+		{"servertech-sentry4", 2, `2 "Master_Outlet_2" on 80W 0.35A`, `2 "Master_Outlet_2" off 0W 0A`,
+			"2.8A 640W 4.4442000000e+09J", "2.45A 560W 4.4442000000e+09J"},
 		// One output phase; no energy meter that counts up.
 		{"tripplite-pdu", 8, `8 "Load 8" on 42W 0.35A`, `8 "Load 8" off 0W 0A`, "2.8A 336W", "2.45A 294W"},
 		// Centiamps, watts, 56789 Wh.

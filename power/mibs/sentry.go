@@ -87,6 +87,12 @@ var sentry4 = &mib{
 		{field: fieldPower, col: ".1.3.6.1.4.1.1718.4.1.8.3.1.7", scale: 1},      // st4OutletActivePower, W
 		{field: fieldCurrent, col: ".1.3.6.1.4.1.1718.4.1.8.3.1.3", scale: 0.01}, // st4OutletCurrent, 0.01 A
 	},
+	// Negative where not measured, as in Sentry3.
+	pduMeters: []pduMeter{
+		{quantity: phaseCurrent, col: ".1.3.6.1.4.1.1718.4.1.5.3.1.6", scale: 0.01},  // st4PhaseCurrent, 0.01 A, per unit.cord.phase
+		{quantity: totalPower, col: ".1.3.6.1.4.1.1718.4.1.3.3.1.3", scale: 1},       // st4InputCordActivePower, W, per unit.cord
+		{quantity: totalEnergy, col: ".1.3.6.1.4.1.1718.4.1.3.3.1.10", scale: 3.6e5}, // st4InputCordEnergy, 0.1 kWh
+	},
 	identObjects: []string{sentry4ProductName, sentry4FirmwareVersion},
 	identify: func(descr string, got map[string]snmp.Varbind) (string, string) {
 		model, _ := got[sentry4ProductName].Text()

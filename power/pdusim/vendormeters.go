@@ -26,6 +26,7 @@ type meterObject struct {
 var vendorMeters = map[string]func() (draw, []meterObject){
 	"eaton-g3":           eatonG3Meters,
 	"servertech-sentry3": sentry3Meters,
+	"servertech-sentry4": sentry4Meters,
 	"tripplite-pdu":      trippLiteMeters,
 	"geist-v5":           geistMeters,
 }
@@ -75,12 +76,18 @@ var (
 	eatonInputWatts   = eaton.child(3, 5, 1, 4) // inputTotalWatts.unit.input, W
 	eatonInputWh      = eaton.child(3, 5, 1, 5) // inputTotalWh.unit.input, Wh
 
-	sentry3TotalPower  = mustOID(".1.3.6.1.4.1.1718.3.1.6.0")        // systemTotalPower, W
-	sentry3TowerEnergy = mustOID(".1.3.6.1.4.1.1718.3.2.1.1.14")     // towerEnergy.tower, kWh
-	sentry3InfeedLoad  = mustOID(".1.3.6.1.4.1.1718.3.2.2.1.7")      // infeedLoadValue.tower.infeed, 0.01 A
-	sentry3OutletLoad  = sentry3Outlet.child(7)                      // outletLoadValue, 0.01 A
-	sentry3OutletPower = sentry3Outlet.child(14)                     // outletPower, W
-	trippLiteOutput    = mustOID(".1.3.6.1.4.1.850.1.1.3.2.3.2.1.1") // tlpPduOutputEntry.device.output
+	sentry3TotalPower   = mustOID(".1.3.6.1.4.1.1718.3.1.6.0")      // systemTotalPower, W
+	sentry3TowerEnergy  = mustOID(".1.3.6.1.4.1.1718.3.2.1.1.14")   // towerEnergy.tower, kWh
+	sentry3InfeedLoad   = mustOID(".1.3.6.1.4.1.1718.3.2.2.1.7")    // infeedLoadValue.tower.infeed, 0.01 A
+	sentry3OutletLoad   = sentry3Outlet.child(7)                    // outletLoadValue, 0.01 A
+	sentry3OutletPower  = sentry3Outlet.child(14)                   // outletPower, W
+	sentry4CordPower    = mustOID(".1.3.6.1.4.1.1718.4.1.3.3.1.3")  // st4InputCordActivePower.unit.cord, W
+	sentry4CordEnergy   = mustOID(".1.3.6.1.4.1.1718.4.1.3.3.1.10") // st4InputCordEnergy.unit.cord, 0.1 kWh
+	sentry4PhaseCurrent = mustOID(".1.3.6.1.4.1.1718.4.1.5.3.1.6")  // st4PhaseCurrent.unit.cord.phase, 0.01 A
+	sentry4OutletAmps   = sentry4Outlet.child(3, 1, 3)              // st4OutletCurrent.unit.cord.outlet, 0.01 A
+	sentry4OutletWatts  = sentry4Outlet.child(3, 1, 7)              // st4OutletActivePower, W
+
+	trippLiteOutput = mustOID(".1.3.6.1.4.1.850.1.1.3.2.3.2.1.1") // tlpPduOutputEntry.device.output
 
 	trippLiteOutputCurrent = trippLiteOutput.child(5) // 0.01 A
 	trippLiteOutputPower   = trippLiteOutput.child(8) // W
@@ -130,6 +137,18 @@ func sentry3Meters() (draw, []meterObject) {
 		m = append(m, span(sentry3InfeedLoad.child(1, infeed), first, first+3, centiamps))
 	}
 	m = append(m, span(sentry3TotalPower, 1, 8, watts), span(sentry3TowerEnergy.child(1), 1, 8, counted(integer(1234))))
+	return draw{milliamps: 350, watts: 80}, m
+}
+
+// sentry4Meters: one input cord of one phase; hundredths of amps, watts,
+// tenths of kWh (12345, 1234.5 kWh).
+func sentry4Meters() (draw, []meterObject) {
+	var m []meterObject
+	for o := uint32(1); o <= 8; o++ {
+		m = append(m, span(sentry4OutletAmps.child(1, 1, o), int(o), int(o), centiamps), span(sentry4OutletWatts.child(1, 1, o), int(o), int(o), watts))
+	}
+	m = append(m, span(sentry4PhaseCurrent.child(1, 1, 1), 1, 8, centiamps), span(sentry4CordPower.child(1, 1), 1, 8, watts),
+		span(sentry4CordEnergy.child(1, 1), 1, 8, counted(integer(12345))))
 	return draw{milliamps: 350, watts: 80}, m
 }
 

@@ -34,6 +34,12 @@ func TestToolsVendorMeters(t *testing.T) {
 			".1.3.6.1.4.1.1718.3.2.3.1.11.1.2.2", "2",
 			reading{"INTEGER: 35", "INTEGER: 80", "INTEGER: 140", "INTEGER: 640"},
 			reading{"INTEGER: 0", "INTEGER: 0", "INTEGER: 105", "INTEGER: 560"}},
+		// Sentry4: unit 1, cord 1; hundredths of amps, W, phase 1.
+		{"servertech-sentry4", 2, ".1.3.6.1.4.1.1718.4.1.8.3.1.3.1.1.2", ".1.3.6.1.4.1.1718.4.1.8.3.1.7.1.1.2",
+			".1.3.6.1.4.1.1718.4.1.5.3.1.6.1.1.1", ".1.3.6.1.4.1.1718.4.1.3.3.1.3.1.1",
+			".1.3.6.1.4.1.1718.4.1.8.5.1.2.1.1.2", "2",
+			reading{"INTEGER: 35", "INTEGER: 80", "INTEGER: 280", "INTEGER: 640"},
+			reading{"INTEGER: 0", "INTEGER: 0", "INTEGER: 245", "INTEGER: 560"}},
 		// Tripp Lite: Unsigned32 (Gauge32) in 0.01 A and W, device 1's
 		// output phase 1.
 		{"tripplite-pdu", 8, ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.8.1.8", ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.9.1.8",

@@ -78,8 +78,8 @@ func sentry3Model() []*object {
 	return m
 }
 
-// sentry4Model: a PRO2 unit with one input cord and 8 outlets; outlet 8 is
-// locked on by an administrator.
+// sentry4Model: a PRO2 unit with one input cord and 8 metered outlets;
+// outlet 8 is locked on by an administrator.
 func sentry4Model() []*object {
 	var m mib
 	system(&m, "Sentry Switched PDU", ".1.3.6.1.4.1.1718.4")
