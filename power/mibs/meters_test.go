@@ -9,11 +9,12 @@ import (
 )
 
 // TestSimulatedMeters reads each metered vendor model of power/pdusim
-// (Eaton, Sentry3, Sentry4, Tripp Lite, Geist) with every outlet on, then
+// (all but APC's, which power/apc's tests hold) with every outlet on, then
 // with one switched off (read back), over each SNMP version: the outlet's
 // meters and the PDU's, at the MIB's scale, in base units, and a
-// switched-off outlet reads nothing drawn. Every outlet that
-// is on draws 0.35 A and 80 W (42 W at the Tripp Lite's 120 V).
+// switched-off outlet reads nothing drawn. Every outlet that is on draws
+// 0.35 A and 80 W (at 120 V: the Tripp Lite's 42 W, the CyberPower's 0.5
+// A and 60 W).
 func TestSimulatedMeters(t *testing.T) {
 	for _, tc := range []struct {
 		model       string
@@ -26,6 +27,11 @@ func TestSimulatedMeters(t *testing.T) {
 		// watt-hours (81854 and 82854 Wh).
 		{"eaton-g3", 10, `10 "Outlet B2" on 80W 0.35A`, `10 "Outlet B2" off 0W 0A`,
 			"2.8A 1.4A 960W 5.9294880000e+08J", "2.8A 1.05A 880W 5.9294880000e+08J"},
+		// Sensors with decimal digits: milliamps, W, the inlet's 98765 Wh.
+		{"raritan-px3", 3, `3 "Outlet 3" on 80W 0.35A`, `3 "Outlet 3" off 0W 0A`,
+			"2.8A 640W 3.5555400000e+08J", "2.45A 560W 3.5555400000e+08J"},
+		// 120 V, two banks of 4 in tenths of amps: 0.5 A, 60 W an outlet.
+		{"cyberpower-epdu2", 5, `5 "Outlet5" on 60W 0.5A`, `5 "Outlet5" off 0W 0A`, "2A 2A", "2A 1.5A"},
 		// Two infeeds of 4, hundredths of amps; the tower's 1234 kWh.
 		{"servertech-sentry3", 6, `6 "TowerA_InfeedB_Outlet2" on 80W 0.35A`, `6 "TowerA_InfeedB_Outlet2" off 0W 0A`,
 			"1.4A 1.4A 640W 4.4424000000e+09J", "1.4A 1.05A 560W 4.4424000000e+09J"},

@@ -25,6 +25,8 @@ type meterObject struct {
 // from its MIB's units. Recordings keep the values their capture holds.
 var vendorMeters = map[string]func() (draw, []meterObject){
 	"eaton-g3":           eatonG3Meters,
+	"raritan-px3":        raritanMeters,
+	"cyberpower-epdu2":   cyberPowerMeters,
 	"servertech-sentry3": sentry3Meters,
 	"servertech-sentry4": sentry4Meters,
 	"tripplite-pdu":      trippLiteMeters,
@@ -76,6 +78,16 @@ var (
 	eatonInputWatts   = eaton.child(3, 5, 1, 4) // inputTotalWatts.unit.input, W
 	eatonInputWh      = eaton.child(3, 5, 1, 5) // inputTotalWh.unit.input, Wh
 
+	raritanOutletValue    = raritan.child(5, 4, 3, 1, 4) // measurementsOutletSensorValue.pdu.outlet.type
+	raritanOutletDecimals = raritan.child(3, 5, 4, 1, 7) // outletSensorDecimalDigits.pdu.outlet.type
+	raritanInletValue     = raritan.child(5, 2, 3, 1, 4) // measurementsInletSensorValue.pdu.inlet.type
+	raritanInletDecimals  = raritan.child(3, 3, 4, 1, 7) // inletSensorDecimalDigits.pdu.inlet.type
+
+	cyberPowerEPDU2Load  = mustOID(".1.3.6.1.4.1.3808.1.1.6.6.2.4.1.6") // ePDU2OutletMeteredStatusLoad.outlet, 0.1 A
+	cyberPowerEPDU2Power = mustOID(".1.3.6.1.4.1.3808.1.1.6.6.2.4.1.7") // ePDU2OutletMeteredStatusActivePower, W
+	cyberPowerEPDULoad   = mustOID(".1.3.6.1.4.1.3808.1.1.3.3.5.1.1.7") // ePDUOutletStatusLoad.outlet, 0.1 A
+	cyberPowerBankLoad   = mustOID(".1.3.6.1.4.1.3808.1.1.3.2.3.1.1.2") // ePDULoadStatusLoad.bank, 0.1 A
+
 	sentry3TotalPower   = mustOID(".1.3.6.1.4.1.1718.3.1.6.0")      // systemTotalPower, W
 	sentry3TowerEnergy  = mustOID(".1.3.6.1.4.1.1718.3.2.1.1.14")   // towerEnergy.tower, kWh
 	sentry3InfeedLoad   = mustOID(".1.3.6.1.4.1.1718.3.2.2.1.7")    // infeedLoadValue.tower.infeed, 0.01 A
@@ -122,6 +134,44 @@ func eatonG3Meters() (draw, []meterObject) {
 			span(eatonInputWh.child(u.unit, 1), first, last, counted(gauge32(81854+1000*u.unit))))
 	}
 	return draw{milliamps: 350, watts: 80}, m
+}
+
+// Raritan's sensor types (PDU2-MIB SensorTypeEnumeration).
+const (
+	raritanRMSCurrent   = 1
+	raritanActivePower  = 5
+	raritanActiveEnergy = 8
+)
+
+// raritanMeters: the outlets' and the inlet's sensors, each read with its
+// decimal digits (3 for currents: milliamps; 0 for watts and Wh), as the
+// PX3 capture has them. Its decimal digits are recorded by raritanPX3Model.
+func raritanMeters() (draw, []meterObject) {
+	amps := func(r draw) value { return gauge32(uint32(r.milliamps)) }
+	var m []meterObject
+	for o := uint32(1); o <= 8; o++ {
+		m = append(m, span(raritanOutletValue.child(1, o, raritanRMSCurrent), int(o), int(o), amps),
+			span(raritanOutletValue.child(1, o, raritanActivePower), int(o), int(o), wattsG32))
+	}
+	m = append(m, span(raritanInletValue.child(1, 1, raritanRMSCurrent), 1, 8, amps),
+		span(raritanInletValue.child(1, 1, raritanActivePower), 1, 8, wattsG32),
+		span(raritanInletValue.child(1, 1, raritanActiveEnergy), 1, 8, counted(gauge32(98765))))
+	return draw{milliamps: 350, watts: 80}, m
+}
+
+// cyberPowerMeters: a 120 V unit of two banks of 4 outlets, in tenths of
+// amps; every outlet that is on draws 0.5 A, 60 W. Both trees' outlet
+// loads are served, as the unit serves both trees.
+func cyberPowerMeters() (draw, []meterObject) {
+	tenths := func(r draw) value { return gauge32(uint32((r.milliamps + 50) / 100)) }
+	var m []meterObject
+	for o := uint32(1); o <= 8; o++ {
+		n := int(o)
+		m = append(m, span(cyberPowerEPDU2Load.child(o), n, n, tenths), span(cyberPowerEPDU2Power.child(o), n, n, wattsG32),
+			span(cyberPowerEPDULoad.child(o), n, n, tenths))
+	}
+	m = append(m, span(cyberPowerBankLoad.child(1), 1, 4, tenths), span(cyberPowerBankLoad.child(2), 5, 8, tenths))
+	return draw{milliamps: 500, watts: 60}, m
 }
 
 // sentry3Meters: per outlet and per infeed in hundredths of amps, power

@@ -9,9 +9,10 @@ import (
 // TestToolsVendorMeters holds each metered vendor model's meters to
 // net-snmp's snmpget, over v1, v2c and v3: an outlet's current and power
 // and the PDU's inlet or phase current and total power read the MIB's
-// types and units with every outlet on (0.35 A, 80 W each; 42 W at the
-// Tripp Lite's 120 V), and once the outlet is switched off with snmpset,
-// it reads 0 and the totals drop by what it drew.
+// types and units with every outlet on (0.35 A, 80 W each; at 120 V the
+// Tripp Lite's 42 W, the CyberPower's 0.5 A and 60 W), and once the
+// outlet is switched off with snmpset, it reads 0 and the totals drop by
+// what it drew.
 func TestToolsVendorMeters(t *testing.T) {
 	type reading struct{ amps, watts, total, power string }
 	for _, tc := range []struct {
@@ -28,6 +29,21 @@ func TestToolsVendorMeters(t *testing.T) {
 			".1.3.6.1.4.1.534.6.6.7.6.6.1.3.1.2", "0",
 			reading{"INTEGER: 350", "INTEGER: 80", "INTEGER: 1400", "INTEGER: 320"},
 			reading{"INTEGER: 0", "INTEGER: 0", "INTEGER: 1050", "INTEGER: 240"}},
+		// Raritan: the sensors' values (rmsCurrent 1 with 3 decimal digits,
+		// activePower 5 with none), the inlet's.
+		{"raritan-px3", 3, ".1.3.6.1.4.1.13742.6.5.4.3.1.4.1.3.1", ".1.3.6.1.4.1.13742.6.5.4.3.1.4.1.3.5",
+			".1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.1", ".1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.5",
+			".1.3.6.1.4.1.13742.6.4.1.2.1.2.1.3", "0",
+			reading{"Gauge32: 350", "Gauge32: 80", "Gauge32: 2800", "Gauge32: 640"},
+			reading{"Gauge32: 0", "Gauge32: 0", "Gauge32: 2450", "Gauge32: 560"}},
+		// CyberPower, 120 V: ePDU2's outlet load (0.1 A) and power, bank
+		// 2's load; no PDU power in its MIB, so the fourth object is the
+		// ePDU tree's load of the same outlet.
+		{"cyberpower-epdu2", 5, ".1.3.6.1.4.1.3808.1.1.6.6.2.4.1.6.5", ".1.3.6.1.4.1.3808.1.1.6.6.2.4.1.7.5",
+			".1.3.6.1.4.1.3808.1.1.3.2.3.1.1.2.2", ".1.3.6.1.4.1.3808.1.1.3.3.5.1.1.7.5",
+			".1.3.6.1.4.1.3808.1.1.6.6.1.5.1.5.5", "2",
+			reading{"Gauge32: 5", "Gauge32: 60", "Gauge32: 20", "Gauge32: 5"},
+			reading{"Gauge32: 0", "Gauge32: 0", "Gauge32: 15", "Gauge32: 0"}},
 		// Sentry3: outlet 6 is infeed B's outlet 2; hundredths of amps, W.
 		{"servertech-sentry3", 6, ".1.3.6.1.4.1.1718.3.2.3.1.7.1.2.2", ".1.3.6.1.4.1.1718.3.2.3.1.14.1.2.2",
 			".1.3.6.1.4.1.1718.3.2.2.1.7.1.2", ".1.3.6.1.4.1.1718.3.1.6.0",

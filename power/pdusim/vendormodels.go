@@ -42,8 +42,8 @@ func eatonG3Model() []*object {
 	return m
 }
 
-// raritanPX3Model: a PX3 with 8 outlets that serves both the switching
-// state and the onOff sensor; outlet 8 cannot be switched.
+// raritanPX3Model: a PX3 with 8 metered outlets that serves both the
+// switching state and the onOff sensor; outlet 8 cannot be switched.
 func raritanPX3Model() []*object {
 	var m mib
 	system(&m, "Raritan PDU, MD:PX3-5190R HW:0x10 FW:3.6.10.5-46612", ".1.3.6.1.4.1.13742.6")
@@ -58,6 +58,11 @@ func raritanPX3Model() []*object {
 		m.add(raritanOperation.child(1, o), integer(1))
 		m.add(raritanSwitching.child(1, o), integer(1))
 		m.add(raritanSensor.child(1, o, raritanOnOff), integer(7))
+		m.add(raritanOutletDecimals.child(1, o, raritanRMSCurrent), gauge32(3))
+		m.add(raritanOutletDecimals.child(1, o, raritanActivePower), gauge32(0))
+	}
+	for _, t := range []uint32{raritanRMSCurrent, raritanActivePower, raritanActiveEnergy} {
+		m.add(raritanInletDecimals.child(1, 1, t), gauge32(map[uint32]uint32{raritanRMSCurrent: 3}[t]))
 	}
 	return m
 }
@@ -99,7 +104,8 @@ func sentry4Model() []*object {
 }
 
 // cyberPowerModel: a PDU81005-like unit serving both the ePDU2 and the
-// ePDU outlet trees, and its identity in ePDU.
+// ePDU outlet trees, metered by outlet and by bank, and its identity in
+// ePDU.
 func cyberPowerModel() []*object {
 	var m mib
 	system(&m, "CPS Power Distributed Unit", ".1.3.6.1.4.1.3808.1.1.6")
