@@ -61,9 +61,9 @@ func raritanPX3Model() []*object {
 		m.add(raritanOutletDecimals.child(1, o, raritanRMSCurrent), gauge32(3))
 		m.add(raritanOutletDecimals.child(1, o, raritanActivePower), gauge32(0))
 	}
-	for _, t := range []uint32{raritanRMSCurrent, raritanActivePower, raritanActiveEnergy} {
-		m.add(raritanInletDecimals.child(1, 1, t), gauge32(map[uint32]uint32{raritanRMSCurrent: 3}[t]))
-	}
+	m.add(raritanInletDecimals.child(1, 1, raritanRMSCurrent), gauge32(3))
+	m.add(raritanInletDecimals.child(1, 1, raritanActivePower), gauge32(0))
+	m.add(raritanInletDecimals.child(1, 1, raritanActiveEnergy), gauge32(0))
 	return m
 }
 
