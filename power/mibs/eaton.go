@@ -41,9 +41,12 @@ var eatonG3 = &mib{
 		{field: fieldCurrent, col: ".1.3.6.1.4.1.534.6.6.7.6.4.1.3", scale: 0.001}, // outletCurrent, mA
 	},
 	pduMeters: []pduMeter{
-		{quantity: phaseCurrent, col: ".1.3.6.1.4.1.534.6.6.7.3.3.1.4", scale: 0.001}, // inputCurrent, mA, per unit.input.phase
-		{quantity: totalPower, col: ".1.3.6.1.4.1.534.6.6.7.3.5.1.4", scale: 1},       // inputTotalWatts, W
-		{quantity: totalEnergy, col: ".1.3.6.1.4.1.534.6.6.7.3.5.1.5", scale: 3600},   // inputTotalWh, Wh
+		// inputCurrent, mA, per unit.input.wire: inputCurrentMeasType says
+		// which wire, and the neutral (2) is not a phase.
+		{quantity: phaseCurrent, col: ".1.3.6.1.4.1.534.6.6.7.3.3.1.4", scale: 0.001,
+			kind: ".1.3.6.1.4.1.534.6.6.7.3.3.1.2", keep: func(v int64) bool { return v != 2 }},
+		{quantity: totalPower, col: ".1.3.6.1.4.1.534.6.6.7.3.5.1.4", scale: 1},     // inputTotalWatts, W
+		{quantity: totalEnergy, col: ".1.3.6.1.4.1.534.6.6.7.3.5.1.5", scale: 3600}, // inputTotalWh, Wh
 	},
 	identObjects: []string{eatonUnitFirmwareVersion},
 	identify: func(descr string, got map[string]snmp.Varbind) (string, string) {

@@ -34,8 +34,9 @@ type mib struct {
 	// detection; the first that answers for the first outlet is used.
 	states []stateSource
 	// name is the outlet name column ("" if none); unnamed outlets are
-	// "Outlet N".
-	name string
+	// "Outlet N". userName, when set, is a user-set name column read before
+	// it: where an outlet has one, it is the name.
+	name, userName string
 	// switchable, when set, is a column whose value tells whether an
 	// outlet can be switched at all.
 	switchable   string
@@ -94,6 +95,10 @@ type pduMeter struct {
 	suffix   string
 	scale    float64 // to amperes, watts or joules
 	decimals string  // as in outletMeter
+	// kind, when set, is a column of the same rows whose value says
+	// whether a row is one to read (Eaton's neutral wire is not a phase).
+	kind string
+	keep func(int64) bool
 }
 
 type quantity int
@@ -147,12 +152,14 @@ type pduInstance struct {
 // that does not answer is errNoTable.
 func (m *mib) discover(ctx context.Context, c snmp.Client, bulk bool) (*detection, error) {
 	cols := []string{m.rows}
-	if m.name != "" {
-		cols = append(cols, m.name)
+	column := func(col string) int { // where col's rows are in got, or -1
+		if col == "" {
+			return -1
+		}
+		cols = append(cols, col)
+		return len(cols) - 1
 	}
-	if m.switchable != "" {
-		cols = append(cols, m.switchable)
-	}
+	userName, name, switchable := column(m.userName), column(m.name), column(m.switchable)
 	got, err := snmp.WalkTable(ctx, c, bulk, cols...)
 	if err != nil {
 		return nil, err
@@ -164,13 +171,14 @@ func (m *mib) discover(ctx context.Context, c snmp.Client, bulk bool) (*detectio
 		info: power.Info{Vendor: m.vendor, Dialect: m.dialect}}
 	for i, idx := range sortedIndices(got[0]) {
 		o := outlet{number: i + 1, index: idx, name: "Outlet " + strconv.Itoa(i+1)}
-		if m.name != "" {
-			if s, ok := got[1][idx].Text(); ok && strings.TrimSpace(s) != "" {
+		for _, at := range []int{userName, name} {
+			if s, ok := cell(got, at, idx).Text(); ok && strings.TrimSpace(s) != "" {
 				o.name = strings.TrimSpace(s)
+				break
 			}
 		}
-		if m.switchable != "" {
-			if v, ok := got[len(got)-1][idx].Integer(); ok && !m.isSwitchable(v) {
+		if switchable >= 0 {
+			if v, ok := got[switchable][idx].Integer(); ok && !m.isSwitchable(v) {
 				o.unswitched = true
 			}
 		}
@@ -229,16 +237,17 @@ func (det *detection) answersForAll(ctx context.Context, c snmp.Client, col, suf
 func (det *detection) findMeters(ctx context.Context, c snmp.Client, bulk bool) error {
 	m := det.mib
 	for _, pm := range m.pduMeters {
-		cols := []string{pm.col}
-		if pm.decimals != "" {
-			cols = append(cols, pm.decimals)
-		}
+		cols := []string{pm.col, pm.decimals, pm.kind}
+		cols = slices.DeleteFunc(cols, func(col string) bool { return col == "" })
 		got, err := snmp.WalkTable(ctx, c, bulk, cols...)
 		if err != nil {
 			return fmt.Errorf("probing %s: %w", pm.col, err)
 		}
 		for _, idx := range sortedIndices(got[0]) {
 			if !strings.HasSuffix("."+idx, pm.suffix) {
+				continue
+			}
+			if v, ok := got[len(got)-1][idx].Integer(); pm.kind != "" && ok && !pm.keep(v) {
 				continue
 			}
 			scale := pm.scale
@@ -422,6 +431,14 @@ func (det *detection) switchOutlet(ctx context.Context, c snmp.Client, n int, to
 		return fmt.Errorf("switching outlet %d %v (%s.%s): %w", n, to, name, o.index, snmp.SetError(err, ""))
 	}
 	return nil
+}
+
+// cell returns row idx of got's column at, or nothing if at is -1.
+func cell(got []map[string]snmp.Varbind, at int, idx string) snmp.Varbind {
+	if at < 0 {
+		return snmp.Varbind{}
+	}
+	return got[at][idx]
 }
 
 // sortedIndices returns the row indices of m in the agent's order.

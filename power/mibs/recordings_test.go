@@ -41,7 +41,9 @@ func TestRecordingsDetected(t *testing.T) {
 		{"cyberpower-pdu81005-librenms.snmprec", power.Info{Vendor: "CyberPower", Model: "PDU81005", Firmware: "1.3.4", Dialect: "epdu2"},
 			8, `1 "Outlet 1" on 0W 0A`, `8 "Outlet 8" on 28W 0.3A`, "1.1A 1.1A", nil, 1},
 		{"tripplite-pdu-poweralert20-librenms.snmprec", power.Info{Vendor: "Tripp Lite", Model: "PDUMV30HVNETLX", Firmware: "PowerAlert 20.2.1", Dialect: "tlppdu"},
-			24, `1 "Load 1" on`, `24 "Load 24" on`, "", []string{"PowerAlert 20.2.1"}, 1},
+			// tlpPduOutputCurrent.1.1 is 100 (0.01 A), tlpPduOutputActivePower.1.1
+			// 207 (W); the capture has no per-outlet meters.
+			24, `1 "Load 1" on`, `24 "Load 24" on`, "1A 207W", []string{"PowerAlert 20.2.1"}, 1},
 	} {
 		for _, version := range []string{"1", "2c"} {
 			t.Run(tc.file+"/v"+version, func(t *testing.T) {

@@ -33,8 +33,16 @@ var sentry3 = &mib{
 		return outletState{} // noComm, reading
 	}}},
 	name: ".1.3.6.1.4.1.1718.3.2.3.1.3", // outletName
+	// Every meter reads negative when not measured (outletPower needs
+	// per-outlet power sensing, towerEnergy per-inlet sensing).
 	outletMeters: []outletMeter{
+		{field: fieldPower, col: ".1.3.6.1.4.1.1718.3.2.3.1.14", scale: 1},     // outletPower, W
 		{field: fieldCurrent, col: ".1.3.6.1.4.1.1718.3.2.3.1.7", scale: 0.01}, // outletLoadValue, 0.01 A
+	},
+	pduMeters: []pduMeter{
+		{quantity: phaseCurrent, col: ".1.3.6.1.4.1.1718.3.2.2.1.7", scale: 0.01},  // infeedLoadValue, 0.01 A, per tower.infeed
+		{quantity: totalPower, col: ".1.3.6.1.4.1.1718.3.1.6", scale: 1},           // systemTotalPower.0, W
+		{quantity: totalEnergy, col: ".1.3.6.1.4.1.1718.3.2.1.1.14", scale: 3.6e6}, // towerEnergy, kWh, per tower
 	},
 	identObjects: []string{sentry3SystemVersion},
 	identify: func(descr string, got map[string]snmp.Varbind) (string, string) {
@@ -79,6 +87,12 @@ var sentry4 = &mib{
 		{field: fieldPower, col: ".1.3.6.1.4.1.1718.4.1.8.3.1.7", scale: 1},      // st4OutletActivePower, W
 		{field: fieldCurrent, col: ".1.3.6.1.4.1.1718.4.1.8.3.1.3", scale: 0.01}, // st4OutletCurrent, 0.01 A
 	},
+	// Negative where not measured, as in Sentry3.
+	pduMeters: []pduMeter{
+		{quantity: phaseCurrent, col: ".1.3.6.1.4.1.1718.4.1.5.3.1.6", scale: 0.01},  // st4PhaseCurrent, 0.01 A, per unit.cord.phase
+		{quantity: totalPower, col: ".1.3.6.1.4.1.1718.4.1.3.3.1.3", scale: 1},       // st4InputCordActivePower, W, per unit.cord
+		{quantity: totalEnergy, col: ".1.3.6.1.4.1.1718.4.1.3.3.1.10", scale: 3.6e5}, // st4InputCordEnergy, 0.1 kWh
+	},
 	identObjects: []string{sentry4ProductName, sentry4FirmwareVersion},
 	identify: func(descr string, got map[string]snmp.Varbind) (string, string) {
 		model, _ := got[sentry4ProductName].Text()
@@ -95,7 +109,7 @@ var sentry4 = &mib{
 
 const (
 	sentry3OutletStatus       = ".1.3.6.1.4.1.1718.3.2.3.1.5"
-	sentry3SystemVersion      = ".1.3.6.1.4.1.1718.3.1.1.0"
+	sentry3SystemVersion      = ".1.3.6.1.4.1.1718.3.1.1.0" // systemVersion, the firmware
 	sentry4OutletControlState = ".1.3.6.1.4.1.1718.4.1.8.5.1.1"
 	sentry4ProductName        = ".1.3.6.1.4.1.1718.4.1.1.1.1.0" // st4SystemProductName
 	sentry4FirmwareVersion    = ".1.3.6.1.4.1.1718.4.1.1.1.3.0" // st4SystemFirmwareVersion

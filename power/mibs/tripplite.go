@@ -27,7 +27,19 @@ var trippLitePDU = &mib{
 		}
 		return outletState{}
 	}}},
-	name:         ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.2", // tlpPduOutletName
+	name: ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.2", // tlpPduOutletName
+	// Per-outlet meters answer noSuchName where the model does not meter
+	// its outlets (tlpPduSupportsCurrentPower).
+	outletMeters: []outletMeter{
+		{field: fieldPower, col: ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.9", scale: 1},      // tlpPduOutletPower, W
+		{field: fieldCurrent, col: ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.8", scale: 0.01}, // tlpPduOutletCurrent, 0.01 A
+	},
+	// tlpPduOutputTable, a row per device and phase. Its energy column is
+	// a 24-hour figure, not a meter that counts up: not read.
+	pduMeters: []pduMeter{
+		{quantity: phaseCurrent, col: ".1.3.6.1.4.1.850.1.1.3.2.3.2.1.1.5", scale: 0.01}, // tlpPduOutputCurrent, 0.01 A
+		{quantity: totalPower, col: ".1.3.6.1.4.1.850.1.1.3.2.3.2.1.1.8", scale: 1},      // tlpPduOutputActivePower, W
+	},
 	identObjects: []string{trippLiteDeviceModel},
 	identify: func(descr string, got map[string]snmp.Varbind) (string, string) {
 		// "… software: PowerAlert 20.2.1 (Build 942)"

@@ -58,7 +58,11 @@ type Device struct {
 // "tripplite-pdu", "geist-v5").
 func New(model string, opts Options) (*Device, error) {
 	if objects, ok := vendorModels[model]; ok {
-		return build(objects(), opts, nil)
+		d, err := build(objects(), opts, nil)
+		if err == nil {
+			d.attachVendorMeters(model)
+		}
+		return d, err
 	}
 	m, ok := models[model]
 	if !ok {

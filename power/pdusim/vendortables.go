@@ -227,19 +227,26 @@ var trippLiteTable = vendorTable{
 }
 
 var (
-	geistOutlet  = mustOID(".1.3.6.1.4.1.21239.5.2.3.5.1") // ctrlOutletEntry.outlet
-	geistName    = geistOutlet.child(2)
-	geistStatus  = geistOutlet.child(4) // 1 on, 2 off, 3 on2off, 4 off2on, 5/6 reboot, 7 unavailable
-	geistCommand = geistOutlet.child(6) // 2 on, 4 off
+	geistSwitch  = mustOID(".1.3.6.1.4.1.21239.5.2.3.5.1") // pduOutletSwitchEntry.outlet
+	geistName    = geistSwitch.child(2)                    // pduOutletSwitchName, factory-set
+	geistLabel   = geistSwitch.child(3)                    // pduOutletSwitchLabel, user-set
+	geistStatus  = geistSwitch.child(4)                    // 1 on, 2 off, 3 on2off, 4 off2on, 5/6 reboot, 7 unavailable
+	geistCommand = geistSwitch.child(6)                    // pduOutletSwitchControl; reads none (8)
 )
 
+// geistV5Table: pduOutletSwitchControl takes cancel (1), on (2),
+// onAfterDelay (3), off (4), offAfterDelay (5), reboot (6) and
+// rebootAfterDelay (7); the delayed ones are served with the simulator's
+// switch delay like the others. The name and label columns serve what
+// they hold: the outlet's name is its label, or its factory name where
+// the label is empty.
 var geistV5Table = vendorTable{
-	name: "GEIST-V5-MIB ctrlOutletStatus", rows: geistStatus,
+	name: "GEIST-V5-MIB pduOutletSwitchState", rows: geistStatus,
 	seed:  recorded(geistStatus, nil, map[int]power.State{1: power.On, 2: power.Off, 3: power.On, 4: power.Off}),
-	names: []oid{geistName},
+	names: []oid{geistLabel, geistName},
 	columns: []vendorColumn{
 		{col: geistStatus, read: stateReader(1, 2, 3, 4)},
-		{col: geistName, name: true},
-		{col: geistCommand, read: constant(0), write: commands(map[int]command{2: cmdOn, 4: cmdOff})},
+		{col: geistCommand, read: constant(8), write: commands(map[int]command{1: cmdCancel, 2: cmdOn, 3: cmdOn,
+			4: cmdOff, 5: cmdOff, 6: cmdReboot, 7: cmdReboot})},
 	},
 }

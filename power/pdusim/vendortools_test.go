@@ -127,7 +127,7 @@ func TestToolsVendorErrors(t *testing.T) {
 		{"servertech-sentry4", v1Write, ".1.3.6.1.4.1.1718.4.1.8.5.1.1.1.1.1", "10", noSuchName, 1},
 		{"cyberpower-epdu2", v2cWrite, ".1.3.6.1.4.1.3808.1.1.6.6.1.5.1.5.1", "9", wrongValue, 1},
 		{"tripplite-pdu", v3SHAAES, ".1.3.6.1.4.1.850.1.1.3.2.3.3.1.1.6.1.1", "9", wrongValue, 1},
-		{"geist-v5", v2cWrite, ".1.3.6.1.4.1.21239.5.2.3.5.1.6.1", "1", wrongValue, 1},
+		{"geist-v5", v2cWrite, ".1.3.6.1.4.1.21239.5.2.3.5.1.6.1", "9", wrongValue, 1},
 	} {
 		t.Run(tc.model+"/"+tc.c.name+"/"+tc.oid, func(t *testing.T) {
 			t.Parallel()
