@@ -226,7 +226,7 @@ func budgetOf(fleet Polled, name string) *budgetView {
 		return nil
 	}
 	out := &budgetView{Max: b.MaxAmperes, Load: b.LoadAmperes, Reserved: b.ReservedAmperes}
-	if b.LoadAmperes != nil {
+	if b.LoadAmperes != nil && b.MaxAmperes > 0 { // 0: a budget per phase only
 		left := b.MaxAmperes - *b.LoadAmperes - b.ReservedAmperes
 		out.Headroom = &left
 	}
