@@ -34,8 +34,10 @@ type mib struct {
 	// detection; the first that answers for the first outlet is used.
 	states []stateSource
 	// name is the outlet name column ("" if none); unnamed outlets are
-	// "Outlet N".
-	name string
+	// "Outlet N". nameMax is the longest name the MIB lets be written
+	// into it; 0 when the column is read-only (names.go).
+	name    string
+	nameMax int
 	// switchable, when set, is a column whose value tells whether an
 	// outlet can be switched at all.
 	switchable   string
