@@ -35,7 +35,7 @@ type mib struct {
 	states []stateSource
 	// name is the outlet name column ("" if none); unnamed outlets are
 	// "Outlet N". nameMax is the longest name the MIB lets be written
-	// into it; 0 when the column is read-only (names.go).
+	// into it; 0 when it is not written (names.go).
 	name    string
 	nameMax int
 	// switchable, when set, is a column whose value tells whether an

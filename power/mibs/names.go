@@ -19,8 +19,8 @@ type stringSetter interface {
 
 // NameOutlet writes outlet n's name on the PDU: an APC's through
 // power/apc, any other vendor's into its MIB's name column where the MIB
-// has it read-write (mib.nameMax). A vendor whose name column is
-// read-only, or who has none, is power.ErrCannotName.
+// has it read-write (mib.nameMax). A vendor whose names are not written
+// here (no nameMax, or no name column) is power.ErrCannotName.
 func (d *Driver) NameOutlet(ctx context.Context, n int, name string) error {
 	if err := d.detect(ctx); err != nil {
 		return fmt.Errorf("naming outlet %d: %w", n, err)
@@ -30,7 +30,7 @@ func (d *Driver) NameOutlet(ctx context.Context, n int, name string) error {
 	}
 	m := d.det.mib
 	if m.name == "" || m.nameMax == 0 {
-		return fmt.Errorf("%w: %s's outlet names are read-only, and this is %s %s", power.ErrCannotName, m.label(), d.det.info.Vendor, d.det.info.Model)
+		return fmt.Errorf("%w: names are written to APC, Eaton G3, Raritan PDU2 and ServerTech PDUs, and this is %s %s (%s)", power.ErrCannotName, d.det.info.Vendor, d.det.info.Model, m.label())
 	}
 	if len(name) > m.nameMax {
 		return fmt.Errorf("naming outlet %d %q: longer than the %d characters %s takes", n, name, m.nameMax, m.label())
@@ -58,7 +58,7 @@ func (d *Driver) NameOutlet(ctx context.Context, n int, name string) error {
 }
 
 // MaxNameLength is the longest outlet name the PDU takes: the MIB's, once
-// the PDU is detected (0 where its names are read-only); APC's 20 before.
+// the PDU is detected (0 where they are not written); APC's 20 before.
 func (d *Driver) MaxNameLength() int {
 	if d.det != nil {
 		return d.det.mib.nameMax

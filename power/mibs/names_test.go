@@ -12,8 +12,8 @@ import (
 // power/apc, and every vendor whose MIB has the outlet name read-write has
 // it written in its name column: the device then serves it, and reads
 // show it. A name longer than the column takes is refused before anything
-// is sent. A vendor whose name column is read-only is ErrCannotName, and
-// its outlet's name on the device is left as it was.
+// is sent. A vendor whose names are not written is ErrCannotName, and its
+// outlet's name on the device is left as it was.
 func TestNameOutletOnEachVendor(t *testing.T) {
 	for _, tc := range []struct {
 		model string

@@ -7,8 +7,8 @@ import (
 
 // A vendor's name column that its MIB has read-write takes a name up to
 // the column's SIZE, and the outlet is named so; a longer one is
-// wrongLength. A read-only name column refuses the write (notWritable),
-// as the device does, and the name stays.
+// wrongLength. A name column not served as writable (Geist's) refuses
+// the write (notWritable), and the name stays.
 func TestVendorNameColumns(t *testing.T) {
 	eaton := newDevice(t, "eaton-g3", Options{})
 	a := listen(t, eaton, Access{Community: readCommunity, WriteCommunity: writeCommunity})

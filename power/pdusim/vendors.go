@@ -39,7 +39,7 @@ type vendorColumn struct {
 	write func(v int) (command, gosnmp.SNMPError)
 	name  bool // the column is the outlet name
 	// nameMax, for a name column the MIB has read-write, is its SIZE's
-	// upper bound; 0 for a read-only one, whose write is notWritable.
+	// upper bound; with 0 a write to the column is notWritable.
 	nameMax int
 }
 
