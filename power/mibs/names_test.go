@@ -19,7 +19,7 @@ func TestNameOutletOnEachVendor(t *testing.T) {
 		model string
 		max   int
 	}{
-		{"ap7900", 20}, {"eaton-g3", 31}, {"raritan-px3", 64}, {"servertech-sentry3", 24}, {"servertech-sentry4", 32},
+		{"ap7900", 20}, {"eaton-g3", 31}, {"raritan-px3", 255}, {"servertech-sentry3", 24}, {"servertech-sentry4", 32},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			dev := simDevice(t, tc.model)

@@ -102,7 +102,7 @@ var raritanPDU2Table = vendorTable{
 	columns: []vendorColumn{
 		{col: raritanSwitching, read: stateReader(1, 0, 1, 0)},
 		{col: raritanSensor, suffix: []uint32{raritanOnOff}, read: stateReader(7, 8, 7, 8)},
-		{col: raritanName, name: true, nameMax: 64},
+		{col: raritanName, name: true, nameMax: 255},
 		{col: raritanOperation, read: stateReader(1, 0, 1, 0), write: commands(map[int]command{0: cmdOff, 1: cmdOn, 2: cmdReboot})},
 	},
 }
