@@ -112,23 +112,24 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 	if err != nil {
 		return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
 	}
-	return attach(power.NewPDU(power.PDUConfig{
-		Name:               p.Name,
-		Driver:             drv,
-		PowerOnDelay:       p.PowerOnDelay.Std(),
-		InrushDelay:        p.InrushDelay.Std(),
-		MaxAmperes:         p.MaxAmperes,
-		BudgetWait:         p.BudgetWait.Std(),
-		MaxAmperesPerPhase: p.MaxAmperesPerPhase,
-		Restore:            p.RestoreAfterPDURestart,
-		Phases:             p.PhaseOutlets(),
-		OffTimes:           parts.offTimes,
-		SwitchTimeout:      p.SwitchTimeout.Std(),
-		ReadTimeout:        cfg.Timeouts.Status.Std(),
-		CacheTTL:           cacheTTL,
-		Logger:             parts.log,
-		Observer:           parts.obs,
-	})), nil
+	pc := power.PDUConfig{
+		Name:          p.Name,
+		Driver:        drv,
+		PowerOnDelay:  p.PowerOnDelay.Std(),
+		InrushDelay:   p.InrushDelay.Std(),
+		MaxAmperes:    p.MaxAmperes,
+		BudgetWait:    p.BudgetWait.Std(),
+		Restore:       p.RestoreAfterPDURestart,
+		Phases:        p.PhaseOutlets(),
+		OffTimes:      parts.offTimes,
+		SwitchTimeout: p.SwitchTimeout.Std(),
+		ReadTimeout:   cfg.Timeouts.Status.Std(),
+		CacheTTL:      cacheTTL,
+		Logger:        parts.log,
+		Observer:      parts.obs,
+	}
+	pc.MaxAmperesPerPhase = p.MaxAmperesPerPhase
+	return attach(power.NewPDU(pc)), nil
 }
 
 // buildFleet turns the config's PDUs and machines into the power domain.
