@@ -33,14 +33,22 @@ type Budget struct {
 	// Expected is each outlet's expected draw, where one is known:
 	// configured, or learned from its meter after its last power-on.
 	Expected map[int]float64
+	// Phases is each phase's budget, with max_amperes_per_phase
+	// (phasebudget.go); MaxAmperes is 0 when only the phases have one.
+	Phases []PhaseBudget
 }
 
 // budget keeps what a PDU's power budget needs: each outlet's expected
 // draw, learned or configured, and the power-ons too recent to show in a
 // reading.
 type budget struct {
-	max  float64
+	max  float64 // 0: only the phases have a budget
 	wait time.Duration
+	// perPhase, when more than 0, caps each of phases (their outlets);
+	// phaseOf is each of their outlets' phase, from 0.
+	perPhase float64
+	phases   [][]int
+	phaseOf  map[int]int
 	// admitting is held from a power-on's admission to its SET's answer,
 	// so that power-ons on different phases are admitted one at a time.
 	admitting chan struct{} // holds one token while a power-on is admitted
@@ -53,7 +61,7 @@ type budget struct {
 }
 
 func newBudget(max float64, wait time.Duration) *budget {
-	return &budget{max: max, wait: wait, admitting: make(chan struct{}, 1), configured: map[int]float64{}, learned: map[int]float64{}, peak: map[int]float64{}, onAt: map[int]time.Time{}}
+	return &budget{max: max, wait: wait, admitting: make(chan struct{}, 1), configured: map[int]float64{}, learned: map[int]float64{}, peak: map[int]float64{}, onAt: map[int]time.Time{}, phaseOf: map[int]int{}}
 }
 
 // expected is outlet n's expected draw. Called with b.mu held.
@@ -104,6 +112,7 @@ func (b *budget) state(r Reading, now time.Time) Budget {
 		}
 		out.LoadAmperes = &sum
 	}
+	reserved := map[int]float64{}
 	for n, at := range b.onAt {
 		if now.Sub(at) >= budgetSettle {
 			continue
@@ -112,8 +121,10 @@ func (b *budget) state(r Reading, now time.Time) Budget {
 		if o, ok := r.Outlet(n); ok && o.CurrentAmperes != nil {
 			shown = *o.CurrentAmperes
 		}
-		out.ReservedAmperes += max(b.expected(n)-shown, 0)
+		reserved[n] = max(b.expected(n)-shown, 0)
+		out.ReservedAmperes += reserved[n]
 	}
+	out.Phases = b.phaseStates(r, reserved)
 	for _, o := range r.Outlets {
 		if e := b.expected(o.Number); e > 0 {
 			out.Expected[o.Number] = e
@@ -147,55 +158,38 @@ func (p *PDU) Budget() (Budget, bool) {
 
 // admit waits until outlet n's power-on fits the PDU's budget, reading the
 // PDU afresh, for at most the budget's wait (and ctx); then refuses it with
-// ErrOverBudget. The power-ons of one PDU are admitted one at a time, each
-// counting the last: done, once the SET is answered, lets the next in.
+// ErrOverBudget. The power-ons of one PDU are weighed one at a time, each
+// counting the last: one that fits holds the admission until its SET is
+// answered (done lets the next in). One that does not fit lets it go while
+// it waits, so that a power-on elsewhere on the PDU, on a phase with room,
+// is not held up by it; those behind it at its inrush guard still are.
 func (p *PDU) admit(ctx context.Context, n int) (func(), error) {
 	b := p.budget
 	if b == nil {
 		return func() {}, nil
 	}
-	select {
-	case b.admitting <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for another power-on's admission to the power budget: %w", ctx.Err())
-	}
-	release := func() { <-b.admitting }
-	if err := p.roomFor(ctx, n); err != nil {
-		release()
-		return nil, err
-	}
-	return release, nil
-}
-
-// roomFor waits until outlet n's power-on fits the budget (see admit).
-func (p *PDU) roomFor(ctx context.Context, n int) error {
-	b := p.budget
 	deadline := time.Now().Add(b.wait)
 	logged := false
 	for {
-		r, err := p.ReadFresh(ctx)
+		select {
+		case b.admitting <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for another power-on's admission to the power budget: %w", ctx.Err())
+		}
+		release := func() { <-b.admitting }
+		what, need, err := p.roomFor(ctx, n)
+		if err == nil && what == "" {
+			return release, nil
+		}
+		release()
 		if err != nil {
-			return fmt.Errorf("reading the load for the power budget: %w", err)
+			return nil, err
 		}
-		st := b.state(r, time.Now())
-		b.mu.Lock()
-		need := b.expected(n)
-		b.mu.Unlock()
-		if st.LoadAmperes == nil {
-			return fmt.Errorf("%w: max_amperes is set but the PDU reports no load", ErrOverBudget)
-		}
-		total := *st.LoadAmperes + st.ReservedAmperes + need
-		if total <= b.max {
-			return nil
-		}
-		what := fmt.Sprintf("the PDU draws %.2f A (%.2f A more expected of outlets just switched on), outlet %d is expected to draw %.2f A, and max_amperes is %g",
-			*st.LoadAmperes, st.ReservedAmperes, n, need, b.max)
 		if !time.Now().Before(deadline) {
-			return fmt.Errorf("%w: %s; waited %s (budget_wait) for the load to drop", ErrOverBudget, what, b.wait)
+			return nil, fmt.Errorf("%w: %s; waited %s (budget_wait) for the load to drop", ErrOverBudget, what, b.wait)
 		}
 		if !logged {
-			p.log.Warn("power-on waits for room in the power budget", "outlet", n, "load_amperes", *st.LoadAmperes,
-				"reserved_amperes", st.ReservedAmperes, "expected_amperes", need, "max_amperes", b.max, "budget_wait", b.wait)
+			p.log.Warn("power-on waits for room in the power budget", "outlet", n, "over", what, "expected_amperes", need, "budget_wait", b.wait)
 			logged = true
 		}
 		t := time.NewTimer(min(budgetRecheck, time.Until(deadline)))
@@ -203,9 +197,43 @@ func (p *PDU) roomFor(ctx context.Context, n int) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: %s; %w", ErrOverBudget, what, ctx.Err())
+			return nil, fmt.Errorf("%w: %s; %w", ErrOverBudget, what, ctx.Err())
 		}
 	}
+}
+
+// roomFor reads the PDU afresh and weighs outlet n's power-on against the
+// budget: what is over and the outlet's expected draw, or an error; what
+// is empty when it fits.
+func (p *PDU) roomFor(ctx context.Context, n int) (what string, need float64, err error) {
+	b := p.budget
+	r, err := p.ReadFresh(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading the load for the power budget: %w", err)
+	}
+	st := b.state(r, time.Now())
+	b.mu.Lock()
+	need = b.expected(n)
+	b.mu.Unlock()
+	what, err = b.over(st, n, need)
+	return what, need, err
+}
+
+// over says why outlet n's power-on, expected to draw need, does not fit
+// the budget in st, the PDU's or its phase's: what is over, or an error
+// when the PDU reports no load to weigh it against. Both are empty when it
+// fits.
+func (b *budget) over(st Budget, n int, need float64) (string, error) {
+	if b.max > 0 {
+		if st.LoadAmperes == nil {
+			return "", fmt.Errorf("%w: max_amperes is set but the PDU reports no load", ErrOverBudget)
+		}
+		if *st.LoadAmperes+st.ReservedAmperes+need > b.max {
+			return fmt.Sprintf("the PDU draws %.2f A (%.2f A more expected of outlets just switched on), outlet %d is expected to draw %.2f A, and max_amperes is %g",
+				*st.LoadAmperes, st.ReservedAmperes, n, need, b.max), nil
+		}
+	}
+	return b.overPhase(st, n, need)
 }
 
 // PDUBudget returns the power budget of the named PDU; ok is false when it

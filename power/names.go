@@ -49,7 +49,9 @@ type NameChange struct {
 // SyncOutletNames writes each machine's name into the names of its outlets
 // on the PDU named pdu, where the name there differs; an outlet that feeds
 // no machine is never touched. A name longer than the PDU takes is cut to
-// fit. It returns what it wrote, or tried to.
+// fit: the start of a hostname on the PDU's panel says more than the
+// vendor's default, and the config's name is what the rest of powerbridge
+// goes by anyway. It returns what it wrote, or tried to.
 func (f *Fleet) SyncOutletNames(ctx context.Context, pdu string) ([]NameChange, error) {
 	p, err := f.PDU(pdu)
 	if err != nil {
@@ -63,11 +65,17 @@ func (f *Fleet) SyncOutletNames(ctx context.Context, pdu string) ([]NameChange, 
 	if err != nil {
 		return nil, err
 	}
+	// The driver knows its limit once it has detected the PDU, which
+	// the read did; it is asked in the PDU's worker, like every call.
+	limit := 0
+	if err := p.do(ctx, func() { limit = namer.MaxNameLength() }); err != nil {
+		return nil, err
+	}
 	var out []NameChange
 	for _, name := range f.order {
 		want := name
-		if max := namer.MaxNameLength(); max > 0 && len(want) > max {
-			want = want[:max]
+		if limit > 0 && len(want) > limit {
+			want = want[:limit]
 		}
 		for _, ref := range f.machines[name].Outlets {
 			o, ok := r.Outlet(ref.Outlet)

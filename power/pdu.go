@@ -22,6 +22,8 @@ type PDUConfig struct {
 	InrushDelay time.Duration
 	MaxAmperes  float64
 	BudgetWait  time.Duration
+	// MaxAmperesPerPhase caps the load of each of Phases (phasebudget.go).
+	MaxAmperesPerPhase float64
 	// Restore puts outlets back after a restart (restore.go); Phases
 	// lists each phase's outlets, each with an inrush guard (inrush.go).
 	Restore bool
@@ -118,8 +120,8 @@ func NewPDU(cfg PDUConfig) *PDU {
 		done:    make(chan struct{}),
 		lastOff: map[int]time.Time{},
 		wait:    100 * time.Millisecond,
-		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0),
-		phases:  phaseGuards(cfg.Name, cfg.InrushDelay, cfg.MaxAmperes > 0, cfg.Phases),
+		inrush:  newInrushGuard(cfg.Name, cfg.InrushDelay, cfg.budgeted()),
+		phases:  phaseGuards(cfg.Name, cfg.InrushDelay, cfg.budgeted(), cfg.Phases),
 		watch:   newOutletWatch(cfg.Name),
 	}
 	if cfg.OffTimes != nil {
@@ -127,9 +129,7 @@ func NewPDU(cfg PDUConfig) *PDU {
 			p.lastOff[n] = at
 		}
 	}
-	if cfg.MaxAmperes > 0 {
-		p.budget = newBudget(cfg.MaxAmperes, cfg.BudgetWait)
-	}
+	p.budget = newPDUBudget(cfg)
 	go p.work()
 	return p
 }

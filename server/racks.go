@@ -24,6 +24,19 @@ type Budget struct {
 	ReservedAmperes float64          `json:"reserved_amperes"`
 	HeadroomAmperes *float64         `json:"headroom_amperes,omitempty"`
 	Expected        []ExpectedOutlet `json:"expected,omitempty"`
+	// Phases is each phase's budget, with max_amperes_per_phase; a PDU
+	// with only those has no max_amperes (0) and no headroom of its own.
+	Phases []PhaseBudget `json:"phases,omitempty"`
+}
+
+// PhaseBudget is one phase's power budget, in amperes, as Budget's.
+type PhaseBudget struct {
+	Phase           int      `json:"phase"`
+	Outlets         []int    `json:"outlets"`
+	MaxAmperes      float64  `json:"max_amperes"`
+	LoadAmperes     *float64 `json:"load_amperes,omitempty"`
+	ReservedAmperes float64  `json:"reserved_amperes"`
+	HeadroomAmperes *float64 `json:"headroom_amperes,omitempty"`
 }
 
 // ExpectedOutlet is one outlet's expected draw.
@@ -43,12 +56,20 @@ func budgetOf(f Fleet, pdu string) *Budget {
 		return nil
 	}
 	out := &Budget{MaxAmperes: b.MaxAmperes, LoadAmperes: b.LoadAmperes, ReservedAmperes: b.ReservedAmperes}
-	if b.LoadAmperes != nil {
+	if b.LoadAmperes != nil && b.MaxAmperes > 0 {
 		left := b.MaxAmperes - *b.LoadAmperes - b.ReservedAmperes
 		out.HeadroomAmperes = &left
 	}
 	for _, n := range slices.Sorted(maps.Keys(b.Expected)) {
 		out.Expected = append(out.Expected, ExpectedOutlet{Outlet: n, Amperes: b.Expected[n]})
+	}
+	for _, ph := range b.Phases {
+		pb := PhaseBudget{Phase: ph.Phase, Outlets: ph.Outlets, MaxAmperes: ph.MaxAmperes, LoadAmperes: ph.LoadAmperes, ReservedAmperes: ph.ReservedAmperes}
+		if ph.LoadAmperes != nil {
+			left := ph.MaxAmperes - *ph.LoadAmperes - ph.ReservedAmperes
+			pb.HeadroomAmperes = &left
+		}
+		out.Phases = append(out.Phases, pb)
 	}
 	return out
 }

@@ -35,7 +35,8 @@ var eatonG3 = &mib{
 		}
 		return outletState{}
 	}}},
-	name: ".1.3.6.1.4.1.534.6.6.7.6.1.1.3", // outletName
+	name:    ".1.3.6.1.4.1.534.6.6.7.6.1.1.3", // outletName
+	nameMax: 31,                               // outletName: read-write, OCTET STRING (SIZE(1..31))
 	outletMeters: []outletMeter{
 		{field: fieldPower, col: ".1.3.6.1.4.1.534.6.6.7.6.5.1.3", scale: 1},       // outletWatts, W
 		{field: fieldCurrent, col: ".1.3.6.1.4.1.534.6.6.7.6.4.1.3", scale: 0.001}, // outletCurrent, mA

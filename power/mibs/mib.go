@@ -35,8 +35,11 @@ type mib struct {
 	states []stateSource
 	// name is the outlet name column ("" if none); unnamed outlets are
 	// "Outlet N". userName, when set, is a user-set name column read before
-	// it: where an outlet has one, it is the name.
+	// it: where an outlet has one, it is the name. nameMax is the longest
+	// name the MIB lets be written into name; 0 when it is not written
+	// (names.go).
 	name, userName string
+	nameMax        int
 	// switchable, when set, is a column whose value tells whether an
 	// outlet can be switched at all.
 	switchable   string

@@ -47,6 +47,7 @@ var raritanPDU2 = &mib{
 		}},
 	},
 	name:         ".1.3.6.1.4.1.13742.6.3.5.3.1.3",     // outletName
+	nameMax:      255,                                  // outletName: read-write, DisplayString (no SIZE of its own: SNMPv2-TC's 0..255)
 	switchable:   ".1.3.6.1.4.1.13742.6.3.5.3.1.28",    // outletSwitchable
 	isSwitchable: func(v int64) bool { return v != 2 }, // TruthValue: 1 true, 2 false
 	outletMeters: []outletMeter{

@@ -32,7 +32,8 @@ var sentry3 = &mib{
 		}
 		return outletState{} // noComm, reading
 	}}},
-	name: ".1.3.6.1.4.1.1718.3.2.3.1.3", // outletName
+	name:    ".1.3.6.1.4.1.1718.3.2.3.1.3", // outletName
+	nameMax: 24,                            // outletName: read-write, DisplayString (SIZE(0..24))
 	// Every meter reads negative when not measured (outletPower needs
 	// per-outlet power sensing, towerEnergy per-inlet sensing).
 	outletMeters: []outletMeter{
@@ -82,7 +83,8 @@ var sentry4 = &mib{
 		}
 		return outletState{} // notSet
 	}}},
-	name: ".1.3.6.1.4.1.1718.4.1.8.2.1.3", // st4OutletName
+	name:    ".1.3.6.1.4.1.1718.4.1.8.2.1.3", // st4OutletName
+	nameMax: 32,                              // st4OutletName: read-write, DisplayString (SIZE(0..32))
 	outletMeters: []outletMeter{
 		{field: fieldPower, col: ".1.3.6.1.4.1.1718.4.1.8.3.1.7", scale: 1},      // st4OutletActivePower, W
 		{field: fieldCurrent, col: ".1.3.6.1.4.1.1718.4.1.8.3.1.3", scale: 0.01}, // st4OutletCurrent, 0.01 A

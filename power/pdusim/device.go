@@ -52,7 +52,8 @@ type Device struct {
 }
 
 // New returns a device of a built-in model: "ap7900" (8 outlets; sPDU and
-// rPDU trees) or "ap8941" (24 outlets, metered; sPDU, rPDU and rPDU2 trees),
+// rPDU trees), "ap8941" (24 outlets, metered; sPDU, rPDU and rPDU2 trees)
+// or "ap8961" (the same on three phases of 8 outlets, each metered),
 // or one of another vendor's (vendorModels: "eaton-g3", "raritan-px3",
 // "servertech-sentry3", "servertech-sentry4", "cyberpower-epdu2",
 // "tripplite-pdu", "geist-v5").

@@ -19,6 +19,9 @@ var models = map[string]model{
 	"ap7900": {objects: ap7900, meter: &meter{milliampsPerOutlet: 350, volts: 120}},
 	// AP8941, a metered "RPDU 2G" on AOS 6.x: all three trees.
 	"ap8941": {objects: ap8941, meter: &meter{milliampsPerOutlet: 350, volts: 230}},
+	// AP8961, the AP8941's three-phase sibling: its 24 outlets on three
+	// phases of 8 (1-8, 9-16, 17-24), each phase's current metered.
+	"ap8961": {objects: ap8961, meter: &meter{milliampsPerOutlet: 350, volts: 230, phases: 3}},
 }
 
 func modelNames() string {
@@ -43,7 +46,18 @@ type unit struct {
 	model, hardware, firmware, made, serial string
 	sysDescr, sysObjectID                   string
 	outlets                                 int
+	phases                                  int // 0: one
 }
+
+// phaseOf is the phase outlet n is on: the outlets split into equal runs.
+func (u unit) phaseOf(n int) int {
+	if u.phases <= 1 {
+		return 1
+	}
+	return (n-1)/(u.outlets/u.phases) + 1
+}
+
+func (u unit) phaseCount() int { return max(u.phases, 1) }
 
 func ap7900() []*object {
 	u := unit{
@@ -67,6 +81,23 @@ func ap8941() []*object {
 			"AN1:apc_hw05_rpdu2g_680.bin MN:AP8941 HR:02 SN: 5A1911E01234 MD:03/14/2019) ",
 		sysObjectID: ".1.3.6.1.4.1.318.1.3.4.6", // masterSwitchrPDU2
 		outlets:     24,
+	}
+	var m mib
+	u.system(&m)
+	u.sPDU(&m)
+	u.rPDU(&m, true)
+	u.rPDU2(&m)
+	return m
+}
+
+func ap8961() []*object {
+	u := unit{
+		model: "AP8961", hardware: "02", firmware: "v6.8.0", made: "05/02/2019", serial: "5A1918E05678",
+		sysDescr: "APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.8.2 PN:apc_hw05_aos_682.bin AF1:v6.8.0 " +
+			"AN1:apc_hw05_rpdu2g_680.bin MN:AP8961 HR:02 SN: 5A1918E05678 MD:05/02/2019) ",
+		sysObjectID: ".1.3.6.1.4.1.318.1.3.4.6", // masterSwitchrPDU2
+		outlets:     24,
+		phases:      3,
 	}
 	var m mib
 	u.system(&m)
@@ -123,38 +154,41 @@ func (u unit) rPDU(m *mib, watts bool) {
 	m.add(rPDU.child(1, 4, 0), octets(u.made))
 	m.add(rPDUIdentModelNumber, octets(u.model))
 	m.add(rPDU.child(1, 6, 0), octets(u.serial))
-	m.add(rPDU.child(1, 7, 0), integer(12))        // rPDUIdentDeviceRating, amps
-	m.add(rPDU.child(1, 8, 0), integer(u.outlets)) // rPDUIdentDeviceNumOutlets
-	m.add(rPDU.child(1, 9, 0), integer(1))         // rPDUIdentDeviceNumPhases
+	m.add(rPDU.child(1, 7, 0), integer(12))             // rPDUIdentDeviceRating, amps
+	m.add(rPDU.child(1, 8, 0), integer(u.outlets))      // rPDUIdentDeviceNumOutlets
+	m.add(rPDU.child(1, 9, 0), integer(u.phaseCount())) // rPDUIdentDeviceNumPhases
 	if watts {
 		m.add(rPDUIdentDevicePowerWatts, integer(0))
 	}
-	m.add(rPDU.child(2, 1, 1, 0), integer(12)) // rPDULoadDevMaxPhaseLoad
-	m.add(rPDU.child(2, 1, 2, 0), integer(1))  // rPDULoadDevNumPhases
-	m.add(rPDU.child(2, 3, 1, 1, 1, 1), integer(1))
-	m.add(rPDULoadStatusLoad.child(1), gauge32(0))
-	m.add(rPDU.child(2, 3, 1, 1, 3, 1), integer(1)) // rPDULoadStatusLoadState: phaseLoadNormal
-	m.add(rPDU.child(2, 3, 1, 1, 4, 1), integer(1)) // rPDULoadStatusPhaseNumber
-	m.add(rPDU.child(2, 3, 1, 1, 5, 1), integer(0)) // rPDULoadStatusBankNumber
+	m.add(rPDU.child(2, 1, 1, 0), integer(12))             // rPDULoadDevMaxPhaseLoad
+	m.add(rPDU.child(2, 1, 2, 0), integer(u.phaseCount())) // rPDULoadDevNumPhases
+	for ph := 1; ph <= u.phaseCount(); ph++ {
+		i := uint32(ph)
+		m.add(rPDU.child(2, 3, 1, 1, 1, i), integer(ph))
+		m.add(rPDULoadStatusLoad.child(i), gauge32(0))
+		m.add(rPDU.child(2, 3, 1, 1, 3, i), integer(1))  // rPDULoadStatusLoadState: phaseLoadNormal
+		m.add(rPDU.child(2, 3, 1, 1, 4, i), integer(ph)) // rPDULoadStatusPhaseNumber
+		m.add(rPDU.child(2, 3, 1, 1, 5, i), integer(0))  // rPDULoadStatusBankNumber
+	}
 	m.add(rPDUOutletDevNumCntrlOutlets, integer(u.outlets))
 	m.add(rPDU.child(3, 1, 4, 0), integer(u.outlets)) // rPDUOutletDevNumTotalOutlets
 	for n := 1; n <= u.outlets; n++ {
 		i := uint32(n)
 		m.add(rPDU.child(3, 3, 1, 1, 1, i), integer(n))
 		m.add(rPDUOutletControlOutletName.child(i), outletName(n))
-		m.add(rPDU.child(3, 3, 1, 1, 3, i), integer(1)) // phase
+		m.add(rPDU.child(3, 3, 1, 1, 3, i), integer(u.phaseOf(n))) // phase
 		m.add(rPDUOutletControlOutletCommand.child(i), integer(1))
 		m.add(rPDU.child(3, 3, 1, 1, 5, i), integer(0)) // bank
 		m.add(rPDU.child(3, 4, 1, 1, 1, i), integer(n))
 		m.add(rPDUOutletConfigOutletName.child(i), outletName(n))
-		m.add(rPDU.child(3, 4, 1, 1, 3, i), integer(1)) // phase
-		m.add(rPDU.child(3, 4, 1, 1, 4, i), integer(0)) // power-on time
-		m.add(rPDU.child(3, 4, 1, 1, 5, i), integer(0)) // power-off time
-		m.add(rPDU.child(3, 4, 1, 1, 6, i), integer(5)) // reboot duration
-		m.add(rPDU.child(3, 4, 1, 1, 7, i), integer(0)) // bank
+		m.add(rPDU.child(3, 4, 1, 1, 3, i), integer(u.phaseOf(n))) // phase
+		m.add(rPDU.child(3, 4, 1, 1, 4, i), integer(0))            // power-on time
+		m.add(rPDU.child(3, 4, 1, 1, 5, i), integer(0))            // power-off time
+		m.add(rPDU.child(3, 4, 1, 1, 6, i), integer(5))            // reboot duration
+		m.add(rPDU.child(3, 4, 1, 1, 7, i), integer(0))            // bank
 		m.add(rPDU.child(3, 5, 1, 1, 1, i), integer(n))
 		m.add(rPDUOutletStatusOutletName.child(i), outletName(n))
-		m.add(rPDU.child(3, 5, 1, 1, 3, i), integer(1)) // phase
+		m.add(rPDU.child(3, 5, 1, 1, 3, i), integer(u.phaseOf(n))) // phase
 		m.add(rPDUOutletStatusOutletState.child(i), integer(1))
 		m.add(rPDUOutletStatusCommandPending.child(i), integer(2))
 		m.add(rPDU.child(3, 5, 1, 1, 6, i), integer(0)) // bank
@@ -186,12 +220,15 @@ func (u unit) rPDU2(m *mib) {
 	m.add(rPDU2DeviceStatusPower.child(1), integer(0))
 	m.add(rPDU2DeviceStatusEnergy.child(1), integer(48213)) // 4821.3 kWh
 	phase := rPDU2.child(6, 3, 1)
-	m.add(phase.child(1, 1), integer(1))
-	m.add(phase.child(2, 1), integer(1))
-	m.add(phase.child(3, 1), integer(1))
-	m.add(phase.child(4, 1), integer(2)) // normal
-	m.add(rPDU2PhaseStatusCurrent.child(1), integer(0))
-	m.add(rPDU2PhaseStatusVoltage.child(1), integer(230))
+	for ph := 1; ph <= u.phaseCount(); ph++ {
+		i := uint32(ph)
+		m.add(phase.child(1, i), integer(ph)) // Index
+		m.add(phase.child(2, i), integer(1))  // Module
+		m.add(phase.child(3, i), integer(ph)) // Number
+		m.add(phase.child(4, i), integer(2))  // normal
+		m.add(rPDU2PhaseStatusCurrent.child(i), integer(0))
+		m.add(rPDU2PhaseStatusVoltage.child(i), integer(230))
+	}
 	m.add(rPDU2OutletSwitchedTableSize, integer(u.outlets))
 	config := rPDU2.child(9, 2, 1, 1)
 	statusRow := rPDU2.child(9, 2, 3, 1)

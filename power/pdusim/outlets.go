@@ -183,6 +183,18 @@ func (d *Device) command(n int, c command, now time.Time) {
 	d.outlets[n-1].do(c, now, d.opts.switchDelay(), d.opts.rebootDuration())
 }
 
+// onCountOf returns how many of the outlets lo+1 to hi are on now. The
+// device must be locked.
+func (d *Device) onCountOf(now time.Time, lo, hi int) int {
+	on := 0
+	for _, o := range d.outlets[lo:hi] {
+		if o.stateAt(now) == power.On {
+			on++
+		}
+	}
+	return on
+}
+
 // onCount returns how many outlets are on now. The device must be locked.
 func (d *Device) onCount(now time.Time) int {
 	on := 0

@@ -291,7 +291,7 @@ func TestOutletAPI(t *testing.T) {
 			bad()
 		}()
 	}
-	if _, err := New("ap9999", Options{}); err == nil || err.Error() != `pdusim: unknown model "ap9999" (have ap7900, ap8941, cyberpower-epdu2, eaton-g3, geist-v5, raritan-px3, servertech-sentry3, servertech-sentry4, tripplite-pdu)` {
+	if _, err := New("ap9999", Options{}); err == nil || err.Error() != `pdusim: unknown model "ap9999" (have ap7900, ap8941, ap8961, cyberpower-epdu2, eaton-g3, geist-v5, raritan-px3, servertech-sentry3, servertech-sentry4, tripplite-pdu)` {
 		t.Errorf("New(ap9999): %v", err)
 	}
 }

@@ -202,7 +202,7 @@ func (d *Device) bindSPDU(n int) {
 	d.bind(sPDUOutletCtl.child(i), d.readState(n, 1, 2), d.commandSetter(n, sPDUCommands))
 	d.bind(sPDUOutletPending.child(i), d.readPending(n), nil)
 	d.bind(sPDUOutletCtlName.child(i), d.readName(n), nil)
-	d.bind(sPDUOutletName.child(i), d.readName(n), d.nameSetter(n))
+	d.bind(sPDUOutletName.child(i), d.readName(n), d.nameSetter(n, maxNameLength))
 }
 
 // bindMaster serves the sPDU objects that cover all outlets at once.
@@ -239,7 +239,7 @@ func (d *Device) bindRPDU(n int) {
 	// The command column reads the state: 1 on, 2 off, never the command.
 	d.bind(rPDUOutletControlOutletCommand.child(i), d.readState(n, 1, 2), d.commandSetter(n, rPDUCommands))
 	d.bind(rPDUOutletControlOutletName.child(i), d.readName(n), nil)
-	d.bind(rPDUOutletConfigOutletName.child(i), d.readName(n), d.nameSetter(n))
+	d.bind(rPDUOutletConfigOutletName.child(i), d.readName(n), d.nameSetter(n, maxNameLength))
 	d.bind(rPDUOutletStatusOutletName.child(i), d.readName(n), nil)
 	d.bind(rPDUOutletStatusOutletState.child(i), d.readState(n, 1, 2), nil)
 	d.bind(rPDUOutletStatusCommandPending.child(i), d.readPending(n), nil)
@@ -252,7 +252,7 @@ func (d *Device) bindRPDU2(row uint32, n int) {
 	d.bind(rPDU2OutletSwitchedStatusCommandPending.child(row), d.readPending(n), nil)
 	d.bind(rPDU2OutletSwitchedStatusName.child(row), d.readName(n), nil)
 	d.bind(rPDU2OutletSwitchedControlName.child(row), d.readName(n), nil)
-	d.bind(rPDU2OutletSwitchedConfigName.child(row), d.readName(n), d.nameSetter(n))
+	d.bind(rPDU2OutletSwitchedConfigName.child(row), d.readName(n), d.nameSetter(n, maxNameLength))
 	d.bind(rPDU2OutletSwitchedControlCommand.child(row), d.readState(n, 1, 2), d.commandSetter(n, rPDU2Commands))
 }
 
@@ -321,13 +321,15 @@ func commandOf(v gosnmp.SnmpPDU, commands map[int]command) (command, gosnmp.SNMP
 	return c, gosnmp.NoError
 }
 
-func (d *Device) nameSetter(n int) setter {
+// nameSetter writes outlet n's name, of at most max bytes (longer is
+// wrongLength, as the agents answer a value outside the column's SIZE).
+func (d *Device) nameSetter(n, max int) setter {
 	return func(v gosnmp.SnmpPDU) (func(time.Time), gosnmp.SNMPError) {
 		if v.Type != gosnmp.OctetString {
 			return nil, gosnmp.WrongType
 		}
 		b, _ := v.Value.([]byte)
-		if len(b) > maxNameLength {
+		if len(b) > max {
 			return nil, gosnmp.WrongLength
 		}
 		name := string(b) // a copy: b points into the request's buffer

@@ -38,6 +38,9 @@ type vendorColumn struct {
 	// for a read-only column.
 	write func(v int) (command, gosnmp.SNMPError)
 	name  bool // the column is the outlet name
+	// nameMax, for a name column the MIB has read-write, is its SIZE's
+	// upper bound; with 0 a write to the column is notWritable.
+	nameMax int
 }
 
 // commands is a write function for a column whose values map to commands.
@@ -144,10 +147,13 @@ func (d *Device) bindVendor(t vendorTable, n int, idx []uint32) {
 		c := c
 		arcs := append(append([]uint32(nil), idx...), c.suffix...)
 		read := func(now time.Time) value { return c.read(d.outlets[n-1], now) }
+		var set setter
 		if c.name {
 			read = d.readName(n)
+			if c.nameMax > 0 {
+				set = d.nameSetter(n, c.nameMax)
+			}
 		}
-		var set setter
 		if c.write != nil {
 			set = func(v gosnmp.SnmpPDU) (func(time.Time), gosnmp.SNMPError) {
 				if v.Type != gosnmp.Integer {

@@ -64,7 +64,7 @@ var eatonG3Table = vendorTable{
 	names: []oid{eatonName},
 	columns: []vendorColumn{
 		{col: eatonStatus, read: stateReader(1, 0, 2, 3)},
-		{col: eatonName, name: true},
+		{col: eatonName, name: true, nameMax: 31},
 		eatonCommand(cmdOff), eatonCommand(cmdOn), eatonCommand(cmdReboot),
 	},
 }
@@ -102,7 +102,7 @@ var raritanPDU2Table = vendorTable{
 	columns: []vendorColumn{
 		{col: raritanSwitching, read: stateReader(1, 0, 1, 0)},
 		{col: raritanSensor, suffix: []uint32{raritanOnOff}, read: stateReader(7, 8, 7, 8)},
-		{col: raritanName, name: true},
+		{col: raritanName, name: true, nameMax: 255},
 		{col: raritanOperation, read: stateReader(1, 0, 1, 0), write: commands(map[int]command{0: cmdOff, 1: cmdOn, 2: cmdReboot})},
 	},
 }
@@ -125,7 +125,7 @@ var sentry3Table = vendorTable{
 		// outletControlState: idleOff (0), idleOn (1), wakeOff (2), wakeOn
 		// (3), off (4), on (5): a column drivers mistake for the status.
 		{col: sentry3ControlState, read: stateReader(5, 4, 5, 4)},
-		{col: sentry3Name, name: true},
+		{col: sentry3Name, name: true, nameMax: 24},
 		{col: sentry3ControlAction, read: constant(0), write: commands(map[int]command{1: cmdOn, 2: cmdOff, 3: cmdReboot})},
 	},
 }
@@ -170,7 +170,7 @@ var sentry4Table = vendorTable{
 			}
 			return stateReader(11, 10, 9, 8)(o, now)
 		}},
-		{col: sentry4Name, name: true},
+		{col: sentry4Name, name: true, nameMax: 32},
 		{col: sentry4ControlAction, read: constant(0), write: commands(map[int]command{1: cmdOn, 2: cmdOff, 3: cmdReboot})},
 	},
 }

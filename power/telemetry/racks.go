@@ -44,6 +44,10 @@ var (
 		"The PDU's power budget (max_amperes): a power-on that would take the load over it waits, then is refused.", []string{"pdu"}, nil)
 	reservedAmperesDesc = prometheus.NewDesc("powerbridge_pdu_reserved_amperes",
 		"Current expected of the PDU's outlets switched on in the last seconds, beyond what their meters show yet; counted on top of the load against the budget.", []string{"pdu"}, nil)
+	phaseMaxAmperesDesc = prometheus.NewDesc("powerbridge_pdu_phase_max_amperes",
+		"The power budget of each of the PDU's configured phases (max_amperes_per_phase): a power-on that would take its phase's current over it waits, then is refused.", []string{"pdu", "phase"}, nil)
+	phaseReservedAmperesDesc = prometheus.NewDesc("powerbridge_pdu_phase_reserved_amperes",
+		"Current expected of a phase's outlets switched on in the last seconds, beyond what their meters show yet; counted on top of the phase's current (powerbridge_pdu_current_amperes) against its budget.", []string{"pdu", "phase"}, nil)
 	expectedAmperesDesc = prometheus.NewDesc("powerbridge_outlet_expected_amperes",
 		"What an outlet is expected to draw once on, for its PDU's power budget: the machine's expected_amperes (split over its outlets), else learned from the outlet's meter after its last power-on.", []string{"pdu", "outlet", "machine"}, nil)
 )
@@ -51,6 +55,8 @@ var (
 func (c budgetCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- maxAmperesDesc
 	ch <- reservedAmperesDesc
+	ch <- phaseMaxAmperesDesc
+	ch <- phaseReservedAmperesDesc
 	ch <- expectedAmperesDesc
 }
 
@@ -64,8 +70,14 @@ func (c budgetCollector) Collect(ch chan<- prometheus.Metric) {
 		if !ok {
 			continue
 		}
-		ch <- gauge(maxAmperesDesc, b.MaxAmperes, p.Name())
+		if b.MaxAmperes > 0 {
+			ch <- gauge(maxAmperesDesc, b.MaxAmperes, p.Name())
+		}
 		ch <- gauge(reservedAmperesDesc, b.ReservedAmperes, p.Name())
+		for _, ph := range b.Phases {
+			ch <- gauge(phaseMaxAmperesDesc, ph.MaxAmperes, p.Name(), strconv.Itoa(ph.Phase))
+			ch <- gauge(phaseReservedAmperesDesc, ph.ReservedAmperes, p.Name(), strconv.Itoa(ph.Phase))
+		}
 		for n, a := range b.Expected {
 			machine, _ := f.MachineOf(power.OutletRef{PDU: p.Name(), Outlet: n})
 			ch <- gauge(expectedAmperesDesc, a, p.Name(), strconv.Itoa(n), machine)

@@ -222,7 +222,7 @@ func budgetOf(fleet Polled, name string) *budgetView {
 		return nil
 	}
 	b, ok := bf.PDUBudget(name)
-	if !ok {
+	if !ok || b.MaxAmperes <= 0 { // 0: a budget per phase only, not shown here
 		return nil
 	}
 	out := &budgetView{Max: b.MaxAmperes, Load: b.LoadAmperes, Reserved: b.ReservedAmperes}

@@ -48,7 +48,8 @@ func (f *File) validateRacks(s section) {
 		if p.MaxAmperes < 0 {
 			ps.field("max_amperes").errorf("cannot be negative (leave it out for no power budget)")
 		}
-		if p.MaxAmperes > 0 && p.BudgetWait >= f.Timeouts.Action {
+		p.validatePhaseBudget(ps.field("max_amperes_per_phase"))
+		if (p.MaxAmperes > 0 || p.MaxAmperesPerPhase > 0) && p.BudgetWait >= f.Timeouts.Action {
 			ps.field("budget_wait").errorf("%s leaves nothing of timeouts.action (%s) to switch the outlet in; use less", p.BudgetWait, f.Timeouts.Action)
 		}
 	}
@@ -118,6 +119,19 @@ func (p *PDU) validatePhases(s section) {
 			}
 			phaseOf[n] = i
 		}
+	}
+}
+
+// validatePhaseBudget checks max_amperes_per_phase: a phase's budget needs
+// the phases its outlets are on.
+func (p *PDU) validatePhaseBudget(s section) {
+	switch {
+	case p.MaxAmperesPerPhase < 0:
+		s.errorf("cannot be negative (leave it out for no budget per phase)")
+	case p.MaxAmperesPerPhase > 0 && len(p.Phases) == 0:
+		s.errorf("needs phases, the outlets of each phase in the PDU's order of them (phases: [\"1-8\", \"9-16\", \"17-24\"])")
+	case p.MaxAmperesPerPhase > 0 && p.MaxAmperes > 0 && p.MaxAmperesPerPhase > p.MaxAmperes:
+		s.errorf("%g is more than max_amperes (%g): no phase can draw more than the whole PDU", p.MaxAmperesPerPhase, p.MaxAmperes)
 	}
 }
 

@@ -29,7 +29,11 @@ func TestRackProblems(t *testing.T) {
 		{"rack-budget", []string{
 			`testdata/rack-budget.yaml:4: pdus[0].max_amperes: cannot be negative (leave it out for no power budget)`,
 			`testdata/rack-budget.yaml:5: pdus[1].budget_wait: 1m0s leaves nothing of timeouts.action (1m0s) to switch the outlet in; use less`,
-			`testdata/rack-budget.yaml:8: machines[0].expected_amperes: cannot be negative`,
+			`testdata/rack-budget.yaml:7: pdus[3].max_amperes_per_phase: needs phases, the outlets of each phase in the PDU's order of them (phases: ["1-8", "9-16", "17-24"])`,
+			`testdata/rack-budget.yaml:8: pdus[4].max_amperes_per_phase: cannot be negative (leave it out for no budget per phase)`,
+			`testdata/rack-budget.yaml:9: pdus[5].max_amperes_per_phase: 20 is more than max_amperes (16): no phase can draw more than the whole PDU`,
+			`testdata/rack-budget.yaml:10: pdus[6].budget_wait: 1m0s leaves nothing of timeouts.action (1m0s) to switch the outlet in; use less`,
+			`testdata/rack-budget.yaml:12: machines[0].expected_amperes: cannot be negative`,
 		}},
 		{"rack-phases", []string{
 			`testdata/rack-phases.yaml:6: pdus[0].phases[2]: outlet 8 is on phase 1 already ("1-8")`,

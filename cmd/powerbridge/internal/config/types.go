@@ -137,6 +137,9 @@ type PDU struct {
 	// waits up to BudgetWait, then is refused (see racks.go).
 	MaxAmperes float64  `yaml:"max_amperes"`
 	BudgetWait Duration `yaml:"budget_wait"`
+	// MaxAmperesPerPhase caps the load of each of Phases, the breaker
+	// rating of a phase or bank (see racks.go).
+	MaxAmperesPerPhase float64 `yaml:"max_amperes_per_phase"`
 	// SyncOutletNames writes each machine's name into its outlets' names
 	// on the PDU, where they differ.
 	SyncOutletNames bool `yaml:"sync_outlet_names"`

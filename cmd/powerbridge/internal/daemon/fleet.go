@@ -112,7 +112,7 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 	if err != nil {
 		return nil, fmt.Errorf("PDU %s: %w", p.Name, err)
 	}
-	return attach(power.NewPDU(power.PDUConfig{
+	pc := power.PDUConfig{
 		Name:          p.Name,
 		Driver:        drv,
 		PowerOnDelay:  p.PowerOnDelay.Std(),
@@ -127,7 +127,9 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 		CacheTTL:      cacheTTL,
 		Logger:        parts.log,
 		Observer:      parts.obs,
-	})), nil
+	}
+	pc.MaxAmperesPerPhase = p.MaxAmperesPerPhase
+	return attach(power.NewPDU(pc)), nil
 }
 
 // buildFleet turns the config's PDUs and machines into the power domain.
