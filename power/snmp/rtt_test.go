@@ -47,11 +47,15 @@ func slowCard(t *testing.T, perVarbind time.Duration) *pdusim.Agent {
 func TestTimeoutFollowsASlowCard(t *testing.T) {
 	agent := slowCard(t, 5*time.Millisecond)
 	retries := 0
+	var told []time.Duration // EventTimeout's
 	c, err := New(Config{Address: agent.Addr(), Version: "2c", Community: "private", ReadCommunity: "public",
 		Timeout: 200 * time.Millisecond, MaxTimeout: 5 * time.Second, Retries: 1,
 		OnEvent: func(e Event) {
-			if e.Kind == EventRetry {
+			switch e.Kind {
+			case EventRetry:
 				retries += e.Count
+			case EventTimeout:
+				told = append(told, e.Timeout)
 			}
 		}})
 	if err != nil {
@@ -87,6 +91,9 @@ func TestTimeoutFollowsASlowCard(t *testing.T) {
 	}
 	if got := c.answers.timeout(len(oids), c.cfg.Timeout, c.cfg.MaxTimeout); got <= c.cfg.Timeout {
 		t.Errorf("a 51-varbind read is given %v after %d answers, want more than the %v floor", got, c.answers.samples, c.cfg.Timeout)
+	}
+	if len(told) < 2 || told[0] != c.cfg.Timeout || told[len(told)-1] != c.sent.timeout {
+		t.Errorf("the session told of timeouts %v; want the %v floor first, the last request's %v last", told, c.cfg.Timeout, c.sent.timeout)
 	}
 }
 

@@ -41,6 +41,7 @@ type Session struct {
 	// last sent, to time its answer by.
 	answers answerTime
 	sent    sentRequest
+	told    time.Duration // the timeout last told of (EventTimeout)
 
 	// The agent's SNMPv3 engine as last heard from, to tell a reboot or a
 	// new engine (Event); "" before the first answer.
@@ -151,6 +152,10 @@ func (c *Session) prepare(ctx context.Context, g *gosnmp.GoSNMP, varbinds int) e
 	}
 	g.Context = ctx
 	timeout := c.answers.timeout(varbinds, c.cfg.Timeout, c.cfg.MaxTimeout)
+	if timeout != c.told {
+		c.told = timeout
+		c.event(Event{Kind: EventTimeout, Count: 1, Timeout: timeout})
+	}
 	g.Timeout = timeout
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < g.Timeout {
