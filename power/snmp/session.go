@@ -208,7 +208,9 @@ func (c *Session) settle(ctx context.Context) error {
 		_, err = l.conn.Read(make([]byte, 2048))
 		if err == nil && !l.sent.untimed {
 			// The card was slower than the timeout: the next one
-			// allows for it.
+			// allows for it. An answer that waited on the socket
+			// before this read counts as later than it came, by at
+			// most the wait: erring long, as the estimate may.
 			c.answers.sample(time.Since(l.sent.at), l.sent.varbinds)
 		}
 		var ne net.Error
@@ -251,8 +253,8 @@ func (c *Session) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxR
 		return nil, fmt.Errorf("GETBULK with %d non-repeaters and %d repetitions", nonRepeaters, maxRepetitions)
 	}
 	// The card's work grows with the answer, at most every repetition of
-	// every repeated column.
-	answer := min(nonRepeaters, len(oids)) + max(0, len(oids)-nonRepeaters)*maxRepetitions
+	// every repeated column (and no more than a datagram could carry).
+	answer := min(nonRepeaters, len(oids)) + max(0, len(oids)-nonRepeaters)*min(maxRepetitions, 1<<16)
 	return c.request(ctx, c.reader, oids, answer, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
 		return g.GetBulk(oids, uint8(nonRepeaters), uint32(maxRepetitions))
 	})
