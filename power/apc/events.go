@@ -10,6 +10,7 @@ const (
 	EventRetry     = snmp.EventRetry
 	EventRestart   = snmp.EventRestart
 	EventNewEngine = snmp.EventNewEngine
+	EventTimeout   = snmp.EventTimeout
 )
 
 // Event is something the driver noticed about the PDU that is no error of

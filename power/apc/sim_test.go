@@ -338,10 +338,10 @@ func TestGivenUpRequestKeepsTheCard(t *testing.T) {
 	if s := agent.Stats(); s.MaxInFlightOneClient != 1 {
 		t.Errorf("Stats = %+v: the driver had %d requests in hand at the card at once, want 1", s, s.MaxInFlightOneClient)
 	}
-	// Each attempt waits its turn and times out in turn: the timeout is
-	// too short for this card, and says so, rather than getting an
-	// answer by keeping two requests at it.
-	if !errors.Is(err, snmp.ErrTimeout) || sent != 3 {
-		t.Errorf("Read from a card slower than the timeout: %v after %d requests, want a timeout after 3 (2 retries)", err, sent)
+	// The first attempt times out; the retry waits for its late answer,
+	// which teaches the session how slow the card has become, and is
+	// given long enough: an answer, and never two requests at the card.
+	if err != nil || sent != 2 {
+		t.Errorf("Read from a card slower than the timeout: %v after %d requests, want an answer after 2 (1 retry)", err, sent)
 	}
 }

@@ -38,9 +38,18 @@ type Config struct {
 	PrivProtocol   string // DES, AES, AES192, AES256
 	PrivPassphrase string
 
-	// Timeout bounds one request; 0 means 2s. A context deadline that comes
-	// sooner wins.
+	// Timeout is the least time a request is given; 0 means 2s. It is all
+	// a request is given before the agent's first answer; from then on a
+	// request is given as long as the agent's answers have been taking
+	// for its size, and more, up to MaxTimeout. A context deadline that
+	// comes sooner wins.
 	Timeout time.Duration
+
+	// MaxTimeout bounds the time a request is given however slow the
+	// agent's answers have been: how long a card that stops answering
+	// takes at most to fail a request. 0 means 30s, or Timeout if that is
+	// longer; it must not be less than Timeout.
+	MaxTimeout time.Duration
 
 	// Retries is how often a read is sent again after a timeout. Switching
 	// is never retried: an agent that was merely slow would carry out a
@@ -56,7 +65,11 @@ type Config struct {
 const (
 	defaultPort    = 161
 	defaultTimeout = 2 * time.Second
-	maxRetries     = 10
+	// defaultMaxTimeout lets a card take 30 s over a request, as a
+	// 60-varbind read at half a second a varbind would; a caller's
+	// deadline (a status call's) still ends a wait sooner.
+	defaultMaxTimeout = 30 * time.Second
+	maxRetries        = 10
 )
 
 var (
@@ -86,6 +99,12 @@ func (c Config) WithDefaults() (Config, error) {
 	}
 	if c.Timeout < 0 {
 		return c, fmt.Errorf("Timeout %v is negative", c.Timeout)
+	}
+	switch {
+	case c.MaxTimeout == 0:
+		c.MaxTimeout = max(defaultMaxTimeout, c.Timeout)
+	case c.MaxTimeout < c.Timeout:
+		return c, fmt.Errorf("MaxTimeout %v is less than Timeout %v: it bounds the time a request is given from above, Timeout from below", c.MaxTimeout, c.Timeout)
 	}
 	if c.Retries < 0 || c.Retries > maxRetries {
 		return c, fmt.Errorf("Retries %d is not between 0 and %d", c.Retries, maxRetries)

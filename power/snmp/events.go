@@ -1,5 +1,7 @@
 package snmp
 
+import "time"
+
 // EventKind names something the session noticed about a PDU.
 type EventKind string
 
@@ -15,6 +17,10 @@ const (
 	// before: a replaced management card, or one reset to its factory
 	// settings. The driver discovered the new engine.
 	EventNewEngine EventKind = "new-engine"
+	// EventTimeout: a request is given another timeout than the one
+	// before (Timeout), as it follows the PDU's answer time for the
+	// request's size (see Config.MaxTimeout).
+	EventTimeout EventKind = "timeout"
 )
 
 // Event is something the session noticed about the PDU that is no error of
@@ -27,4 +33,6 @@ type Event struct {
 	Count int
 	// Detail says more, for a log line, such as "engine boots 1 to 2".
 	Detail string
+	// Timeout is the time a request is now given (EventTimeout).
+	Timeout time.Duration
 }

@@ -27,7 +27,6 @@ type Session struct {
 	cfg     Config
 	target  string // host:port, for messages
 	version string
-	timeout time.Duration
 	reader  *gosnmp.GoSNMP
 	writer  *gosnmp.GoSNMP
 	// sessions makes a new reader and writer, as yet unconnected.
@@ -36,6 +35,13 @@ type Session struct {
 	// late is the request last given up on, while the agent may still be
 	// working on it; nil when there is none.
 	late *lateAnswer
+
+	// answers estimates the agent's answer time, from which each
+	// request's timeout follows (see answerTime); sent is the request
+	// last sent, to time its answer by.
+	answers answerTime
+	sent    sentRequest
+	told    time.Duration // the timeout last told of (EventTimeout)
 
 	// The agent's SNMPv3 engine as last heard from, to tell a reboot or a
 	// new engine (Event); "" before the first answer.
@@ -54,16 +60,31 @@ type Session struct {
 type lateAnswer struct {
 	conn  net.Conn
 	until time.Time
+	// sent is the request, whose late answer still tells how long the
+	// card takes.
+	sent sentRequest
 	// detached: the socket is no longer a session's (Close replaced
 	// them), and is closed once the wait ends.
 	detached bool
 }
 
+// sentRequest is a request on its way: when it was sent, how many
+// varbinds it has the card handle, and how long it is waited for.
+type sentRequest struct {
+	at       time.Time
+	varbinds int
+	timeout  time.Duration
+	// untimed: the time to its answer is no card's answer time, as when
+	// gosnmp discovers an SNMPv3 engine first, within the same call.
+	untimed bool
+}
+
 // lateAnswerWait is how much longer than its timeout a request that got
 // no answer counts as outstanding, in multiples of the timeout: as long
-// again as the configured time an answer may take. A silent card then
-// fails a read with one retry in three timeouts (6 s with the defaults,
-// inside timeouts.status).
+// again as the time its answer was allowed. A silent card then fails a
+// read with one retry in three timeouts (6 s with the defaults, inside
+// timeouts.status), and a card slower than its timeout answers within the
+// wait, which teaches the next timeout how slow it is.
 const lateAnswerWait = 1
 
 // New returns a Session for c, which it checks and fills in with its
@@ -107,7 +128,6 @@ func newSession(c Config) *Session {
 		cfg:     c,
 		target:  c.Target(),
 		version: c.Version,
-		timeout: c.Timeout,
 	}
 	client.sessions = func() (reader, writer *gosnmp.GoSNMP) {
 		// Retries are this client's (request), never gosnmp's.
@@ -118,10 +138,12 @@ func newSession(c Config) *Session {
 }
 
 // prepare waits out a request given up on, points session g at ctx and
-// opens its socket if need be. The per-attempt timeout is capped by ctx's
-// deadline; gosnmp also watches the deadline between attempts through its
-// Context field.
-func (c *Session) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
+// opens its socket if need be, for a request that has the card handle
+// varbinds varbinds. Its timeout follows the card's answer time
+// (answerTime), between Config.Timeout and Config.MaxTimeout, and is
+// capped by ctx's deadline; gosnmp also watches the deadline between
+// attempts through its Context field.
+func (c *Session) prepare(ctx context.Context, g *gosnmp.GoSNMP, varbinds int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -129,7 +151,12 @@ func (c *Session) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
 		return err
 	}
 	g.Context = ctx
-	g.Timeout = c.timeout
+	timeout := c.answers.timeout(varbinds, c.cfg.Timeout, c.cfg.MaxTimeout)
+	if timeout != c.told {
+		c.told = timeout
+		c.event(Event{Kind: EventTimeout, Count: 1, Timeout: timeout})
+	}
+	g.Timeout = timeout
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < g.Timeout {
 			g.Timeout = left
@@ -141,7 +168,17 @@ func (c *Session) prepare(ctx context.Context, g *gosnmp.GoSNMP) error {
 			return fmt.Errorf("opening a socket to %s: %w", c.target, err)
 		}
 	}
+	c.sent = sentRequest{at: time.Now(), varbinds: varbinds, timeout: timeout,
+		untimed: c.version == "3" && undiscovered(g)}
 	return nil
+}
+
+// answered notes the answer to the request last sent, in the estimate of
+// the card's answer time; varbinds is how many the card handled for it.
+func (c *Session) answered(varbinds int) {
+	if !c.sent.untimed {
+		c.answers.sample(time.Since(c.sent.at), varbinds)
+	}
 }
 
 // gaveUp notes that the request just sent on session g got no answer.
@@ -149,7 +186,7 @@ func (c *Session) gaveUp(g *gosnmp.GoSNMP) {
 	if g.Conn == nil {
 		return
 	}
-	c.late = &lateAnswer{conn: g.Conn, until: time.Now().Add(lateAnswerWait * c.timeout)}
+	c.late = &lateAnswer{conn: g.Conn, until: time.Now().Add(lateAnswerWait * c.sent.timeout), sent: c.sent}
 }
 
 // settle waits until the request given up on is answered late or counts
@@ -169,6 +206,13 @@ func (c *Session) settle(ctx context.Context) error {
 		// nobody waits on any more, and gosnmp would drop it by its
 		// request id anyway.
 		_, err = l.conn.Read(make([]byte, 2048))
+		if err == nil && !l.sent.untimed {
+			// The card was slower than the timeout: the next one
+			// allows for it. An answer that waited on the socket
+			// before this read counts as later than it came, by at
+			// most the wait: erring long, as the estimate may.
+			c.answers.sample(time.Since(l.sent.at), l.sent.varbinds)
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() && time.Now().Before(l.until) {
 			return fmt.Errorf("waiting for the late answer of a request to %s before sending another: %w", c.target, context.DeadlineExceeded)
@@ -197,18 +241,21 @@ func unanswered(err error) bool {
 }
 
 func (c *Session) Get(ctx context.Context, oids []string) ([]Varbind, error) {
-	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.Get(oids) })
+	return c.request(ctx, c.reader, oids, len(oids), func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.Get(oids) })
 }
 
 func (c *Session) GetNext(ctx context.Context, oids []string) ([]Varbind, error) {
-	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.GetNext(oids) })
+	return c.request(ctx, c.reader, oids, len(oids), func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) { return g.GetNext(oids) })
 }
 
 func (c *Session) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxRepetitions int) ([]Varbind, error) {
 	if nonRepeaters < 0 || nonRepeaters > 255 || maxRepetitions < 0 {
 		return nil, fmt.Errorf("GETBULK with %d non-repeaters and %d repetitions", nonRepeaters, maxRepetitions)
 	}
-	return c.request(ctx, c.reader, oids, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
+	// The card's work grows with the answer, at most every repetition of
+	// every repeated column (and no more than a datagram could carry).
+	answer := min(nonRepeaters, len(oids)) + max(0, len(oids)-nonRepeaters)*min(maxRepetitions, 1<<16)
+	return c.request(ctx, c.reader, oids, answer, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
 		return g.GetBulk(oids, uint8(nonRepeaters), uint32(maxRepetitions))
 	})
 }
@@ -216,17 +263,19 @@ func (c *Session) GetBulk(ctx context.Context, oids []string, nonRepeaters, maxR
 // request sends a read on session g, and sends it again up to
 // Config.Retries times after no answer, each time once the unanswered one
 // is settled. Under SNMPv3 the engine discovery that precedes a request
-// is retried with it.
-func (c *Session) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]Varbind, error) {
+// is retried with it. varbinds is how many the card may handle for it, for
+// its timeout.
+func (c *Session) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, varbinds int, send func(*gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error)) ([]Varbind, error) {
 	var pkt *gosnmp.SnmpPacket
 	var err error
 	retries, rediscovered := 0, false
 	for {
-		if err = c.prepare(ctx, g); err != nil {
+		if err = c.prepare(ctx, g, varbinds); err != nil {
 			break
 		}
 		pkt, err = send(g)
 		if err == nil {
+			c.answered(len(pkt.Variables))
 			break
 		}
 		if unanswered(err) {
@@ -251,7 +300,7 @@ func (c *Session) request(ctx context.Context, g *gosnmp.GoSNMP, oids []string, 
 			// Still waiting for a late answer when the deadline came.
 			return nil, fmt.Errorf("%w from %s before the deadline: %w", ErrTimeout, c.target, err)
 		}
-		return nil, c.wrap(ctx, err, c.timeout)
+		return nil, c.wrap(ctx, err, c.sent.timeout)
 	}
 	c.noteEngine(g)
 	// gosnmp hands agent errors back in the packet with a nil error.
@@ -294,17 +343,20 @@ func (c *Session) setPDU(ctx context.Context, pdu gosnmp.SnmpPDU) error {
 		// that was never sent. Discovery is a read: do it as one,
 		// retried. Should only the read's own answer be lost, the
 		// engine is known all the same.
-		_, err := c.request(ctx, c.writer, []string{sysUpTime}, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
+		_, err := c.request(ctx, c.writer, []string{sysUpTime}, 1, func(g *gosnmp.GoSNMP) (*gosnmp.SnmpPacket, error) {
 			return g.Get([]string{sysUpTime})
 		})
 		if err != nil && undiscovered(c.writer) {
 			return fmt.Errorf("discovering the SNMPv3 engine before the SET, which was not sent: %w", err)
 		}
 	}
-	if err := c.prepare(ctx, c.writer); err != nil {
+	if err := c.prepare(ctx, c.writer, 1); err != nil {
 		return err
 	}
 	pkt, err := c.writer.Set([]gosnmp.SnmpPDU{pdu})
+	if err == nil {
+		c.answered(1)
+	}
 	if err != nil {
 		// Never sent again here, even when the engine was the wrong one:
 		// the caller reads the outlet back and decides.
@@ -313,7 +365,7 @@ func (c *Session) setPDU(ctx context.Context, pdu gosnmp.SnmpPDU) error {
 		} else {
 			c.forgetEngine(c.writer, err)
 		}
-		return c.wrap(ctx, err, c.writer.Timeout)
+		return c.wrap(ctx, err, c.sent.timeout)
 	}
 	c.noteEngine(c.writer)
 	return agentErr(pkt, []string{pdu.Name})

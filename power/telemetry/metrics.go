@@ -26,6 +26,7 @@ type Metrics struct {
 	snmpTimeouts *prometheus.CounterVec
 	snmpRetries  *prometheus.CounterVec
 	pduRestarts  *prometheus.CounterVec
+	snmpTimeout  *prometheus.GaugeVec
 
 	actions        *actionCounts
 	actionDuration *prometheus.HistogramVec
@@ -81,6 +82,10 @@ func New(version string) *Metrics {
 			Name: "powerbridge_snmp_retries_total",
 			Help: "Reads of a PDU sent again after no answer in time (snmp.retries); a switch is never sent again. A lossy network or an overloaded card shows here first.",
 		}, []string{"pdu"}),
+		snmpTimeout: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "powerbridge_snmp_timeout_seconds",
+			Help: "Time the last SNMP request to a PDU was given before it counted as unanswered: snmp.timeout at least, more as the PDU's answers for a request of its size have been slower, snmp.max_timeout at most.",
+		}, []string{"pdu"}),
 		pduRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powerbridge_pdu_restarts_total",
 			Help: "Times a PDU's management card was seen to restart (its SNMPv3 engine's boots rose) or to be replaced (its engine ID changed); SNMPv3 only.",
@@ -125,7 +130,7 @@ func New(version string) *Metrics {
 	})
 	buildInfo.Set(1)
 	m.reg.MustRegister(
-		m.snmpDuration, m.snmpErrors, m.snmpTimeouts, m.snmpRetries, m.pduRestarts,
+		m.snmpDuration, m.snmpErrors, m.snmpTimeouts, m.snmpRetries, m.pduRestarts, m.snmpTimeout,
 		m.actions, m.actionDuration,
 		m.graceful, m.cuts, m.refused, m.shutdownDuration,
 		m.reloadOK, m.reloadTime, buildInfo,

@@ -262,6 +262,20 @@ func TestDeviceCallCountsErrorsAndTimeouts(t *testing.T) {
 	}
 }
 
+// TestSNMPTimeoutGauge: the gauge shows the time the last request to each
+// PDU was given, in seconds.
+func TestSNMPTimeoutGauge(t *testing.T) {
+	m := telemetry.New("test")
+	m.SNMPTimeout("rack1", 2*time.Second)
+	m.SNMPTimeout("rack2", 2*time.Second)
+	m.SNMPTimeout("rack1", 3825*time.Millisecond)
+	for pdu, want := range map[string]float64{"rack1": 3.825, "rack2": 2} {
+		if got := gaugeValue(t, m, "powerbridge_snmp_timeout_seconds", map[string]string{"pdu": pdu}); got != want {
+			t.Errorf("%s: powerbridge_snmp_timeout_seconds = %v, want %v", pdu, got, want)
+		}
+	}
+}
+
 type timeoutErr struct{}
 
 func (*timeoutErr) Error() string { return "i/o timeout" }
@@ -437,6 +451,7 @@ func everyFamily(t *testing.T) []*dto.MetricFamily {
 	f, _ := testFleet(t, m)
 	poll(t, f)
 	m.DeviceCall("rack1", "read", time.Millisecond, nil)
+	m.SNMPTimeout("rack1", 2*time.Second)
 	m.Action("node1", power.ActionOn, "ok", time.Second)
 	m.Shutdown("bigboy", "graceful", "", time.Second)
 	m.Shutdown("bigboy", "cut", "", time.Second)

@@ -100,6 +100,12 @@ func (m *Metrics) SNMPRetries(pdu string, n int) {
 	m.snmpRetries.WithLabelValues(pdu).Add(float64(n))
 }
 
+// SNMPTimeout sets the time the PDU's last SNMP request was given, which
+// follows its answer time (snmp.Config.MaxTimeout).
+func (m *Metrics) SNMPTimeout(pdu string, d time.Duration) {
+	m.snmpTimeout.WithLabelValues(pdu).Set(d.Seconds())
+}
+
 // PDURestarted counts a restart, or a replacement, of a PDU's management
 // card.
 func (m *Metrics) PDURestarted(pdu string) {

@@ -48,6 +48,7 @@ func TestGoodConfig(t *testing.T) {
 		{"rack1 read community", r1.SNMP.ReadCommunity.Reveal(), "public"},
 		{"rack1 power_on_delay default", r1.PowerOnDelay.Std(), 5 * time.Second},
 		{"rack1 snmp timeout default", r1.SNMP.Timeout.Std(), 2 * time.Second},
+		{"rack1 snmp max_timeout default", r1.SNMP.MaxTimeout.Std(), 30 * time.Second},
 		{"rack2 auth protocol upper-cased", r2.SNMP.AuthProtocol, "SHA"},
 		{"rack2 auth passphrase from file", r2.SNMP.AuthPassphrase.Reveal(), "authpass123"},
 		{"rack2 power_on_delay", r2.PowerOnDelay.Std(), 10 * time.Second},
@@ -65,7 +66,7 @@ func TestProblems(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"unknown-key", []string{`testdata/unknown-key.yaml:6: pdus[0].snmp.comunity: unknown key (known keys: version, community, read_community, user, auth_protocol, auth_passphrase, auth_passphrase_file, priv_protocol, priv_passphrase, priv_passphrase_file, timeout, retries)`,
+		{"unknown-key", []string{`testdata/unknown-key.yaml:6: pdus[0].snmp.comunity: unknown key (known keys: version, community, read_community, user, auth_protocol, auth_passphrase, auth_passphrase_file, priv_protocol, priv_passphrase, priv_passphrase_file, timeout, max_timeout, retries)`,
 			// The rules go on past a problem of decoding, so that every problem is listed.
 			`testdata/unknown-key.yaml:6: pdus[0].snmp.community: required for SNMP v1 (APC's factory write community is "private")`,
 		}},
@@ -102,6 +103,7 @@ func TestProblems(t *testing.T) {
 			`testdata/wrong-kind.yaml:1: auth.tokens: expected a list, found a mapping`,
 			`testdata/wrong-kind.yaml:2: machines[0].outlets: expected a list, found "rack1/1"`,
 		}},
+		{"snmp-max-timeout", []string{`testdata/snmp-max-timeout.yaml:5: pdus[0].snmp.max_timeout: 3s is less than timeout (5s): a request is given timeout at least and max_timeout at most, as slow as the PDU's answers have been`}},
 		{"action-timeout", []string{`testdata/action-timeout.yaml:2: timeouts.action: 6m0s is too long: MAAS gives up on a power action after 5 minutes; use at most 4m30s`}},
 		{"shutdown-bad", []string{
 			`testdata/shutdown-bad.yaml:9: machines[0].shutdown.ssh.key_file: required unless agent: true`,

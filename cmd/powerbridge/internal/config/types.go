@@ -167,7 +167,10 @@ type SNMP struct {
 	PrivPassphrase     Secret   `yaml:"priv_passphrase"`
 	PrivPassphraseFile string   `yaml:"priv_passphrase_file"`
 	Timeout            Duration `yaml:"timeout"`
-	Retries            int      `yaml:"retries"`
+	// MaxTimeout bounds the time a request is given as the PDU's
+	// answers slow down; Timeout is the least (see snmp.Config).
+	MaxTimeout Duration `yaml:"max_timeout"`
+	Retries    int      `yaml:"retries"`
 }
 
 // Machine is a MAAS machine and the outlets that feed it.

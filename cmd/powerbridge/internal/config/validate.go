@@ -27,6 +27,7 @@ const (
 	// fence_apc_snmp polls for 20 s after a switch; APC cards take seconds.
 	defaultSwitchTimeout = 20 * time.Second
 	defaultSNMPTimeout   = 2 * time.Second
+	defaultSNMPMaxTime   = 30 * time.Second // or timeout, if longer
 	defaultPollInterval  = 15 * time.Second
 
 	DefaultShutdownCommand = "sudo systemctl poweroff"
@@ -399,6 +400,12 @@ func validAddress(a string) bool {
 
 func (c *SNMP) validate(s section) {
 	positive(s.field("timeout"), c.Timeout)
+	switch {
+	case c.MaxTimeout == 0: // its default depends on timeout
+		c.MaxTimeout = Duration(max(defaultSNMPMaxTime, c.Timeout.Std()))
+	case c.MaxTimeout < c.Timeout:
+		s.field("max_timeout").errorf("%s is less than timeout (%s): a request is given timeout at least and max_timeout at most, as slow as the PDU's answers have been", c.MaxTimeout, c.Timeout)
+	}
 	if c.Retries < 0 {
 		s.field("retries").errorf("cannot be negative")
 	}

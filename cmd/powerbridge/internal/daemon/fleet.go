@@ -224,6 +224,7 @@ func snmpConfig(p config.PDU) snmp.Config {
 		PrivProtocol:   s.PrivProtocol,
 		PrivPassphrase: s.PrivPassphrase.Reveal(),
 		Timeout:        s.Timeout.Std(),
+		MaxTimeout:     s.MaxTimeout.Std(),
 		Retries:        s.Retries,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -259,8 +260,9 @@ type eventCounts struct {
 	restarts int
 }
 
-func (c *eventCounts) SNMPRetries(_ string, n int) { c.mu.Lock(); c.retries += n; c.mu.Unlock() }
-func (c *eventCounts) PDURestarted(string)         { c.mu.Lock(); c.restarts++; c.mu.Unlock() }
+func (c *eventCounts) SNMPRetries(_ string, n int)       { c.mu.Lock(); c.retries += n; c.mu.Unlock() }
+func (c *eventCounts) SNMPTimeout(string, time.Duration) {}
+func (c *eventCounts) PDURestarted(string)               { c.mu.Lock(); c.restarts++; c.mu.Unlock() }
 
 func TestPDUEvents(t *testing.T) {
 	var logged bytes.Buffer

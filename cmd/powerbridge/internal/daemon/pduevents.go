@@ -14,6 +14,7 @@ import (
 type pduEventCounter interface {
 	SNMPRetries(pdu string, n int)
 	PDURestarted(pdu string)
+	SNMPTimeout(pdu string, d time.Duration)
 }
 
 // retryLogEvery spaces the log lines about retried reads: a lossy link
@@ -45,6 +46,10 @@ func pduEvents(pdu string, log *slog.Logger, counter pduEventCounter) func(apc.E
 			lastLine, unlogged = now, 0
 			mu.Unlock()
 			log.Warn("PDU reads needed retries: requests went unanswered and were sent again", "retries", n, "next_line_in", retryLogEvery)
+		case apc.EventTimeout:
+			if counter != nil {
+				counter.SNMPTimeout(pdu, e.Timeout)
+			}
 		case apc.EventRestart, apc.EventNewEngine:
 			if counter != nil {
 				counter.PDURestarted(pdu)
