@@ -145,6 +145,16 @@ func (d *Driver) detection(ctx context.Context) (*detection, error) {
 	return det, nil
 }
 
+// Detect finds (or confirms from the cache) what the PDU is, without
+// reading its outlets: a driver that probes several vendors' MIBs asks it
+// of an APC before its first Read.
+func (d *Driver) Detect(ctx context.Context) error {
+	if _, err := d.detection(ctx); err != nil {
+		return fmt.Errorf("reading %s: %w", d.target, err)
+	}
+	return nil
+}
+
 // Cached reports whether the cache holds a detection for this driver's
 // config, which a start then confirms with one request.
 func (d *Driver) Cached() bool {

@@ -93,20 +93,40 @@ func detect(ctx context.Context, c snmp.Client, forced string, sys *System) (*de
 	det.info.Model, det.info.Firmware = parseSysDescr(det.system.Descr)
 
 	p := &prober{c: c}
-	unitCount := 0
+	d, l, unitCount, err := findDialect(ctx, p, forced, det.system.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	det.dialect, det.layout = d, l
+	det.info.Vendor = "APC"
+	det.info.Dialect = nameOf(det.dialect)
+
+	if det.meters, err = detectMeters(ctx, p, det.dialect, forced, unitCount); err != nil {
+		return nil, err
+	}
+	return det, nil
+}
+
+// findDialect probes the dialects' outlet tables in probeGroups' order and
+// returns the first whose table answers, its layout and the daisy chain's
+// unit count (0 if not known).
+func findDialect(ctx context.Context, p *prober, forced, id string) (dialect, layout, int, error) {
 	var tried []string
-	for _, group := range probeGroups(forced, det.system.ObjectID) {
+	for _, group := range probeGroups(forced, id) {
 		// One request for the group: every dialect's size object and
-		// first state row, and the daisy chain's unit count.
+		// first state row, and the daisy chain's unit count. And the
+		// last object the dialect's discovery may ask for: under SNMPv1
+		// a GETNEXT past the end of the agent's MIB fails the whole
+		// request, and this is where that costs least.
 		ask := []string{rPDU2IdentTableSize}
 		for _, d := range group {
-			ask = append(ask, d.size(), snmp.At(d.stateColumn(), 1))
+			ask = append(ask, d.size(), snmp.At(d.stateColumn(), 1), d.last())
 		}
 		got, err := p.probe(ctx, ask)
 		if err != nil {
-			return nil, fmt.Errorf("probing the outlet tables: %w", err)
+			return nil, layout{}, 0, fmt.Errorf("probing the outlet tables: %w", err)
 		}
-		unitCount = intOf(got, rPDU2IdentTableSize)
+		unitCount := intOf(got, rPDU2IdentTableSize)
 		for _, d := range group {
 			size := intOf(got, d.size())
 			if len(rowsIn(got, d.stateColumn())) == 0 && size <= 0 {
@@ -119,38 +139,33 @@ func detect(ctx context.Context, c snmp.Client, forced string, sys *System) (*de
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("probing the %s outlet table: %w", nameOf(d), err)
+				return nil, layout{}, 0, fmt.Errorf("probing the %s outlet table: %w", nameOf(d), err)
 			}
-			det.dialect, det.layout = d, l
-			break
-		}
-		if det.dialect != nil {
-			break
+			return d, l, unitCount, nil
 		}
 	}
-	if det.dialect == nil {
-		return nil, fmt.Errorf("%w (tried %s)", ErrNoOutletTable, strings.Join(tried, ", "))
-	}
-	det.info.Vendor = "APC"
-	det.info.Dialect = nameOf(det.dialect)
+	return nil, layout{}, 0, fmt.Errorf("%w (tried %s)", ErrNoOutletTable, strings.Join(tried, ", "))
+}
 
+// detectMeters finds the PDU-wide meters of the tree d, and unless the
+// dialect was forced, those it lacks in the other trees.
+func detectMeters(ctx context.Context, p *prober, d dialect, forced string, unitCount int) ([]meterInstance, error) {
 	// Meters come from the chosen tree first. Unless the dialect was
 	// forced, the other trees fill what it lacks: an AP7900B whose rPDU2
 	// outlet table is missing still reports its load in rPDU2's phase
 	// table.
-	var err error
-	det.meters, err = discoverMeters(ctx, p, det.dialect.meters(), unitCount)
+	found, err := discoverMeters(ctx, p, d.meters(), unitCount)
 	if err != nil || forced != "auto" {
-		return det, err
+		return found, err
 	}
 	have := map[quantity]bool{}
-	for _, m := range det.meters {
+	for _, m := range found {
 		have[m.quantity] = true
 	}
 	var others []meterSource
 	for _, name := range Dialects() {
-		if d := dialects[name]; d != det.dialect {
-			for _, s := range d.meters() {
+		if o := dialects[name]; o != d {
+			for _, s := range o.meters() {
 				if !have[s.quantity] {
 					others = append(others, s)
 				}
@@ -158,14 +173,14 @@ func detect(ctx context.Context, c snmp.Client, forced string, sys *System) (*de
 		}
 	}
 	if len(others) == 0 {
-		return det, nil
+		return found, nil
 	}
 	more, err := discoverMeters(ctx, p, others, unitCount)
 	if err != nil {
 		return nil, err
 	}
-	det.meters = append(det.meters, more...)
-	return det, nil
+	found = append(found, more...)
+	return found, nil
 }
 
 // intOf returns the integer at oid in got, or 0.

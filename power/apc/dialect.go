@@ -29,6 +29,10 @@ type dialect interface {
 	// both of every dialect in one request to learn which trees answer.
 	size() string
 	stateColumn() string
+	// last is the first object of the last table of this tree that
+	// discovery may ask for: if it lies past the end of the MIB, all
+	// that table does.
+	last() string
 
 	// discover finds the outlet table's rows (size of them, 0 if the size
 	// object did not answer), the outlets' names and the columns a Read

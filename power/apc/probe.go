@@ -19,14 +19,28 @@ import (
 type prober struct {
 	c   snmp.Client
 	end string // the least OID known to lie past the agent's last object; "" if none
+	// known is every object an answer held; absent every object asked
+	// for whose answer was something else. Neither is asked again.
+	known  map[string]snmp.Varbind
+	absent map[string]bool
 }
 
 // probe returns the objects of oids that exist, by OID (and whatever
 // answered in place of those that do not), in as few requests
 // as snmp.MaxVarbinds allows (one more for each end of the MIB run into).
 func (p *prober) probe(ctx context.Context, oids []string) (map[string]snmp.Varbind, error) {
+	if p.known == nil {
+		p.known, p.absent = map[string]snmp.Varbind{}, map[string]bool{}
+	}
 	got := map[string]snmp.Varbind{}
-	todo := slices.Clone(oids)
+	var todo []string
+	for _, o := range oids {
+		if v, ok := p.known[o]; ok {
+			got[o] = v
+		} else if !p.absent[o] {
+			todo = append(todo, o)
+		}
+	}
 	slices.SortFunc(todo, snmp.CompareOIDs)
 	todo = slices.Compact(todo)
 	for len(todo) > 0 {
@@ -53,7 +67,12 @@ func (p *prober) probe(ctx context.Context, oids []string) (map[string]snmp.Varb
 		// is kept: findRows learns the next row from it.
 		for _, v := range vbs {
 			if !v.Missing() {
-				got[v.OID] = v
+				got[v.OID], p.known[v.OID] = v, v
+			}
+		}
+		for _, o := range todo[:n] {
+			if _, ok := got[o]; !ok {
+				p.absent[o] = true
 			}
 		}
 		todo = todo[n:]

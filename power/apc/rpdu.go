@@ -36,6 +36,7 @@ func (rpdu) hinted(id string) bool { return id == sysObjectIDPrefix+".5" }
 const rPDUOutletDevNumCntrlOutlets = ".1.3.6.1.4.1.318.1.1.12.3.1.3.0"
 
 func (rpdu) size() string        { return rPDUOutletDevNumCntrlOutlets }
+func (rpdu) last() string        { return rPDUOutletStatusLoad.row(1).OID }
 func (rpdu) stateColumn() string { return rPDUOutletStatusOutletState.OID }
 
 func (rpdu) discover(ctx context.Context, p *prober, size, _ int) (layout, error) {

@@ -56,6 +56,7 @@ const (
 )
 
 func (rpdu2) size() string        { return rPDU2OutletSwitchedTableSize }
+func (rpdu2) last() string        { return rPDU2OutletMeteredStatusModule.row(1).OID }
 func (rpdu2) stateColumn() string { return rPDU2OutletSwitchedStatusState.OID }
 
 // discover reads the status table's Number and Name columns (and Module,
@@ -116,18 +117,26 @@ func (rpdu2) discover(ctx context.Context, p *prober, size, unitCount int) (layo
 	}
 	slices.SortFunc(l.outlets, func(a, b outlet) int { return a.number - b.number })
 
+	met, err := meteredColumns(ctx, p, t, unitCount, host)
+	l.columns = append(l.columns, met...)
+	return l, err
+}
+
+// meteredColumns returns the metered table's current and power columns, as
+// far as it has them.
+func meteredColumns(ctx context.Context, p *prober, t outletTable, unitCount int, host int64) ([]column, error) {
 	metRows, metByNumber, err := meteredTable.rows(ctx, p, t, unitCount, host)
 	if err != nil || len(metByNumber) == 0 {
-		return l, err
+		return nil, err
 	}
-	at := snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0])
-	if _, ok := t.got[at]; ok {
-		l.columns = append(l.columns, column{field: fieldCurrent, obj: rPDU2OutletMeteredStatusCurrent, rows: metRows, at: metByNumber, convert: tenths})
+	var cols []column
+	if _, ok := t.got[snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0])]; ok {
+		cols = append(cols, column{field: fieldCurrent, obj: rPDU2OutletMeteredStatusCurrent, rows: metRows, at: metByNumber, convert: tenths})
 	}
 	if _, ok := t.got[snmp.At(rPDU2OutletMeteredStatusPower.OID, metRows[0])]; ok {
-		l.columns = append(l.columns, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: units})
+		cols = append(cols, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: units})
 	}
-	return l, nil
+	return cols, nil
 }
 
 // mirror is an rPDU2 outlet table whose rows should mirror the status

@@ -34,6 +34,7 @@ func (spdu) hinted(id string) bool {
 const sPDUOutletControlTableSize = ".1.3.6.1.4.1.318.1.1.4.4.1.0"
 
 func (spdu) size() string        { return sPDUOutletControlTableSize }
+func (spdu) last() string        { return sPDUOutletCtlName.row(1).OID }
 func (spdu) stateColumn() string { return sPDUOutletCtl.OID }
 
 func (spdu) discover(ctx context.Context, p *prober, size, _ int) (layout, error) {
