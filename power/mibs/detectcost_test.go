@@ -76,3 +76,43 @@ func TestDetectionCost(t *testing.T) {
 	}
 	t.Logf("\n| device | vendor, dialect | outlets | SNMP | detection: requests | varbinds |\n|---|---|---|---|---|---|\n%s", strings.Join(table, "\n"))
 }
+
+// memCache is an apc.DetectionCache in memory.
+type memCache map[string][]byte
+
+func (c memCache) Load(key string) ([]byte, bool)      { d, ok := c[key]; return d, ok }
+func (c memCache) Store(key string, data []byte) error { c[key] = data; return nil }
+
+// TestCachedStartVendorAuto: with vendor auto, a start whose APC is in the
+// cache costs the PDU one request before its first read.
+func TestCachedStartVendorAuto(t *testing.T) {
+	for _, name := range []string{"ap7900", "ap8941"} {
+		agent, err := simDevice(t, name).Listen("127.0.0.1:0", simAccess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := credentials["v1"]
+		sc.Address, sc.Timeout = agent.Addr(), 5*time.Second
+		cache := memCache{}
+		for start := range 2 {
+			d, err := New(Config{Config: sc, Cache: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := agent.Stats().Requests
+			r, err := d.Read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cost := agent.Stats().Requests - before
+			if start == 1 && cost != 2 {
+				t.Errorf("%s: a cached start cost %d requests with its first read, want 1 and the read", name, cost)
+			}
+			if r.Info.Vendor != "APC" || len(cache) != 1 {
+				t.Errorf("%s: read %s with %d cached detections", name, r.Info.Vendor, len(cache))
+			}
+			d.Close()
+		}
+		agent.Close()
+	}
+}
