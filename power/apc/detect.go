@@ -71,14 +71,15 @@ func (d *detection) outlet(n int) (outlet, bool) {
 // reading it again.
 //
 // What it costs the PDU, under every SNMP version alike (every probe is a
-// GETNEXT of the object just before the one wanted, see prober): the
-// system group (1 request, 2 varbinds, unless sys is given); the size
-// objects (1 request, 7 varbinds); the outlet table and the PDU-wide meters
-// (1 request: the names of n outlets, and the rPDU2 rows' outlet numbers, n
-// more, and about 15 other objects). 3 requests in all, 29 varbinds for an
-// 8-outlet AP7900 and 72 for a 24-outlet AP8941: the names and the rPDU2
-// row numbers, one varbind per outlet each, are what a 24-outlet PDU cannot
-// do without.
+// GETNEXT of the object just before the one wanted, see prober, at most
+// maxProbe objects a request): the system group (1 request, 2 varbinds,
+// unless sys is given); the trees' size objects (1 request, up to 7
+// varbinds); the outlet table (the names of n outlets, and in rPDU2 the
+// rows' outlet numbers, n more, and a few objects besides); the PDU-wide
+// meters (1 request, 2 when the chosen tree lacks some). 5 requests and 24
+// varbinds for an 8-outlet AP7900, 5 or 6 and 66 for a 24-outlet AP8941:
+// the names and the rPDU2 row numbers, one varbind per outlet each, are
+// what a 24-outlet PDU cannot do without.
 func detect(ctx context.Context, c snmp.Client, forced string, sys *System) (*detection, error) {
 	det := &detection{}
 	if sys != nil {
