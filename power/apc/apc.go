@@ -135,14 +135,19 @@ func (d *Driver) detection(ctx context.Context) (*detection, error) {
 		return nil, fmt.Errorf("detecting the PDU: %w", err)
 	}
 	d.det = det
-	if d.cfg.Cache != nil {
-		// A detection that cannot be cached is still a detection: the
-		// next start detects again.
-		if data, err := det.encode(); err == nil {
-			_ = d.cfg.Cache.Store(d.cfg.cacheKey(), data)
-		}
-	}
+	d.cache(det)
 	return det, nil
+}
+
+// cache stores det in the detection cache, if there is one. A detection
+// that cannot be cached is still a detection: the next start detects again.
+func (d *Driver) cache(det *detection) {
+	if d.cfg.Cache == nil {
+		return
+	}
+	if data, err := det.encode(); err == nil {
+		_ = d.cfg.Cache.Store(d.cfg.cacheKey(), data)
+	}
 }
 
 // Detect finds (or confirms from the cache) what the PDU is, without

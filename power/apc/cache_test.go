@@ -157,3 +157,25 @@ func TestCorruptCacheEntryDetects(t *testing.T) {
 		t.Errorf("the corrupt entry was not replaced: %v", err)
 	}
 }
+
+// TestRenameUpdatesTheCache: a name written through the driver is in the
+// cache, so a restart that trusts the cache reads the new name.
+func TestRenameUpdatesTheCache(t *testing.T) {
+	agent, err := simDevice(t, "ap8941", pdusim.Options{}).Listen("127.0.0.1:0", simAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Close() })
+	cache := &memCache{}
+	d := cachedDriver(t, agent, "2c", cache)
+	if err := d.NameOutlet(t.Context(), 3, "db-a"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := cachedDriver(t, agent, "2c", cache).Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Outlets[2].Name; got != "db-a" {
+		t.Errorf("after a restart outlet 3 is named %q, want db-a", got)
+	}
+}

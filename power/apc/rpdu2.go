@@ -129,11 +129,19 @@ func meteredColumns(ctx context.Context, p *prober, t outletTable, unitCount int
 	if err != nil || len(metByNumber) == 0 {
 		return nil, err
 	}
+	got := t.got
+	if metRows[0] != t.rows[0] {
+		// Not the rows the spot check asked the meters at.
+		cur, pow := snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0]), snmp.At(rPDU2OutletMeteredStatusPower.OID, metRows[0])
+		if got, err = p.probe(ctx, []string{cur, pow}); err != nil {
+			return nil, err
+		}
+	}
 	var cols []column
-	if _, ok := t.got[snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0])]; ok {
+	if _, ok := got[snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0])]; ok {
 		cols = append(cols, column{field: fieldCurrent, obj: rPDU2OutletMeteredStatusCurrent, rows: metRows, at: metByNumber, convert: tenths})
 	}
-	if _, ok := t.got[snmp.At(rPDU2OutletMeteredStatusPower.OID, metRows[0])]; ok {
+	if _, ok := got[snmp.At(rPDU2OutletMeteredStatusPower.OID, metRows[0])]; ok {
 		cols = append(cols, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: units})
 	}
 	return cols, nil
