@@ -64,10 +64,11 @@ func (d *detection) outlet(n int) (outlet, bool) {
 //
 // sysObjectID is only a hint: firmware serves older trees beside the newest
 // (fence_apc_snmp drives AOS 6 units by reading sPDU and writing rPDU), and
-// a capture or a simulator may hold less than the real device. So every
-// dialect's size object and first state row are probed, in one request, and
-// the newest whose outlet table answers wins. A forced dialect is the only
-// one probed. sys, when the caller has read the system group already, saves
+// a capture or a simulator may hold less than the real device. So the
+// hinted dialect and every newer one are probed first (their size objects
+// and first state rows in one request), the older ones only if none of
+// them answers, and the newest whose outlet table answers wins. A forced
+// dialect is the only one probed. sys, when the caller has read the system group already, saves
 // reading it again.
 //
 // What it costs the PDU, under every SNMP version alike (every probe is a
