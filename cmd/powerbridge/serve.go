@@ -87,7 +87,8 @@ func openStateDir(dir string) (daemon.StateDir, error) {
 	if err != nil {
 		return daemon.StateDir{}, err
 	}
-	return daemon.StateDir{Journal: d.Journal, OffTimes: d.OffTimes, Interrupted: d.Interrupted}, nil
+	return daemon.StateDir{Journal: d.Journal, OffTimes: d.OffTimes, Interrupted: d.Interrupted,
+		Detections: d.Detections, DetectionsIgnored: d.Detections.Corrupt}, nil
 }
 
 func loadConfig(path string) (*config.File, error) {

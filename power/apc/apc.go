@@ -30,7 +30,10 @@ type Driver struct {
 	snmp   snmp.Client
 	bulk   bool       // GETBULK is there: SNMP v2c and v3
 	det    *detection // nil until the first detection succeeds
-	closed bool
+	// cacheTried: the cached detection, if any, was tried (confirmed or
+	// found stale); later detections are fresh ones.
+	cacheTried bool
+	closed     bool
 	// borrowed: the session is the caller's (NewOver), who closes it.
 	borrowed bool
 }
@@ -114,6 +117,9 @@ func (d *Driver) readWith(ctx context.Context, det *detection) (power.Reading, e
 }
 
 // detection returns what is known of the PDU, detecting it if need be.
+// The first time, a cached detection is tried: one confirming request, and
+// a fresh detection only if the PDU is not the one cached. What a fresh
+// detection finds is cached.
 func (d *Driver) detection(ctx context.Context) (*detection, error) {
 	if d.closed {
 		return nil, errors.New("the driver is closed")
@@ -121,10 +127,76 @@ func (d *Driver) detection(ctx context.Context) (*detection, error) {
 	if d.det != nil {
 		return d.det, nil
 	}
-	det, err := detect(ctx, d.snmp, d.bulk, d.cfg.Dialect)
+	if det, err := d.fromCache(ctx); det != nil || err != nil {
+		return det, err
+	}
+	det, err := detect(ctx, d.snmp, d.cfg.Dialect, d.cfg.System)
 	if err != nil {
 		return nil, fmt.Errorf("detecting the PDU: %w", err)
 	}
+	d.det = det
+	d.cache(det)
+	return det, nil
+}
+
+// cache stores det in the detection cache, if there is one. A detection
+// that cannot be cached is still a detection: the next start detects again.
+func (d *Driver) cache(det *detection) {
+	if d.cfg.Cache == nil {
+		return
+	}
+	if data, err := det.encode(); err == nil {
+		_ = d.cfg.Cache.Store(d.cfg.cacheKey(), data)
+	}
+}
+
+// Detect finds (or confirms from the cache) what the PDU is, without
+// reading its outlets: a driver that probes several vendors' MIBs asks it
+// of an APC before its first Read.
+func (d *Driver) Detect(ctx context.Context) error {
+	if _, err := d.detection(ctx); err != nil {
+		return fmt.Errorf("reading %s: %w", d.target, err)
+	}
+	return nil
+}
+
+// Cached reports whether the cache holds a detection for this driver's
+// config, which a start then confirms with one request.
+func (d *Driver) Cached() bool {
+	if d.cfg.Cache == nil {
+		return false
+	}
+	_, ok := d.cfg.Cache.Load(d.cfg.cacheKey())
+	return ok
+}
+
+// fromCache returns the cached detection once the PDU confirmed it, or nil
+// (and nil) when there is none to try or the PDU is not the one cached. It
+// is tried once per driver: after a read finds the outlet table gone, the
+// driver detects afresh.
+func (d *Driver) fromCache(ctx context.Context) (*detection, error) {
+	if d.cfg.Cache == nil || d.cacheTried {
+		return nil, nil
+	}
+	data, ok := d.cfg.Cache.Load(d.cfg.cacheKey())
+	if !ok {
+		d.cacheTried = true
+		return nil, nil
+	}
+	det, err := decode(data)
+	if err != nil {
+		d.cacheTried = true // an entry this version cannot read: detect, and overwrite it
+		return nil, nil
+	}
+	err = confirm(ctx, d.snmp, det)
+	if errors.Is(err, errChanged) {
+		d.cacheTried = true
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("confirming the cached detection: %w", err)
+	}
+	d.cacheTried = true
 	d.det = det
 	return det, nil
 }

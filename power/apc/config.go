@@ -20,6 +20,16 @@ type Config struct {
 	// Dialect is "auto" (the default, also for ""), or one of Dialects()
 	// to skip the probing and speak that MIB tree only.
 	Dialect string
+
+	// Cache, if set, keeps what detection found across restarts: a
+	// driver whose PDU is in it costs the PDU one confirming request on
+	// start instead of a detection. Nil detects on every start.
+	Cache DetectionCache
+
+	// System, if set, is the PDU's system group as the caller read it
+	// already (a driver probing several vendors' MIBs), which detection
+	// then does not read again.
+	System *System
 }
 
 // AuthProtocols lists the SNMPv3 authentication protocols Config.AuthProtocol

@@ -24,10 +24,21 @@ type dialect interface {
 	// this dialect first of all. It only orders the probes.
 	hinted(sysObjectID string) bool
 
-	// discover walks the outlet table: which outlets there are, their
-	// names and rows, and the columns a Read fetches for them. A table
-	// that does not answer is errNoTable.
-	discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error)
+	// size is the scalar that holds the number of rows of the outlet
+	// table, and stateColumn the table's state column: detection probes
+	// both of every dialect in one request to learn which trees answer.
+	size() string
+	stateColumn() string
+	// last is the first object of the last table of this tree that
+	// discovery may ask for: if it lies past the end of the MIB, all
+	// that table does.
+	last() string
+
+	// discover finds the outlet table's rows (size of them, 0 if the size
+	// object did not answer), the outlets' names and the columns a Read
+	// fetches for them; unitCount is the number of units in the daisy
+	// chain, 0 if not known. A table that does not answer is errNoTable.
+	discover(ctx context.Context, p *prober, size, unitCount int) (layout, error)
 
 	// state decodes a value of the layout's state column.
 	state(v int64) power.State
@@ -148,24 +159,6 @@ const unsupported = -1
 
 func tenths(v int64) float64 { return float64(v) / 10 }
 func units(v int64) float64  { return float64(v) }
-
-// walkOutlets walks the given columns of an outlet table whose first
-// column decides which rows exist, and returns them as maps from row to
-// value. No rows in the first column is errNoTable.
-func walkOutlets(ctx context.Context, c snmp.Client, bulk bool, cols ...object) ([]map[int]snmp.Varbind, error) {
-	oids := make([]string, len(cols))
-	for i, o := range cols {
-		oids[i] = o.OID
-	}
-	got, err := snmp.WalkColumns(ctx, c, bulk, oids...)
-	if err != nil {
-		return nil, err
-	}
-	if len(got[0]) == 0 {
-		return nil, errNoTable
-	}
-	return got, nil
-}
 
 // sortedRows returns the keys of m in order.
 func sortedRows(m map[int]snmp.Varbind) []int {

@@ -72,5 +72,6 @@ func (d *Driver) NameOutlet(ctx context.Context, n int, name string) error {
 			det.layout.outlets[i].name = name
 		}
 	}
+	d.cache(det) // or a restart would read the old name from the cache
 	return nil
 }

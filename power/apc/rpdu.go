@@ -2,7 +2,6 @@ package apc
 
 import (
 	"context"
-	"github.com/powerbridge/powerbridge/power/snmp"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -33,22 +32,32 @@ func (rpdu) generation() int { return 2 }
 // hinted: masterSwitchrPDU (.3.4.5).
 func (rpdu) hinted(id string) bool { return id == sysObjectIDPrefix+".5" }
 
-func (rpdu) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error) {
-	got, err := walkOutlets(ctx, c, bulk,
-		rPDUOutletStatusOutletState, rPDUOutletStatusCommandPending, rPDUOutletStatusOutletName, rPDUOutletStatusLoad)
+// rPDUOutletDevNumCntrlOutlets is the number of switched outlets.
+const rPDUOutletDevNumCntrlOutlets = ".1.3.6.1.4.1.318.1.1.12.3.1.3.0"
+
+func (rpdu) size() string        { return rPDUOutletDevNumCntrlOutlets }
+func (rpdu) last() string        { return rPDUOutletStatusLoad.row(1).OID }
+func (rpdu) stateColumn() string { return rPDUOutletStatusOutletState.OID }
+
+func (rpdu) discover(ctx context.Context, p *prober, size, _ int) (layout, error) {
+	// The load column is there on outlet-metered models only; its first
+	// row says whether it is.
+	firstLoad := func([]int) []string { return []string{rPDUOutletStatusLoad.row(1).OID} }
+	t, err := p.outletRows(ctx, rPDUOutletStatusOutletState.OID, size, []string{rPDUOutletStatusOutletName.OID}, firstLoad)
 	if err != nil {
 		return layout{}, err
 	}
-	rows := sortedRows(got[0])
+	rows := t.rows
+	names := columnOf(t.got, rPDUOutletStatusOutletName.OID, rows)
 	l := layout{columns: []column{
 		{field: fieldState, obj: rPDUOutletStatusOutletState, rows: rows, at: identity(rows)},
 		{field: fieldPending, obj: rPDUOutletStatusCommandPending, rows: rows, at: identity(rows)},
 	}}
-	if loads := sortedRows(got[3]); len(loads) > 0 {
-		l.columns = append(l.columns, column{field: fieldCurrent, obj: rPDUOutletStatusLoad, rows: loads, at: identity(loads), convert: tenths})
+	if _, ok := t.got[rPDUOutletStatusLoad.row(1).OID]; ok {
+		l.columns = append(l.columns, column{field: fieldCurrent, obj: rPDUOutletStatusLoad, rows: rows, at: identity(rows), convert: tenths})
 	}
 	for _, n := range rows {
-		l.outlets = append(l.outlets, outlet{number: n, name: outletName(got[2], n, n), row: n, ctlRow: n})
+		l.outlets = append(l.outlets, outlet{number: n, name: outletName(names, n, n), row: n, ctlRow: n})
 	}
 	return l, nil
 }

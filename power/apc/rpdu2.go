@@ -47,36 +47,66 @@ func (rpdu2) hinted(id string) bool {
 	return id == sysObjectIDPrefix+".6" || id == sysObjectIDPrefix+".8"
 }
 
-func (rpdu2) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error) {
-	got, err := walkOutlets(ctx, c, bulk,
-		rPDU2OutletSwitchedStatusState, rPDU2OutletSwitchedStatusCommandPending,
-		rPDU2OutletSwitchedStatusModule, rPDU2OutletSwitchedStatusNumber, rPDU2OutletSwitchedStatusName)
+const (
+	// rPDU2OutletSwitchedTableSize is the number of rows of the switched
+	// outlet tables, every unit of a daisy chain's together.
+	rPDU2OutletSwitchedTableSize = ".1.3.6.1.4.1.318.1.1.26.9.1.0"
+	// rPDU2IdentTableSize is the number of units in the daisy chain.
+	rPDU2IdentTableSize = ".1.3.6.1.4.1.318.1.1.26.1.0"
+)
+
+func (rpdu2) size() string        { return rPDU2OutletSwitchedTableSize }
+func (rpdu2) last() string        { return rPDU2OutletMeteredStatusModule.row(1).OID }
+func (rpdu2) stateColumn() string { return rPDU2OutletSwitchedStatusState.OID }
+
+// discover reads the status table's Number and Name columns (and Module,
+// unless the PDU is known to be one unit), which the rows need: they are
+// not the outlet numbers. The control and metered tables have rows of
+// their own, which on the firmware we know mirror the status table's; their
+// Number (and Module) at the first and last status rows, asked in the same
+// request, confirm that, and only a table that does not mirror is read in
+// full.
+func (rpdu2) discover(ctx context.Context, p *prober, size, unitCount int) (layout, error) {
+	perRow := []string{rPDU2OutletSwitchedStatusNumber.OID, rPDU2OutletSwitchedStatusName.OID}
+	if unitCount != 1 {
+		perRow = append(perRow, rPDU2OutletSwitchedStatusModule.OID)
+	}
+	spot := func(rows []int) []string {
+		ends := []int{rows[0], rows[len(rows)-1]}
+		ask := rowsOf(rPDU2OutletMeteredStatusCurrent.OID, ends[:1])
+		ask = append(ask, rowsOf(rPDU2OutletMeteredStatusPower.OID, ends[:1])...)
+		for _, t := range []mirror{controlTable, meteredTable} {
+			ask = append(ask, t.spot(ends, unitCount)...)
+		}
+		return ask
+	}
+	t, err := p.outletRows(ctx, rPDU2OutletSwitchedStatusState.OID, size, perRow, spot)
 	if err != nil {
 		return layout{}, err
 	}
-	rows := sortedRows(got[0])
-	host := hostModule(got[2])
-	byNumber := outletRows(rows, got[2], got[3], host)
+	rows := t.rows
+	modules := columnOf(t.got, rPDU2OutletSwitchedStatusModule.OID, rows)
+	numbers := columnOf(t.got, rPDU2OutletSwitchedStatusNumber.OID, rows)
+	names := columnOf(t.got, rPDU2OutletSwitchedStatusName.OID, rows)
+	host := hostModule(modules)
+	byNumber := outletRows(rows, modules, numbers, host)
 
-	// The control table has rows of its own. On the firmware we know they
-	// match the status rows, and where a control row for an outlet cannot
-	// be found, the status row is the best guess there is.
-	ctl, err := snmp.WalkColumns(ctx, c, bulk, rPDU2OutletSwitchedControlModule.OID, rPDU2OutletSwitchedControlNumber.OID)
+	// Where a control row for an outlet cannot be found, the status row
+	// is the best guess there is.
+	_, ctlByNumber, err := controlTable.rows(ctx, p, t, unitCount, host)
 	if err != nil {
 		return layout{}, err
 	}
-	ctlByNumber := outletRows(sortedRows(ctl[0]), ctl[0], ctl[1], host)
-
 	l := layout{columns: []column{
 		{field: fieldState, obj: rPDU2OutletSwitchedStatusState, rows: rows, at: byNumber},
 		{field: fieldPending, obj: rPDU2OutletSwitchedStatusCommandPending, rows: rows, at: byNumber},
 	}}
 	for _, row := range rows {
-		n, ok := got[3][row].Integer()
+		n, ok := numbers[row].Integer()
 		if !ok || byNumber[int(n)] != row {
 			continue // another unit's outlet
 		}
-		o := outlet{number: int(n), name: outletName(got[4], row, int(n)), row: row, ctlRow: row}
+		o := outlet{number: int(n), name: outletName(names, row, int(n)), row: row, ctlRow: row}
 		if r, ok := ctlByNumber[o.number]; ok {
 			o.ctlRow = r
 		}
@@ -87,21 +117,88 @@ func (rpdu2) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, er
 	}
 	slices.SortFunc(l.outlets, func(a, b outlet) int { return a.number - b.number })
 
-	met, err := snmp.WalkColumns(ctx, c, bulk,
-		rPDU2OutletMeteredStatusModule.OID, rPDU2OutletMeteredStatusNumber.OID,
-		rPDU2OutletMeteredStatusCurrent.OID, rPDU2OutletMeteredStatusPower.OID)
+	met, err := meteredColumns(ctx, p, t, unitCount, host)
+	l.columns = append(l.columns, met...)
+	return l, err
+}
+
+// meteredColumns returns the metered table's current and power columns, as
+// far as it has them.
+func meteredColumns(ctx context.Context, p *prober, t outletTable, unitCount int, host int64) ([]column, error) {
+	metRows, metByNumber, err := meteredTable.rows(ctx, p, t, unitCount, host)
+	if err != nil || len(metByNumber) == 0 {
+		return nil, err
+	}
+	got := t.got
+	if metRows[0] != t.rows[0] {
+		// Not the rows the spot check asked the meters at.
+		cur, pow := snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0]), snmp.At(rPDU2OutletMeteredStatusPower.OID, metRows[0])
+		if got, err = p.probe(ctx, []string{cur, pow}); err != nil {
+			return nil, err
+		}
+	}
+	var cols []column
+	if _, ok := got[snmp.At(rPDU2OutletMeteredStatusCurrent.OID, metRows[0])]; ok {
+		cols = append(cols, column{field: fieldCurrent, obj: rPDU2OutletMeteredStatusCurrent, rows: metRows, at: metByNumber, convert: tenths})
+	}
+	if _, ok := got[snmp.At(rPDU2OutletMeteredStatusPower.OID, metRows[0])]; ok {
+		cols = append(cols, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: units})
+	}
+	return cols, nil
+}
+
+// mirror is an rPDU2 outlet table whose rows should mirror the status
+// table's: its Module and Number columns.
+type mirror struct{ module, number string }
+
+var (
+	controlTable = mirror{rPDU2OutletSwitchedControlModule.OID, rPDU2OutletSwitchedControlNumber.OID}
+	meteredTable = mirror{rPDU2OutletMeteredStatusModule.OID, rPDU2OutletMeteredStatusNumber.OID}
+)
+
+// spot is what confirms the mirror at the status table's rows ends.
+func (m mirror) spot(ends []int, unitCount int) []string {
+	ask := rowsOf(m.number, ends)
+	if unitCount != 1 {
+		ask = append(ask, rowsOf(m.module, ends)...)
+	}
+	return ask
+}
+
+// rows returns the table's rows and its host outlets' rows by number: the
+// status table's, when the spot check found the same Number (and Module)
+// at its first and last rows; else read from its own columns. A table that
+// has no row where the status table has its first is taken to be absent.
+func (m mirror) rows(ctx context.Context, p *prober, t outletTable, unitCount int, host int64) ([]int, map[int]int, error) {
+	ends := []int{t.rows[0], t.rows[len(t.rows)-1]}
+	if ends[0] == 1 && len(rowsIn(t.got, m.number)) == 0 {
+		return nil, nil, nil // not a row from 1 on: the table is not there
+	}
+	same := true
+	for _, r := range ends {
+		cols := [][2]string{{m.number, rPDU2OutletSwitchedStatusNumber.OID}}
+		if unitCount != 1 {
+			cols = append(cols, [2]string{m.module, rPDU2OutletSwitchedStatusModule.OID})
+		}
+		for _, c := range cols {
+			a, aok := t.got[snmp.At(c[0], r)].Integer()
+			b, bok := t.got[snmp.At(c[1], r)].Integer()
+			same = same && aok && bok && a == b
+		}
+	}
+	if same {
+		return t.rows, outletRows(t.rows, columnOf(t.got, rPDU2OutletSwitchedStatusModule.OID, t.rows),
+			columnOf(t.got, rPDU2OutletSwitchedStatusNumber.OID, t.rows), host), nil
+	}
+	rows, err := p.findRows(ctx, m.number)
+	if err != nil || len(rows) == 0 {
+		return nil, nil, err
+	}
+	got, err := p.probe(ctx, append(rowsOf(m.module, rows), rowsOf(m.number, rows)...))
 	if err != nil {
-		return layout{}, err
+		return nil, nil, err
 	}
-	metRows := sortedRows(met[0])
-	metByNumber := outletRows(metRows, met[0], met[1], host)
-	if len(metByNumber) > 0 && len(met[2]) > 0 {
-		l.columns = append(l.columns, column{field: fieldCurrent, obj: rPDU2OutletMeteredStatusCurrent, rows: metRows, at: metByNumber, convert: tenths})
-	}
-	if len(metByNumber) > 0 && len(met[3]) > 0 {
-		l.columns = append(l.columns, column{field: fieldPower, obj: rPDU2OutletMeteredStatusPower, rows: metRows, at: metByNumber, convert: units})
-	}
-	return l, nil
+	return rows, outletRows(rows, columnOf(got, m.module, rows), columnOf(got, m.number, rows), host), nil
 }
 
 // hostModule picks the unit whose outlets this driver serves: module 1, the

@@ -2,7 +2,6 @@ package apc
 
 import (
 	"context"
-	"github.com/powerbridge/powerbridge/power/snmp"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -31,18 +30,26 @@ func (spdu) hinted(id string) bool {
 	return false
 }
 
-func (spdu) discover(ctx context.Context, c snmp.Client, bulk bool) (layout, error) {
-	got, err := walkOutlets(ctx, c, bulk, sPDUOutletCtl, sPDUOutletPending, sPDUOutletCtlName)
+// sPDUOutletControlTableSize is the number of outlets.
+const sPDUOutletControlTableSize = ".1.3.6.1.4.1.318.1.1.4.4.1.0"
+
+func (spdu) size() string        { return sPDUOutletControlTableSize }
+func (spdu) last() string        { return sPDUOutletCtlName.row(1).OID }
+func (spdu) stateColumn() string { return sPDUOutletCtl.OID }
+
+func (spdu) discover(ctx context.Context, p *prober, size, _ int) (layout, error) {
+	t, err := p.outletRows(ctx, sPDUOutletCtl.OID, size, []string{sPDUOutletCtlName.OID}, noExtra)
 	if err != nil {
 		return layout{}, err
 	}
-	rows := sortedRows(got[0])
+	rows := t.rows
+	names := columnOf(t.got, sPDUOutletCtlName.OID, rows)
 	l := layout{columns: []column{
 		{field: fieldState, obj: sPDUOutletCtl, rows: rows, at: identity(rows)},
 		{field: fieldPending, obj: sPDUOutletPending, rows: rows, at: identity(rows)},
 	}}
 	for _, n := range rows {
-		l.outlets = append(l.outlets, outlet{number: n, name: outletName(got[2], n, n), row: n, ctlRow: n})
+		l.outlets = append(l.outlets, outlet{number: n, name: outletName(names, n, n), row: n, ctlRow: n})
 	}
 	return l, nil
 }

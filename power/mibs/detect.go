@@ -41,6 +41,15 @@ func (d *Driver) detect(ctx context.Context) error {
 	if d.det != nil || d.apc != nil {
 		return nil
 	}
+	// A PDU the cache knows to be an APC is confirmed by power/apc with
+	// one request; if it is not what the cache says, detection starts
+	// over below.
+	if a, err := d.apcDriver(nil); err == nil && a.Cached() {
+		if err := a.Detect(ctx); err == nil {
+			d.apc = a
+			return nil
+		}
+	}
 	descr, id, err := identify(ctx, d.snmp)
 	if err != nil {
 		return fmt.Errorf("detecting the PDU: %w", err)
@@ -48,7 +57,7 @@ func (d *Driver) detect(ctx context.Context) error {
 	var tried []string
 	for _, m := range d.candidates(id) {
 		if m == nil { // APC
-			if err := d.probeAPC(ctx); err == nil {
+			if err := d.probeAPC(ctx, &apc.System{Descr: descr, ObjectID: id}); err == nil {
 				return nil
 			} else if !errors.Is(err, apc.ErrNoOutletTable) {
 				return apcSaid{err}
@@ -71,23 +80,32 @@ func (d *Driver) detect(ctx context.Context) error {
 	return fmt.Errorf("detecting the PDU: no outlet table answers (tried %s)", strings.Join(tried, ", "))
 }
 
-// probeAPC hands the session to power/apc and lets it detect.
-func (d *Driver) probeAPC(ctx context.Context) error {
+// probeAPC hands the session to power/apc and lets it detect, with the
+// system group read already.
+func (d *Driver) probeAPC(ctx context.Context, sys *apc.System) error {
+	a, err := d.apcDriver(sys)
+	if err != nil {
+		return err
+	}
+	if err := a.Detect(ctx); err != nil {
+		return err
+	}
+	d.apc = a
+	return nil
+}
+
+// apcDriver returns a power/apc driver over d's session.
+func (d *Driver) apcDriver(sys *apc.System) (*apc.Driver, error) {
+	if d.cfg.Vendor != "auto" && d.cfg.Vendor != "apc" {
+		return nil, errors.New("the config names another vendor")
+	}
 	dialect := "auto"
 	if d.cfg.Vendor == "apc" {
 		dialect = d.cfg.Dialect
 	}
 	c := d.cfg.Config
 	c.OnEvent = nil // the session d.snmp, shared, tells of its events already
-	a, err := apc.NewOver(apc.Config{Config: c, Dialect: dialect}, d.snmp)
-	if err != nil {
-		return err
-	}
-	if _, err := a.Read(ctx); err != nil {
-		return err
-	}
-	d.apc = a
-	return nil
+	return apc.NewOver(apc.Config{Config: c, Dialect: dialect, Cache: d.cfg.Cache, System: sys}, d.snmp)
 }
 
 // candidates lists the MIBs to probe for a PDU whose sysObjectID is id, in

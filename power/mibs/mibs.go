@@ -32,6 +32,10 @@ type Config struct {
 	// Dialect is "auto" (the default) or one of the vendor's Dialects,
 	// to skip the probing and speak that MIB only.
 	Dialect string
+	// Cache, if set, keeps what detection found across restarts (see
+	// apc.DetectionCache). Only an APC's detection is cached so far: a
+	// cached APC costs one confirming request on start.
+	Cache apc.DetectionCache
 }
 
 // Driver speaks to one PDU of a vendor this package knows, or finds out

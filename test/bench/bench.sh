@@ -166,8 +166,8 @@ detect_once() {
 }
 
 # What detection and the first read cost, over v1: requests:varbinds.
-detect_ap7900=26:93
-detect_ap8941=64:303
+detect_ap7900=6:41
+detect_ap8941=7:116
 
 part_detect() {
   echo "== detect: what powerbridge's start-up (detection and first read of a PDU, v1) costs the PDU"

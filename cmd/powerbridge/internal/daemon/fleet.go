@@ -45,17 +45,45 @@ var vendorDrivers = func() map[string]driverFunc {
 
 // apcDriver drives a PDU over SNMP with power/apc.
 func apcDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+	return apcDriverCached(p, onEvent, nil)
+}
+
+func apcDriverCached(p config.PDU, onEvent func(apc.Event), cache apc.DetectionCache) (power.Driver, error) {
 	ac := apcConfig(p)
-	ac.OnEvent = onEvent
+	ac.OnEvent, ac.Cache = onEvent, cache
 	return apc.New(ac)
 }
 
 // mibsDriver drives a PDU of another vendor, or of one to be detected
 // ("auto"), with power/mibs.
 func mibsDriver(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+	return mibsDriverCached(p, onEvent, nil)
+}
+
+func mibsDriverCached(p config.PDU, onEvent func(apc.Event), cache apc.DetectionCache) (power.Driver, error) {
 	sc := snmpConfig(p)
 	sc.OnEvent = onEvent
-	return mibs.New(mibs.Config{Config: sc, Vendor: p.Vendor, Dialect: p.Dialect})
+	return mibs.New(mibs.Config{Config: sc, Vendor: p.Vendor, Dialect: p.Dialect, Cache: cache})
+}
+
+// cachedDetection returns the driver f of PDU p with the detection cache
+// when f is one of the SNMP drivers; f as it is otherwise, or without a
+// cache.
+func cachedDetection(p config.PDU, f driverFunc, cache apc.DetectionCache) driverFunc {
+	if cache == nil || f == nil || p.IsPlug() {
+		return f
+	}
+	switch p.Vendor {
+	case "apc":
+		return func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+			return apcDriverCached(p, onEvent, cache)
+		}
+	case "shelly", "tasmota":
+		return f
+	}
+	return func(p config.PDU, onEvent func(apc.Event)) (power.Driver, error) {
+		return mibsDriverCached(p, onEvent, cache)
+	}
 }
 
 // fleetParts is what a fleet is built with besides the config.
@@ -69,6 +97,9 @@ type fleetParts struct {
 	newDriver driverFunc
 	// offTimes keeps the PDUs' off times across restarts; may be nil.
 	offTimes power.OffTimes
+	// detections keeps what the SNMP drivers detected across restarts;
+	// may be nil.
+	detections apc.DetectionCache
 	// prev is the fleet in force, on a reload: its PDUs whose config has
 	// not changed are kept (their worker, cache and detected dialect), and
 	// its machines' state carries over.
@@ -102,7 +133,7 @@ func newPDU(cfg *config.File, p config.PDU, parts fleetParts) (*power.PDU, error
 		newDriver = plugDriver // vendor auto at a URL too
 	}
 	if newDriver == nil {
-		newDriver = vendorDrivers[p.Vendor]
+		newDriver = cachedDetection(p, vendorDrivers[p.Vendor], parts.detections)
 	}
 	if newDriver == nil {
 		return nil, fmt.Errorf("PDU %s: no driver for vendor %q", p.Name, p.Vendor)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/apc"
 )
 
 // StateDir is what the service keeps in its state directory across a
@@ -12,6 +13,10 @@ import (
 type StateDir struct {
 	Journal  power.Journal
 	OffTimes power.OffTimes
+	// Detections keeps what the SNMP drivers detected of each PDU; may be
+	// nil. DetectionsIgnored is why the file held was ignored, if it was.
+	Detections        apc.DetectionCache
+	DetectionsIgnored error
 	// Interrupted is what the journal held when it was opened: the actions
 	// a previous process died in.
 	Interrupted []power.Interrupted
@@ -32,7 +37,11 @@ func (s *service) startJournal(cfg *config.File) []power.Interrupted {
 			"state_dir", cfg.StateDir, "error", err.Error())
 		return nil
 	}
-	s.journal, s.offTimes = d.Journal, d.OffTimes
+	s.journal, s.offTimes, s.detections = d.Journal, d.OffTimes, d.Detections
+	if d.DetectionsIgnored != nil {
+		s.log.Warn("state directory: the cached PDU detections cannot be read and are ignored; every PDU is detected afresh",
+			"state_dir", cfg.StateDir, "error", d.DetectionsIgnored.Error())
+	}
 	return d.Interrupted
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/powerbridge/powerbridge/cmd/powerbridge/internal/config"
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/apc"
 	"github.com/powerbridge/powerbridge/power/telemetry"
 	"github.com/powerbridge/powerbridge/server"
 	"github.com/powerbridge/powerbridge/server/web"
@@ -45,6 +46,9 @@ type service struct {
 	// journal and offTimes are the state directory's; nil without a usable one.
 	journal  power.Journal
 	offTimes power.OffTimes
+	// detections is the state directory's cache of PDU detections; nil
+	// without one.
+	detections apc.DetectionCache
 }
 
 // generation is one config and the fleet built from it.
@@ -80,7 +84,7 @@ func (s *service) build(cfg *config.File, prev *generation) (*generation, error)
 		cfg.Listen = s.listen
 	}
 	var oldSims simulators
-	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: auditors{s.audit, s.history}, journal: s.journal, offTimes: s.offTimes, newDriver: s.newDriver}
+	parts := fleetParts{log: s.log, obs: s.metrics, events: s.metrics, audit: auditors{s.audit, s.history}, journal: s.journal, offTimes: s.offTimes, newDriver: s.newDriver, detections: s.detections}
 	if prev != nil {
 		oldSims, parts.prev, parts.prevCfg = prev.sims, prev.fleet, prev.cfg
 	}

@@ -1,6 +1,7 @@
 // Package statedir keeps what powerbridge must remember across a restart in
-// its state directory: the journal of actions under way (power.Journal) and
-// when each outlet last went off (power.OffTimes). Each is a small JSON file
+// its state directory: the journal of actions under way (power.Journal),
+// when each outlet last went off (power.OffTimes) and what was detected of
+// each PDU (apc.DetectionCache). Each is a small JSON file
 // rewritten whole the way a crash cannot tear (internal/atomicfile).
 //
 // It knows the power domain's interfaces and nothing of the config, HTTP or
@@ -29,6 +30,8 @@ const (
 type Dir struct {
 	Journal  *Journal
 	OffTimes *OffTimes
+	// Detections is what the drivers detected of each PDU.
+	Detections *Detections
 	// Interrupted is what the journal held when the directory was opened:
 	// the actions a previous process died in, in machine order.
 	Interrupted []power.Interrupted
@@ -36,7 +39,8 @@ type Dir struct {
 
 // Open opens the state directory dir, creating it if need be. A file in it
 // that cannot be made sense of is an error, not an empty record: it would
-// hide a machine left half powered or an outlet just switched off.
+// hide a machine left half powered or an outlet just switched off. The
+// detections file is the exception: it is a cache (Detections.Corrupt).
 func Open(dir string) (*Dir, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -49,7 +53,7 @@ func Open(dir string) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{Journal: j, OffTimes: o, Interrupted: pending}, nil
+	return &Dir{Journal: j, OffTimes: o, Detections: OpenDetections(filepath.Join(dir, DetectionsName)), Interrupted: pending}, nil
 }
 
 // readJSON reads the JSON file at path into v; a missing file leaves v as
