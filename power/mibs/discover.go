@@ -12,11 +12,12 @@ import (
 	"github.com/powerbridge/powerbridge/power/snmp"
 )
 
-// Rows asked a request at first: an 8-outlet PDU's table in one request
-// of 9, a 24-outlet one's in two (9, then 18).
+// Rows asked a request at first, past the first row found: an 8-outlet
+// PDU's table in one request of 8, a 24-outlet one's in two (8, then 16);
+// a PDU-wide meter's one row in one of 1.
 const (
-	outletRowsFirst = 9
-	meterRowsFirst  = 2
+	outletRowsFirst = 8
+	meterRowsFirst  = 1
 )
 
 // firstAsks are the GETNEXTs that find the first row of each table of the
@@ -47,7 +48,7 @@ func (m *mib) discover(ctx context.Context, p *prober, firsts map[string]snmp.Va
 	if !ok {
 		return nil, errNoTable
 	}
-	rows := newRowSearch(m.rows, "", first, outletRowsFirst)
+	rows := newRowSearch(m.rows, "", first, outletRowsFirst, true)
 	var meters []*rowSearch // one per m.pduMeters, nil where the column has no row
 	for _, pm := range m.pduMeters {
 		idx, ok := below(firsts[pm.col].OID, pm.col)
@@ -55,10 +56,13 @@ func (m *mib) discover(ctx context.Context, p *prober, firsts map[string]snmp.Va
 			meters = append(meters, nil)
 			continue
 		}
+		row := idx
 		if pm.suffix != "" {
-			idx = idx[:max(strings.LastIndexByte(idx, '.'), 0)]
+			// The row's instance with this suffix is not known to be
+			// there: it is asked, with what follows the row.
+			row = idx[:max(strings.LastIndexByte(idx, '.'), 0)]
 		}
-		meters = append(meters, newRowSearch(pm.col, pm.suffix, idx, meterRowsFirst))
+		meters = append(meters, newRowSearch(pm.col, pm.suffix, row, meterRowsFirst, pm.suffix == ""))
 	}
 	if err := m.probeRounds(ctx, p, rows, meters); err != nil {
 		return nil, err
@@ -70,9 +74,9 @@ func (m *mib) discover(ctx context.Context, p *prober, firsts map[string]snmp.Va
 // the identity objects, and once the outlet rows are known every per-row
 // object (perRow) and the meters' extra columns (meterExtras).
 func (m *mib) probeRounds(ctx context.Context, p *prober, rows *rowSearch, meters []*rowSearch) error {
-	asks := exists(m.identObjects)
+	asks := p.exists(m.identObjects)
 	asked := map[string]bool{}
-	perRowDone := false
+	perRowDone, namesDone := false, false
 	for round := 0; ; round++ {
 		asks = append(asks, rows.asks()...)
 		for _, s := range meters {
@@ -80,10 +84,13 @@ func (m *mib) probeRounds(ctx context.Context, p *prober, rows *rowSearch, meter
 				asks = append(asks, s.asks()...)
 			}
 		}
-		if rows.done && !perRowDone && len(rows.found) > 0 {
-			asks, perRowDone = append(asks, m.perRow(rows.found)...), true
+		if perRowDone && !namesDone {
+			asks, namesDone = append(asks, p.exists(m.factoryNames(p, rows.found))...), true
 		}
-		for _, o := range m.meterExtras(meters) {
+		if rows.done && !perRowDone && len(rows.found) > 0 {
+			asks, perRowDone = append(asks, p.exists(m.perRow(rows.found))...), true
+		}
+		for _, o := range p.exists(m.meterExtras(meters)) {
 			if !asked[o] {
 				asks, asked[o] = append(asks, o), true
 			}
@@ -108,21 +115,16 @@ func (m *mib) probeRounds(ctx context.Context, p *prober, rows *rowSearch, meter
 	}
 }
 
-// exists returns the GETNEXTs whose answers are oids, where they exist.
-func exists(oids []string) []string {
-	asks := make([]string, len(oids))
-	for i, o := range oids {
-		asks[i] = snmp.Before(o)
-	}
-	return asks
-}
-
-// perRow returns the GETNEXTs of every outlet's name, user name and
-// switchable flag, and the first and last rows of each state source and
-// outlet meter (and its decimal digits).
+// perRow returns every outlet's name (its user-set name where the MIB
+// has one) and switchable flag, and the first and last rows of each state
+// source and outlet meter (and its decimal digits).
 func (m *mib) perRow(rows []string) []string {
 	var oids []string
-	for _, col := range []string{m.userName, m.name, m.switchable} {
+	names := m.name
+	if m.userName != "" {
+		names = m.userName // the factory names only where needed: factoryNames
+	}
+	for _, col := range []string{names, m.switchable} {
 		if col == "" {
 			continue
 		}
@@ -144,10 +146,26 @@ func (m *mib) perRow(rows []string) []string {
 			}
 		}
 	}
-	return exists(oids)
+	return oids
 }
 
-// meterExtras returns the GETNEXTs of the decimal digits and kind of each
+// factoryNames returns the factory-set names to read, once the user-set
+// ones are: those of the outlets with none.
+func (m *mib) factoryNames(p *prober, rows []string) []string {
+	var oids []string
+	for _, r := range rows {
+		if m.userName == "" || m.name == "" {
+			break
+		}
+		v, _ := p.has(m.userName + "." + r)
+		if s, _ := v.Text(); strings.TrimSpace(s) == "" {
+			oids = append(oids, m.name+"."+r)
+		}
+	}
+	return oids
+}
+
+// meterExtras returns the decimal digits and kind of each
 // PDU-wide meter row found so far.
 func (m *mib) meterExtras(meters []*rowSearch) []string {
 	var oids []string
@@ -164,7 +182,7 @@ func (m *mib) meterExtras(meters []*rowSearch) []string {
 			}
 		}
 	}
-	return exists(oids)
+	return oids
 }
 
 // detection builds what discovery learnt from the objects probed.
@@ -288,7 +306,7 @@ func (det *detection) readDecimals(ctx context.Context, p *prober, om outletMete
 		for _, o := range det.outlets {
 			oids = append(oids, om.decimals+"."+o.index+om.suffix)
 		}
-		if _, err := p.next(ctx, exists(oids)); err != nil {
+		if _, err := p.next(ctx, p.exists(oids)); err != nil {
 			return fmt.Errorf("probing %s: %w", om.decimals, err)
 		}
 	}

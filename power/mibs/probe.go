@@ -67,6 +67,18 @@ func (p *prober) next(ctx context.Context, asks []string) (map[string]snmp.Varbi
 	return got, nil
 }
 
+// exists returns the GETNEXTs whose answers are oids, where they exist,
+// but for those an answer held already.
+func (p *prober) exists(oids []string) []string {
+	var asks []string
+	for _, o := range oids {
+		if _, ok := p.seen[o]; !ok {
+			asks = append(asks, snmp.Before(o))
+		}
+	}
+	return asks
+}
+
 // has returns object oid if an answer held it.
 func (p *prober) has(oid string) (snmp.Varbind, bool) {
 	v, ok := p.seen[oid]
@@ -91,12 +103,18 @@ type rowSearch struct {
 	next, n     int
 	done        bool
 	found       []string // row indices (suffix excluded), in order found
+	inPrefix    int      // rows found under prefix
 }
 
-// newRowSearch starts a search at row first, with n rows a request.
-func newRowSearch(col, suffix, first string, n int) *rowSearch {
+// newRowSearch starts a search at row first, with n rows a request; known
+// says first is a row already.
+func newRowSearch(col, suffix, first string, n int, known bool) *rowSearch {
 	s := &rowSearch{col: col, suffix: suffix, n: n}
 	s.at(first)
+	if known {
+		s.found, s.inPrefix = []string{first}, 1
+		s.next++
+	}
 	return s
 }
 
@@ -114,7 +132,9 @@ func (s *rowSearch) instance(j int) string {
 	return s.col + "." + s.prefix + strconv.Itoa(j) + s.suffix
 }
 
-// asks returns this round's GETNEXTs, none once the search is done.
+// asks returns this round's GETNEXTs, none once the search is done. A
+// search of instances with a suffix (row.sensor) also asks for what
+// follows the last row's every instance: the next row, if any.
 func (s *rowSearch) asks() []string {
 	if s.done {
 		return nil
@@ -123,8 +143,15 @@ func (s *rowSearch) asks() []string {
 	for i := range asks {
 		asks[i] = snmp.Before(s.instance(s.next + i))
 	}
+	if s.suffix != "" {
+		asks = append(asks, s.col+"."+s.prefix+strconv.Itoa(s.next+s.n-1)+lastArc)
+	}
 	return asks
 }
+
+// lastArc is the greatest sub-identifier: what follows x.lastArc is what
+// follows every instance under x.
+const lastArc = ".4294967295"
 
 // take reads the answers to the round's asks and decides whether to go on.
 func (s *rowSearch) take(p *prober, got map[string]snmp.Varbind) {
@@ -135,17 +162,20 @@ func (s *rowSearch) take(p *prober, got map[string]snmp.Varbind) {
 	for j := s.next; j <= last; j++ {
 		if _, ok := p.has(s.instance(j)); ok && !slices.Contains(s.found, s.prefix+strconv.Itoa(j)) {
 			s.found = append(s.found, s.prefix+strconv.Itoa(j))
+			s.inPrefix++
 		}
 	}
 	v, ok := got[snmp.Before(s.instance(last))]
+	if s.suffix != "" {
+		v, ok = got[s.col+"."+s.prefix+strconv.Itoa(last)+lastArc]
+	}
 	idx, in := below(v.OID, s.col)
 	if !ok || !in {
 		s.done = true
 		return
 	}
-	row := strings.TrimSuffix(idx, s.suffix)
-	if s.suffix != "" && row == idx {
-		// Another row's other instance: its row is what precedes it.
+	row := idx
+	if s.suffix != "" { // the next row's first instance
 		row = idx[:max(strings.LastIndexByte(idx, '.'), 0)]
 	}
 	lastRow := s.prefix + strconv.Itoa(last)
@@ -155,7 +185,14 @@ func (s *rowSearch) take(p *prober, got map[string]snmp.Varbind) {
 	case c == 0:
 		s.next, s.n = last+1, s.n*2
 	default:
+		// Another unit of a daisy chain, or a gap: a unit is most
+		// likely as long as the one before.
+		was := s.prefix
 		s.at(row)
-		s.n *= 2
+		if s.prefix != was && s.inPrefix > 0 {
+			s.n, s.inPrefix = s.inPrefix+1, 0
+		} else {
+			s.n *= 2
+		}
 	}
 }
