@@ -77,7 +77,7 @@ func (m *mib) probeRounds(ctx context.Context, p *prober, rows *rowSearch, meter
 	asks := p.exists(m.identObjects)
 	asked := map[string]bool{}
 	perRowDone, namesDone := false, false
-	for round := 0; ; round++ {
+	for {
 		asks = append(asks, rows.asks()...)
 		for _, s := range meters {
 			if s != nil {
