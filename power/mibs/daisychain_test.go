@@ -2,9 +2,11 @@ package mibs
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/powerbridge/powerbridge/power"
+	"github.com/powerbridge/powerbridge/power/snmp"
 	"github.com/powerbridge/powerbridge/power/snmp/snmptest"
 )
 
@@ -43,5 +45,43 @@ func TestDetectsADaisyChain(t *testing.T) {
 		if want := ".1.3.6.1.4.1.534.6.6.7.6.6.1.3.1.1=0"; f.sets[0] != want {
 			t.Errorf("v%s: switching outlet 25 off wrote %s, want %s", version, f.sets[0], want)
 		}
+	}
+}
+
+// TestDetectsAtTheEndOfTheMIB: a Tripp Lite capture cut after its last
+// outlet state, so that probes of its outlet meters run past the end of the
+// agent's MIB, which SNMPv1 answers by failing the whole request, is
+// detected as under v2c: 24 outlets, named, without outlet meters, in the
+// same 4 probes and, under v1, the one request that ran into the end.
+func TestDetectsAtTheEndOfTheMIB(t *testing.T) {
+	const lastState = trippLiteOutletState + ".1.24"
+	var got [2][]string
+	for i, version := range []string{"1", "2c"} {
+		objects := snmptest.LoadSnmprec(t, recordings+"tripplite-pdu-poweralert20-librenms.snmprec")
+		if _, ok := objects[lastState]; !ok {
+			t.Fatalf("the capture has no %s", lastState)
+		}
+		for oid := range objects {
+			if snmp.CompareOIDs(oid, lastState) > 0 {
+				delete(objects, oid)
+			}
+		}
+		f := newFake(version, objects)
+		r, err := fakeDriver(t, f).Read(t.Context())
+		if err != nil {
+			t.Fatalf("v%s: %v", version, err)
+		}
+		if len(r.Outlets) != 24 || r.Outlets[23].Name == "Outlet 24" || r.Outlets[0].PowerWatts != nil {
+			t.Fatalf("v%s: read %d outlets, outlet 1 %+v, outlet 24 named %q", version, len(r.Outlets), r.Outlets[0], r.Outlets[len(r.Outlets)-1].Name)
+		}
+		for _, o := range r.Outlets {
+			got[i] = append(got[i], o.Name)
+		}
+		if n, want := f.count("getnext"), map[string]int{"1": 5, "2c": 4}[version]; n > want {
+			t.Errorf("v%s: detection took %d probes, want at most %d", version, n, want)
+		}
+	}
+	if strings.Join(got[0], ",") != strings.Join(got[1], ",") {
+		t.Errorf("v1 read the names %q, v2c %q", got[0], got[1])
 	}
 }
