@@ -122,7 +122,8 @@ func (m *machine) status(rs readings) (MachineStatus, error) {
 	return st, nil
 }
 
-// readAll reads every PDU behind refs, the PDUs in parallel.
+// readAll reads the outlets behind refs, the PDUs in parallel: a status
+// query asks each PDU for the states of its outlets only (PDU.ReadOutlets).
 func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error) {
 	type answer struct {
 		pdu string
@@ -140,7 +141,7 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error)
 	if len(names) == 1 {
 		// Most machines hang off one PDU: read it here, with no goroutine
 		// to start and wait for on the path of every status query.
-		r, err := f.pdus[names[0]].Read(ctx)
+		r, err := f.pdus[names[0]].ReadOutlets(ctx, outletsOn(refs, names[0]))
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +150,7 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error)
 	answers := make(chan answer, len(names))
 	for _, name := range names {
 		go func() {
-			r, err := f.pdus[name].Read(ctx)
+			r, err := f.pdus[name].ReadOutlets(ctx, outletsOn(refs, name))
 			answers <- answer{name, r, err}
 		}()
 	}
@@ -164,4 +165,15 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error)
 		out = append(out, pduReading{a.pdu, a.r})
 	}
 	return out, errors.Join(errs...)
+}
+
+// outletsOn returns the outlets of refs on the named PDU.
+func outletsOn(refs []OutletRef, pdu string) []int {
+	var ns []int
+	for _, ref := range refs {
+		if ref.PDU == pdu {
+			ns = append(ns, ref.Outlet)
+		}
+	}
+	return ns
 }
