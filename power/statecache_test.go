@@ -68,10 +68,10 @@ func askedOnce(t *testing.T, calls [][]int, want []int) {
 	}
 }
 
-// A burst of cold queries for distinct outlets costs two state reads:
-// the first query's, then the union of the rest, gathered while the first
-// was in the air. Each outlet is asked for once, and every query answered.
-func TestColdBurstCostsTwoStateReads(t *testing.T) {
+// A burst of cold queries for distinct outlets costs at most two state
+// reads: the first query's (or of those that came before the worker took
+// it), then the union of the rest, gathered while the first was in the air. Each outlet is asked for once, and every query answered.
+func TestColdBurstCostsAtMostTwoStateReads(t *testing.T) {
 	const n = 24
 	d := newStateFake(n)
 	d.gate = make(chan struct{})
@@ -93,13 +93,19 @@ func TestColdBurstCostsTwoStateReads(t *testing.T) {
 	waitFor(t, func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.states.air != nil && p.states.gathering != nil && len(p.states.air.want)+len(p.states.gathering.want) == n
+		gathered := 0
+		for _, f := range []*stateFlight{p.states.air, p.states.gathering} {
+			if f != nil {
+				gathered += len(f.want)
+			}
+		}
+		return p.states.air != nil && gathered == n
 	})
 	close(d.gate)
 	wg.Wait()
 	calls := d.calls()
-	if len(calls) != 2 {
-		t.Errorf("a burst of %d cold queries cost %d state reads %v, want 2", n, len(calls), calls)
+	if len(calls) < 1 || len(calls) > 2 {
+		t.Errorf("a burst of %d cold queries cost %d state reads %v, want 1 or 2", n, len(calls), calls)
 	}
 	askedOnce(t, calls, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24})
 	if got[7].State != On || got[8].State != Off {
