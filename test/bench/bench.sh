@@ -97,16 +97,19 @@ machines() { # machines PDU N: the names of the machines on outlets 1..N
 }
 
 part_burst() {
-  echo "== burst: cold status queries over HTTP cost one SNMP request per PDU; within the cache TTL, none"
+  echo "== burst: cold status queries over HTTP cost one or two SNMP requests per PDU; within the cache TTL, none"
   for model in ap7900:8 ap8941:24; do
     local m=${model%:*} n=${model#*:}
     start_sims "burst-$m" -n 2 -model "$m" -latency 20ms -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/burst-$m.yaml"
     start_bridge "$work/burst-$m.yaml"
     sleep $ttl
-    "$work/pbbench" burst -label "$m cold" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 1
+    # A cold burst costs one or two requests per PDU: the first query's
+    # read of its outlet, then the others' gathered while it was under way
+    # (a bound, not a count: how many gather depends on their arrival).
+    "$work/pbbench" burst -label "$m cold" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 1-2
     "$work/pbbench" burst -label "$m within TTL" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 0
     sleep $ttl
-    "$work/pbbench" burst -label "$m cold, two PDUs" -url "$url" -control "$control" -machines "$(machines pdu1 "$n"),$(machines pdu2 "$n")" -n 100 -expect-requests 2
+    "$work/pbbench" burst -label "$m cold, two PDUs" -url "$url" -control "$control" -machines "$(machines pdu1 "$n"),$(machines pdu2 "$n")" -n 100 -expect-requests 2-4
     stop_all
   done
 }
@@ -129,9 +132,15 @@ part_query8() {
   stop_all
 }
 
-# What one cold read of an AP8941 over v1 costs powerbridge's side of the
-# matrix, by the number of outlets queried: the varbinds of its one request.
-matrix_varbinds=1:51,8:51,24:51
+# What a burst of cold status queries for n one-outlet machines of an
+# AP8941 costs powerbridge's side of the matrix: OUTLETS:REQUESTS:VARBINDS.
+# A status query asks for its outlets' states only, one varbind each, and
+# the queries of a burst share the reads: the first query's read goes at
+# once, the others gather for one more. So the varbinds are exact (each
+# distinct outlet asked for once: n), and so is one outlet's request (1);
+# for 8 and 24 the requests are a bound, 1 or 2, as the queries happen to
+# arrive before or after the first read left.
+matrix_expect=1:1:1,8:1-2:8,24:1-2:24
 
 part_matrix() {
   echo "== matrix: 1, 8 and 24 outlets of an AP8941, per-request and per-varbind latency: MAAS-apc way vs powerbridge, counted at the PDU"
@@ -140,9 +149,9 @@ part_matrix() {
   start_sims mx -n 1 -model ap8941 -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/mx.yaml"
   start_bridge "$work/mx.yaml"
   if [ $smoke -eq 1 ]; then
-    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 10ms -rounds 1 -expect-varbinds "$matrix_varbinds"
+    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 10ms -rounds 1 -expect "$matrix_expect"
   else
-    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 0s,50ms,200ms -rounds 3 -expect-varbinds "$matrix_varbinds" || echo "matrix: counts not as expected (above)"
+    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 0s,50ms,200ms -rounds 3 -expect "$matrix_expect" || echo "matrix: counts not as expected (above)"
   fi
   stop_all
 }
