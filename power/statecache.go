@@ -181,7 +181,6 @@ func (p *PDU) joinStates(sr StateReader, outlets []int) *stateFlight {
 func (p *PDU) flyStates(sr StateReader, f *stateFlight) {
 	ctx, cancel := context.WithTimeout(context.Background(), max(p.cfg.ReadTimeout, readGoesOn))
 	defer cancel()
-	var gen uint64
 	err := p.do(ctx, func() {
 		// Taken by the worker: from here on the outlets are fixed, and
 		// queries wanting others gather for the next read.
@@ -190,17 +189,28 @@ func (p *PDU) flyStates(sr StateReader, f *stateFlight) {
 			p.states.gathering = nil
 		}
 		p.states.air = f
-		gen = p.gen
+		gen := p.gen
 		outlets := slices.Sorted(maps.Keys(f.want))
 		p.mu.Unlock()
 		start := time.Now()
-		var got []Outlet
-		got, f.err = sr.ReadStates(ctx, outlets)
-		p.cfg.Observer.DeviceCall(p.cfg.Name, "read", time.Since(start), f.err)
+		got, err := sr.ReadStates(ctx, outlets)
+		p.cfg.Observer.DeviceCall(p.cfg.Name, "read", time.Since(start), err)
 		f.got = make(map[int]Outlet, len(got))
 		for _, o := range got {
 			f.got[o.Number] = o
 		}
+		f.err = err
+		// Known before the worker takes the next read: a query for
+		// these outlets from now on is answered by them, never asks
+		// again.
+		p.mu.Lock()
+		if err == nil && p.gen == gen {
+			p.states.remember(f.got, time.Now())
+		}
+		if p.states.air == f {
+			p.states.air = nil
+		}
+		p.mu.Unlock()
 	})
 	if f.err == nil && err != nil {
 		f.err = err
@@ -208,16 +218,9 @@ func (p *PDU) flyStates(sr StateReader, f *stateFlight) {
 	if f.err != nil {
 		f.err = fmt.Errorf("reading the outlet states of PDU %s: %w", p.cfg.Name, f.err)
 	}
-	now := time.Now()
 	p.mu.Lock()
 	if p.states.gathering == f {
 		p.states.gathering = nil // never taken by the worker (shutting down)
-	}
-	if p.states.air == f {
-		p.states.air = nil
-	}
-	if f.err == nil && p.gen == gen {
-		p.states.remember(f.got, now)
 	}
 	p.mu.Unlock()
 	close(f.done)
