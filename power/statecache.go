@@ -69,9 +69,10 @@ func (c *stateCache) forget() {
 	c.air = nil
 }
 
-// ReadOutlets returns the named outlets of the PDU (their number, name and
-// state; meters only when they come from a whole reading), for a status
-// query. Each outlet comes from the cache when it was read less than
+// ReadOutlets returns a reading that holds the named outlets of the PDU
+// (their number, name and state; meters only when they come from a whole
+// reading), for a status query: look them up with Reading.Outlet, as it
+// may hold others (a whole reading answers as it stands). Each outlet comes from the cache when it was read less than
 // CacheTTL ago in the current generation, by a whole reading or a state
 // read; otherwise the query joins a state read (see stateCache). A driver
 // that is not a StateReader is read whole, as Read does.
@@ -136,6 +137,11 @@ func (p *PDU) knownOutlets(outlets []int) (Reading, bool) {
 		whole = nil
 	}
 	known := p.states.known.Load()
+	if whole != nil && !newerThan(known, outlets, whole.at) {
+		// The warm route's usual case: the whole reading answers, as
+		// it stands, with nothing to copy.
+		return whole.reading, true
+	}
 	r := Reading{}
 	for _, n := range outlets {
 		var best Outlet
@@ -235,6 +241,16 @@ func (c *stateCache) remember(got map[int]Outlet, at time.Time) {
 		known[n] = knownState{outlet: o, at: at}
 	}
 	c.known.Store(known)
+}
+
+// newerThan reports whether known has a state of one of outlets read after at.
+func newerThan(known map[int]knownState, outlets []int, at time.Time) bool {
+	for _, n := range outlets {
+		if k, ok := known[n]; ok && k.at.After(at) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAll(set map[int]bool, outlets []int) bool {
