@@ -91,6 +91,12 @@ func (p *PDU) ReadOutlets(ctx context.Context, outlets []int) (Reading, error) {
 		p.mu.Unlock()
 		return r, nil
 	}
+	if p.last.Err != nil {
+		// The PDU does not answer: it is read whole until it does, so
+		// that its coming back is seen by all (LastPoll, the log).
+		p.mu.Unlock()
+		return p.Read(ctx)
+	}
 	if whole := p.flight; whole != nil {
 		// A whole read is under way: it has every outlet, and a state
 		// read would wait behind it on the worker anyway.
@@ -222,14 +228,23 @@ func (p *PDU) flyStates(sr StateReader, f *stateFlight) {
 		f.err = err
 	}
 	if f.err != nil {
-		f.err = fmt.Errorf("reading the outlet states of PDU %s: %w", p.cfg.Name, f.err)
+		f.err = fmt.Errorf("reading PDU %s: %w", p.cfg.Name, f.err)
 	}
 	p.mu.Lock()
 	if p.states.gathering == f {
 		p.states.gathering = nil // never taken by the worker (shutting down)
 	}
+	wasFailing := p.last.Err != nil
+	if f.err != nil {
+		// Told as a whole read's failure is; its success is not, as it
+		// holds no whole reading (the next whole read tells it).
+		p.last.Err = f.err
+	}
 	p.mu.Unlock()
 	close(f.done)
+	if f.err != nil && !wasFailing {
+		p.log.Warn("PDU cannot be read", "error", f.err.Error())
+	}
 }
 
 // remember adds what a state read found to the known states. p.mu is held.
