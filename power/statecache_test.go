@@ -2,6 +2,7 @@ package power
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -294,4 +295,62 @@ func TestStatusAsksForItsOutletsOnly(t *testing.T) {
 	if d.reads.Load() != 0 {
 		t.Errorf("the status of m cost %d whole reads, want none", d.reads.Load())
 	}
+}
+
+// An action reads the machine whole before it switches, the read that
+// PDU.Switch shares: no state read on the switch path.
+func TestActionsReadWhole(t *testing.T) {
+	d := newStateFake(4)
+	p := statePDU(t, d)
+	f := testFleet(t, []*PDU{p}, Machine{Name: "m", Outlets: []OutletRef{{PDU: "s", Outlet: 3}}})
+	if _, err := f.On(t.Context(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	if calls := d.calls(); len(calls) != 0 {
+		t.Errorf("switching m on cost state reads %v, want none", calls)
+	}
+	if d.state(3) != On {
+		t.Errorf("outlet 3 is %s after on", d.state(3))
+	}
+}
+
+// A state read that fails marks the PDU failing, as a failed read does;
+// while it fails, status queries read it whole, so that its coming back
+// shows in LastPoll.
+func TestFailingPDUIsReadWhole(t *testing.T) {
+	d := newStateFake(4)
+	d.readErr = errors.New("no answer")
+	failing := &failingStates{stateFake: d}
+	p := testPDU(t, "s", d.fakeDriver, func(c *PDUConfig) { c.Driver = failing })
+	if _, err := p.ReadOutlets(t.Context(), []int{1}); err == nil {
+		t.Fatal("a failed state read answered no error")
+	}
+	if p.LastPoll().Err == nil {
+		t.Error("a failed state read left LastPoll without an error")
+	}
+	d.fakeDriver.mu.Lock()
+	d.readErr = nil
+	d.fakeDriver.mu.Unlock()
+	if _, err := p.ReadOutlets(t.Context(), []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.reads.Load(); n != 1 {
+		t.Errorf("a status query of a failing PDU cost %d whole reads, want 1", n)
+	}
+	if poll := p.LastPoll(); poll.Err != nil || poll.At.IsZero() {
+		t.Errorf("LastPoll after the PDU answers again: %+v", poll)
+	}
+}
+
+// failingStates fails its state reads while its fake's readErr is set.
+type failingStates struct{ *stateFake }
+
+func (d *failingStates) ReadStates(ctx context.Context, outlets []int) ([]Outlet, error) {
+	d.fakeDriver.mu.Lock()
+	err := d.readErr
+	d.fakeDriver.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return d.stateFake.ReadStates(ctx, outlets)
 }
