@@ -72,10 +72,11 @@ func (c *stateCache) forget() {
 // ReadOutlets returns a reading that holds the named outlets of the PDU
 // (their number, name and state; meters only when they come from a whole
 // reading), for a status query: look them up with Reading.Outlet, as it
-// may hold others (a whole reading answers as it stands). Each outlet comes from the cache when it was read less than
-// CacheTTL ago in the current generation, by a whole reading or a state
-// read; otherwise the query joins a state read (see stateCache). A driver
-// that is not a StateReader is read whole, as Read does.
+// may hold others (a whole reading answers as it stands). Each outlet
+// comes from the cache when it was read less than CacheTTL ago in the
+// current generation, by a whole reading or a state read; otherwise the
+// query joins a state read (see stateCache). A driver that is not a
+// StateReader is read whole, as Read does.
 func (p *PDU) ReadOutlets(ctx context.Context, outlets []int) (Reading, error) {
 	sr, ok := p.cfg.Driver.(StateReader)
 	if !ok {
@@ -106,7 +107,7 @@ func (p *PDU) ReadOutlets(ctx context.Context, outlets []int) (Reading, error) {
 			if whole.err != nil {
 				return Reading{}, whole.err
 			}
-			return pick(whole.reading.Outlets, outlets), nil
+			return whole.reading, nil
 		case <-ctx.Done():
 			return Reading{}, fmt.Errorf("reading PDU %s: %w", p.cfg.Name, ctx.Err())
 		}
@@ -275,19 +276,6 @@ func hasAll(set map[int]bool, outlets []int) bool {
 		}
 	}
 	return true
-}
-
-// pick returns the reading of the named outlets of os.
-func pick(os []Outlet, outlets []int) Reading {
-	var r Reading
-	for _, n := range outlets {
-		for _, o := range os {
-			if o.Number == n {
-				r.Outlets = append(r.Outlets, o)
-			}
-		}
-	}
-	return r
 }
 
 // atomicStates holds the known states, replaced whole by each state read so
