@@ -97,16 +97,23 @@ machines() { # machines PDU N: the names of the machines on outlets 1..N
 }
 
 part_burst() {
-  echo "== burst: cold status queries over HTTP cost one SNMP request per PDU; within the cache TTL, none"
+  echo "== burst: cold status queries over HTTP cost each PDU one varbind per distinct outlet, in one or two requests at rest; within the cache TTL, nothing"
   for model in ap7900:8 ap8941:24; do
     local m=${model%:*} n=${model#*:}
     start_sims "burst-$m" -n 2 -model "$m" -latency 20ms -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/burst-$m.yaml"
     start_bridge "$work/burst-$m.yaml"
     sleep $ttl
-    "$work/pbbench" burst -label "$m cold" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 1
-    "$work/pbbench" burst -label "$m within TTL" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 0
+    # A cold burst asks each PDU for the state of each distinct outlet
+    # queried, once: n varbinds (exact). The queries that arrive while the
+    # first read is under way gather for one more, so at rest a burst costs
+    # one or two requests per PDU; 50 queries over HTTP on a loaded machine
+    # may arrive over longer than two reads take, and each late one for an
+    # outlet not yet read costs one more request. So the requests are only
+    # bounded: at most one per distinct outlet.
+    "$work/pbbench" burst -label "$m cold" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests "1-$n" -expect-varbinds "$n"
+    "$work/pbbench" burst -label "$m within TTL" -url "$url" -control "$control" -machines "$(machines pdu1 "$n")" -n 50 -expect-requests 0 -expect-varbinds 0
     sleep $ttl
-    "$work/pbbench" burst -label "$m cold, two PDUs" -url "$url" -control "$control" -machines "$(machines pdu1 "$n"),$(machines pdu2 "$n")" -n 100 -expect-requests 2
+    "$work/pbbench" burst -label "$m cold, two PDUs" -url "$url" -control "$control" -machines "$(machines pdu1 "$n"),$(machines pdu2 "$n")" -n 100 -expect-requests "2-$((2 * n))" -expect-varbinds "$((2 * n))"
     stop_all
   done
 }
@@ -129,9 +136,17 @@ part_query8() {
   stop_all
 }
 
-# What one cold read of an AP8941 over v1 costs powerbridge's side of the
-# matrix, by the number of outlets queried: the varbinds of its one request.
-matrix_varbinds=1:51,8:51,24:51
+# What a burst of cold status queries for n one-outlet machines of an
+# AP8941 costs powerbridge's side of the matrix: OUTLETS:REQUESTS:VARBINDS.
+# A status query asks for its outlets' states only, one varbind each, and
+# the queries of a burst share the reads: the first query's read goes at
+# once, the others gather for one more. So the varbinds are exact (each
+# distinct outlet asked for once: n), and so is one outlet's request (1);
+# for 8 and 24 the requests are a bound, 1 or 2, as the queries happen to
+# arrive before or after the first read left (n queries sent at once
+# arrive within the two reads' time, even at a load average of 12; the
+# burst part's 50 and 100 may not, see there).
+matrix_expect=1:1:1,8:1-2:8,24:1-2:24
 
 part_matrix() {
   echo "== matrix: 1, 8 and 24 outlets of an AP8941, per-request and per-varbind latency: MAAS-apc way vs powerbridge, counted at the PDU"
@@ -140,9 +155,9 @@ part_matrix() {
   start_sims mx -n 1 -model ap8941 -poll 1h -listen "127.0.0.1:$(free_port)" -config "$work/mx.yaml"
   start_bridge "$work/mx.yaml"
   if [ $smoke -eq 1 ]; then
-    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 10ms -rounds 1 -expect-varbinds "$matrix_varbinds"
+    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 10ms -rounds 1 -expect "$matrix_expect"
   else
-    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 0s,50ms,200ms -rounds 3 -expect-varbinds "$matrix_varbinds" || echo "matrix: counts not as expected (above)"
+    "$work/pbbench" matrix -url "$url" -control "$control" -snmp "$first" -latencies 0s,50ms,200ms -rounds 3 -expect "$matrix_expect" || echo "matrix: counts not as expected (above)"
   fi
   stop_all
 }
