@@ -243,7 +243,7 @@ fleet_once() {
   "$work/pbbench" proc -label "fleet $n, $label" -pid "$bridge" -warmup 2s -window $window | tee "$work/proc.out"
   local r1; r1=$(sims_json 'j["requests"]')
   local polls; polls=$(python3 -c "import sys; print(round(float(sys.argv[1]) / 15, 1))" "${window%s}")
-  echo "fleet $n, $label: start-up (detection and first read): $((r0 - before)) SNMP requests; then $((r1 - r0)) in the $window window: $(python3 -c "import sys; print(round(int(sys.argv[1]) / int(sys.argv[2]), 2))" $((r1 - r0)) "$n") per PDU, for the $polls poll periods of 15 s it spans (4 or 5 poll times fall in it) (load average $(cut -d' ' -f1 /proc/loadavg))"
+  echo "fleet $n, $label: start-up (detection and first read): $((r0 - before)) SNMP requests; then $((r1 - r0)) in the $window window: $(python3 -c "import sys; print(round(int(sys.argv[1]) / int(sys.argv[2]), 2))" $((r1 - r0)) "$n") per PDU, for the $polls poll periods of 15 s it spans (a 60 s window holds 4 or 5 poll times) (load average $(cut -d' ' -f1 /proc/loadavg))"
   echo "$n $label $(sed -n 's/.*: \([0-9.]*\)% of one core.*RSS \([0-9.]*\) MB now, \([0-9.]*\) MB at most.*/\1 \2 \3/p' "$work/proc.out")" >>"$work/fleet.tsv"
   stop_all
 }
