@@ -82,6 +82,7 @@ type PDU struct {
 	mu      sync.Mutex
 	gen     uint64      // bumped by every switch: readings from before it are stale
 	flight  *readFlight // the read under way, if any
+	states  stateCache  // the status queries' reads of outlet states (statecache.go)
 	lastOff map[int]time.Time
 	last    Poll          // the outcome of the latest read
 	wait    time.Duration // how long verification waits between read-backs
@@ -90,12 +91,6 @@ type PDU struct {
 type readResult struct {
 	reading Reading
 	at      time.Time
-}
-
-type readFlight struct {
-	done    chan struct{}
-	reading Reading
-	err     error
 }
 
 // NewPDU starts the PDU's worker. Close stops it.
@@ -284,6 +279,7 @@ func (p *PDU) invalidate() {
 	p.mu.Lock()
 	p.gen++
 	p.cached.Store(nil)
+	p.states.forget()
 	p.flight = nil
 	p.mu.Unlock()
 }

@@ -40,14 +40,24 @@ func (f *Fleet) Status(ctx context.Context, name string) (MachineStatus, error) 
 	if err != nil {
 		return MachineStatus{}, err
 	}
-	return f.status(ctx, m)
+	if m.wakeOnly() {
+		return f.wakeStatus(ctx, m)
+	}
+	readings, err := f.readAll(ctx, m.Outlets, true)
+	if err != nil {
+		return MachineStatus{Machine: m.Name}, err
+	}
+	return m.status(readings)
 }
 
+// status is a machine's state as an action reads it before switching: from
+// whole readings, which the switches that follow share (PDU.Switch reads
+// the outlet and its pending column first).
 func (f *Fleet) status(ctx context.Context, m *machine) (MachineStatus, error) {
 	if m.wakeOnly() {
 		return f.wakeStatus(ctx, m)
 	}
-	readings, err := f.readAll(ctx, m.Outlets)
+	readings, err := f.readAll(ctx, m.Outlets, false)
 	if err != nil {
 		return MachineStatus{Machine: m.Name}, err
 	}
@@ -122,8 +132,10 @@ func (m *machine) status(rs readings) (MachineStatus, error) {
 	return st, nil
 }
 
-// readAll reads every PDU behind refs, the PDUs in parallel.
-func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error) {
+// readAll reads the PDUs behind refs, in parallel: whole, or with
+// statesOnly, as a status query does, only the states of refs' outlets
+// (PDU.ReadOutlets).
+func (f *Fleet) readAll(ctx context.Context, refs []OutletRef, statesOnly bool) (readings, error) {
 	type answer struct {
 		pdu string
 		r   Reading
@@ -140,7 +152,7 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error)
 	if len(names) == 1 {
 		// Most machines hang off one PDU: read it here, with no goroutine
 		// to start and wait for on the path of every status query.
-		r, err := f.pdus[names[0]].Read(ctx)
+		r, err := f.pdus[names[0]].readFor(ctx, refs, statesOnly)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +161,7 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error)
 	answers := make(chan answer, len(names))
 	for _, name := range names {
 		go func() {
-			r, err := f.pdus[name].Read(ctx)
+			r, err := f.pdus[name].readFor(ctx, refs, statesOnly)
 			answers <- answer{name, r, err}
 		}()
 	}
@@ -164,4 +176,19 @@ func (f *Fleet) readAll(ctx context.Context, refs []OutletRef) (readings, error)
 		out = append(out, pduReading{a.pdu, a.r})
 	}
 	return out, errors.Join(errs...)
+}
+
+// readFor reads p for the outlets of refs on it: whole, or with statesOnly
+// their states alone.
+func (p *PDU) readFor(ctx context.Context, refs []OutletRef, statesOnly bool) (Reading, error) {
+	if !statesOnly {
+		return p.Read(ctx)
+	}
+	var ns []int
+	for _, ref := range refs {
+		if ref.PDU == p.cfg.Name {
+			ns = append(ns, ref.Outlet)
+		}
+	}
+	return p.ReadOutlets(ctx, ns)
 }

@@ -25,11 +25,19 @@ import (
 var (
 	bodyRunning = []byte(`{"status":"running"}` + "\n")
 	bodyStopped = []byte(`{"status":"stopped"}` + "\n")
+
+	// Header values shared by every status answer (net/http only reads
+	// them), so that an answer allocates none.
+	contentTypeJSON = []string{"application/json"}
+	lengthRunning   = []string{strconv.Itoa(len(bodyRunning))}
+	lengthStopped   = []string{strconv.Itoa(len(bodyStopped))}
 )
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StatusTimeout)
-	defer cancel()
+	// Answered from the cache, a status query never waits: its timeout's
+	// timer is started only if it has to wait for the PDU.
+	ctx := withLazyTimeout(r.Context(), s.cfg.StatusTimeout)
+	defer ctx.stop()
 	name := chi.URLParam(r, "name")
 	st, err := s.fleetOf(r).Status(ctx, name)
 	if err != nil {
@@ -37,11 +45,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
+	var bodyLength []string
 	switch st.State {
 	case power.On:
-		body = bodyRunning
+		body, bodyLength = bodyRunning, lengthRunning
 	case power.Off:
-		body = bodyStopped
+		body, bodyLength = bodyStopped, lengthStopped
 	default:
 		// MAAS 3.5+ fails an action whose final state is unknown, and 2.9-3.4
 		// would count it as success: an error is the honest answer.
@@ -53,8 +62,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = contentTypeJSON
+	h["Content-Length"] = bodyLength
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 }

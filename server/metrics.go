@@ -24,6 +24,7 @@ type HTTPMetrics struct {
 	httpDuration *prometheus.HistogramVec
 	authChecks   prometheus.Counter
 	authFailures *prometheus.CounterVec
+	routes       routeSeries
 }
 
 // The values of powerbridge_auth_failures_total's reason label.
@@ -102,9 +103,18 @@ func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
 		if code == 0 { // nothing written: net/http answers 200
 			code = http.StatusOK
 		}
-		m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-		m.httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		rs := m.routes.of(route, code, m.newSeries)
+		rs.requests.Inc()
+		rs.duration.Observe(time.Since(start).Seconds())
 	})
+}
+
+// newSeries is the pair of series a route and code are counted in.
+func (m *HTTPMetrics) newSeries(route string, code int) *series {
+	return &series{
+		requests: m.httpRequests.WithLabelValues(route, strconv.Itoa(code)),
+		duration: m.httpDuration.WithLabelValues(route),
+	}
 }
 
 // metricsAuth guards /metrics with the metrics token, when one is set. It is

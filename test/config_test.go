@@ -152,7 +152,7 @@ auth:
 }
 
 // Issue 12 item 8: check-config answers a FIFO, /dev/zero and a file over
-// 1 MiB with an error at once: no read that waits for a writer, no read
+// 8 MiB with an error at once: no read that waits for a writer, no read
 // that fills memory, no runtime dump.
 func TestCheckConfigRefusesFIFOAndHugeFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -161,18 +161,18 @@ func TestCheckConfigRefusesFIFOAndHugeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	huge := filepath.Join(dir, "huge.yaml")
-	body := "auth: {tokens: [{name: maas, token: " + maasToken + "}]}\n" + strings.Repeat("# padding\n", 1<<20/10+1)
+	body := "auth: {tokens: [{name: maas, token: " + maasToken + "}]}\n" + strings.Repeat("# padding\n", 8<<20/10+1)
 	if err := os.WriteFile(huge, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, path, is string }{
 		{"fifo", fifo, "a named pipe (FIFO)"},
 		{"dev-zero", "/dev/zero", "a character device"},
-		{"over-1MiB", huge, "larger than 1 MiB"},
+		{"over-8MiB", huge, "larger than 8 MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, errs, exited := exitOf(t, "check-config", tc.path)
-			want := "reading config: " + tc.path + " is " + tc.is + "; want a regular file of at most 1 MiB\n"
+			want := "reading config: " + tc.path + " is " + tc.is + "; want a regular file of at most 8 MiB\n"
 			switch {
 			case !exited:
 				t.Errorf("check-config %s: still running after %s", tc.path, exitDeadline)
@@ -228,7 +228,7 @@ func TestFIFOConfigDoesNotHangReloadOrStop(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	refusal := "reading config: " + path + " is a named pipe (FIFO); want a regular file of at most 1 MiB"
+	refusal := "reading config: " + path + " is a named pipe (FIFO); want a regular file of at most 8 MiB"
 
 	// SIGHUP: the reload is refused and logged.
 	cmd.Process.Signal(syscall.SIGHUP)

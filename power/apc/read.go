@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/powerbridge/powerbridge/power/snmp"
+	"slices"
 
 	"github.com/powerbridge/powerbridge/power"
 )
@@ -205,3 +206,75 @@ func (det *detection) reading(got map[string]snmp.Varbind) (power.Reading, error
 }
 
 func ptr(f float64) *float64 { return &f }
+
+var _ power.StateReader = (*Driver)(nil)
+
+// ReadStates returns the state of the given outlets (power.StateReader):
+// one GET of their instances of the state column, one varbind per outlet,
+// under every SNMP version. An outlet the PDU does not have is left out.
+func (d *Driver) ReadStates(ctx context.Context, outlets []int) ([]power.Outlet, error) {
+	os, err := d.readStates(ctx, outlets)
+	d.snmp.Close() // as after a Read
+	if err != nil {
+		return nil, fmt.Errorf("reading the outlet states of %s: %w", d.target, err)
+	}
+	return os, nil
+}
+
+func (d *Driver) readStates(ctx context.Context, outlets []int) ([]power.Outlet, error) {
+	det, err := d.detection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	os, err := d.statesWith(ctx, det, outlets)
+	if !errors.Is(err, errGone) {
+		return os, err
+	}
+	d.det = nil // as in read: detect again, once
+	if det, err = d.detection(ctx); err != nil {
+		return nil, err
+	}
+	return d.statesWith(ctx, det, outlets)
+}
+
+// statesWith GETs the state instances of outlets and decodes them as a
+// Read does.
+func (d *Driver) statesWith(ctx context.Context, det *detection, outlets []int) ([]power.Outlet, error) {
+	var col column
+	for _, c := range det.layout.columns {
+		if c.field == fieldState {
+			col = c
+			break
+		}
+	}
+	var asked []outlet
+	var oids []string
+	for _, o := range det.layout.outlets {
+		row, ok := col.at[o.number]
+		if !ok || !slices.Contains(outlets, o.number) {
+			continue
+		}
+		asked = append(asked, o)
+		oids = append(oids, snmp.At(col.obj.OID, row))
+	}
+	if len(oids) == 0 {
+		return nil, nil
+	}
+	got := map[string]snmp.Varbind{}
+	if err := d.get(ctx, oids, got); err != nil {
+		return nil, err
+	}
+	os := make([]power.Outlet, 0, len(asked))
+	for i, o := range asked {
+		v, ok := got[oids[i]]
+		if !ok {
+			return nil, fmt.Errorf("%w: no %s for outlet %d", errGone, col.obj.row(col.at[o.number]).name, o.number)
+		}
+		out := power.Outlet{Number: o.number, Name: o.name, State: power.Unknown}
+		if n, isInt := v.Integer(); isInt {
+			out.State = det.dialect.state(n)
+		}
+		os = append(os, out)
+	}
+	return os, nil
+}

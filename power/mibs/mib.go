@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/powerbridge/powerbridge/power"
@@ -181,13 +182,7 @@ func (det *detection) read(ctx context.Context, c snmp.Client) (power.Reading, e
 		if !ok {
 			return power.Reading{}, fmt.Errorf("%w: no %s for outlet %d", errGone, det.state.name, o.number)
 		}
-		st := det.state.decode(v)
-		out := power.Outlet{Number: o.number, Name: o.name, State: st.state, Pending: st.pending}
-		if st.locked != "" {
-			det.locked[o.number] = st.locked
-		} else {
-			delete(det.locked, o.number)
-		}
+		out := det.decodeState(o, v)
 		for _, om := range det.meters {
 			oid := om.col + "." + o.index + om.suffix
 			n, ok := got[oid].Integer()
@@ -210,6 +205,52 @@ func (det *detection) read(ctx context.Context, c snmp.Client) (power.Reading, e
 	}
 	r.Meter = det.meter(got)
 	return r, nil
+}
+
+// readStates fetches the state of the given outlets alone, one varbind
+// each, in one GET (power.StateReader). An outlet the PDU does not have is
+// left out.
+func (det *detection) readStates(ctx context.Context, c snmp.Client, outlets []int) ([]power.Outlet, error) {
+	var asked []outlet
+	var oids []string
+	for _, o := range det.outlets {
+		if slices.Contains(outlets, o.number) {
+			asked = append(asked, o)
+			oids = append(oids, det.state.col+"."+o.index+det.state.suffix)
+		}
+	}
+	if len(oids) == 0 {
+		return nil, nil
+	}
+	got := map[string]snmp.Varbind{}
+	err := snmp.GetAll(ctx, c, oids, got)
+	if snmp.IsStatus(err, snmp.NoSuchName) {
+		return nil, fmt.Errorf("%w: %w", errGone, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	os := make([]power.Outlet, 0, len(asked))
+	for i, o := range asked {
+		v, ok := got[oids[i]].Integer()
+		if !ok {
+			return nil, fmt.Errorf("%w: no %s for outlet %d", errGone, det.state.name, o.number)
+		}
+		os = append(os, det.decodeState(o, v))
+	}
+	return os, nil
+}
+
+// decodeState decodes outlet o's state value v, and notes whether it is
+// locked.
+func (det *detection) decodeState(o outlet, v int64) power.Outlet {
+	st := det.state.decode(v)
+	if st.locked != "" {
+		det.locked[o.number] = st.locked
+	} else {
+		delete(det.locked, o.number)
+	}
+	return power.Outlet{Number: o.number, Name: o.name, State: st.state, Pending: st.pending}
 }
 
 // meter decodes the PDU-wide meters.

@@ -158,6 +158,45 @@ func (d *Driver) read(ctx context.Context) (power.Reading, error) {
 	return d.det.read(ctx, d.snmp)
 }
 
+var _ power.StateReader = (*Driver)(nil)
+
+// ReadStates returns the state of the given outlets, one varbind each in
+// one request (power.StateReader).
+func (d *Driver) ReadStates(ctx context.Context, outlets []int) ([]power.Outlet, error) {
+	os, err := d.readStates(ctx, outlets)
+	d.snmp.Close() // as after a Read
+	var own apcSaid
+	if errors.As(err, &own) {
+		return nil, own.err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the outlet states of %s: %w", d.target, err)
+	}
+	return os, nil
+}
+
+func (d *Driver) readStates(ctx context.Context, outlets []int) ([]power.Outlet, error) {
+	for try := 0; ; try++ {
+		if err := d.detect(ctx); err != nil {
+			return nil, err
+		}
+		if d.apc != nil {
+			os, err := d.apc.ReadStates(ctx, outlets)
+			if err != nil {
+				return nil, apcSaid{err}
+			}
+			return os, nil
+		}
+		os, err := d.det.readStates(ctx, d.snmp, outlets)
+		if !errors.Is(err, errGone) || try > 0 {
+			return os, err
+		}
+		// As in read: the table is not as detection left it; detect
+		// again, once.
+		d.det = nil
+	}
+}
+
 // readAPC reads an APC through power/apc.
 func (d *Driver) readAPC(ctx context.Context) (power.Reading, error) {
 	r, err := d.apc.Read(ctx)

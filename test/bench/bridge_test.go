@@ -115,5 +115,6 @@ func statusRequest(tb testing.TB, url string) *http.Request {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "MAAS 3.5.0")
+	req.RemoteAddr = "127.0.0.1:40000" // as net/http sets it for wrk's connections
 	return req
 }

@@ -327,7 +327,7 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
-// Issue 12 item 8: the config is a regular file of at most 1 MiB, checked
+// Issue 12 item 8: the config is a regular file of at most 8 MiB, checked
 // before it is read. A FIFO would block the read (a reload hung and SIGTERM
 // waited on it), /dev/zero would fill memory. Load must answer at once.
 func TestConfigMustBeARegularFile(t *testing.T) {
@@ -359,13 +359,13 @@ func TestConfigMustBeARegularFile(t *testing.T) {
 		}
 	}
 	if _, err := Load(limit); err != nil {
-		t.Errorf("a config of exactly 1 MiB: %v", err)
+		t.Errorf("a config of exactly 8 MiB: %v", err)
 	}
 	for _, tc := range []struct{ path, want string }{
-		{fifo, "reading config: " + fifo + " is a named pipe (FIFO); want a regular file of at most 1 MiB"},
-		{"/dev/zero", "reading config: /dev/zero is a character device; want a regular file of at most 1 MiB"},
-		{"testdata", "reading config: testdata is a directory; want a regular file of at most 1 MiB"},
-		{over, "reading config: " + over + " is larger than 1 MiB; want a regular file of at most 1 MiB"},
+		{fifo, "reading config: " + fifo + " is a named pipe (FIFO); want a regular file of at most 8 MiB"},
+		{"/dev/zero", "reading config: /dev/zero is a character device; want a regular file of at most 8 MiB"},
+		{"testdata", "reading config: testdata is a directory; want a regular file of at most 8 MiB"},
+		{over, "reading config: " + over + " is larger than 8 MiB; want a regular file of at most 8 MiB"},
 	} {
 		done := make(chan error, 1)
 		go func() { _, err := Load(tc.path); done <- err }()

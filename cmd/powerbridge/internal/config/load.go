@@ -26,10 +26,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxFileSize bounds the configuration file. A real one is a few KiB; a
-// log file or /dev/zero given by mistake must be an error, not a read that
-// fills memory.
-const MaxFileSize = 1 << 20
+// MaxFileSize bounds the configuration file. A rack's is a few KiB, and a
+// fleet of 1,000 PDUs with a machine on each of 24,000 outlets about
+// 1.3 MB; a log file or /dev/zero given by mistake must be an error, not a
+// read that fills memory.
+const MaxFileSize = 8 << 20
 
 // Problem is one thing wrong with a configuration file.
 type Problem struct {
@@ -194,7 +195,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 // FileError is a file ReadFile refused to read.
 type FileError struct {
 	Path  string
-	Is    string // what the file is instead: "a named pipe (FIFO)", "larger than 1 MiB"
+	Is    string // what the file is instead: "a named pipe (FIFO)", "larger than 8 MiB"
 	Limit int64
 }
 

@@ -40,8 +40,8 @@ func requests(control string) (total, maxInFlight int64, err error) {
 }
 
 // burst sends a burst of status queries at once and reports how many SNMP
-// requests the PDUs received meanwhile; with -expect-requests it fails when
-// that is not the number.
+// requests and varbinds the PDUs received meanwhile; with -expect-requests
+// (N or MIN-MAX) and -expect-varbinds it fails when they are not those.
 func burst(args []string) error {
 	fs := flag.NewFlagSet("burst", flag.ContinueOnError)
 	url := fs.String("url", "", "powerbridge's base URL")
@@ -49,7 +49,8 @@ func burst(args []string) error {
 	control := fs.String("control", "", "the `pbbench sims` control URL")
 	machines := fs.String("machines", "", "comma-separated machine names; queries go round them")
 	n := fs.Int("n", 50, "how many queries")
-	expect := fs.Int64("expect-requests", -1, "fail unless the PDUs received exactly this many requests")
+	expect := fs.String("expect-requests", "", "fail unless the PDUs received this many requests: N, or MIN-MAX")
+	expectVarbinds := fs.Int64("expect-varbinds", -1, "fail unless the PDUs received exactly this many varbinds")
 	label := fs.String("label", "burst", "what to call it in the output")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,7 +60,7 @@ func burst(args []string) error {
 	for i := range *n {
 		all = append(all, names[i%len(names)])
 	}
-	before, _, err := requests(*control)
+	r0, v0, _, err := counts(*control)
 	if err != nil {
 		return err
 	}
@@ -69,15 +70,33 @@ func burst(args []string) error {
 	if err != nil {
 		return err
 	}
-	after, inFlight, err := requests(*control)
+	r1, v1, _, err := counts(*control)
 	if err != nil {
 		return err
 	}
-	got := after - before
-	fmt.Printf("%s: %d status queries for %d machines at once: %d SNMP request(s) at the PDU(s), in %s (most requests in flight at one PDU ever: %d)\n",
-		*label, *n, len(names), got, took.Round(time.Microsecond), inFlight)
-	if *expect >= 0 && got != *expect {
-		return fmt.Errorf("%s: the PDUs received %d SNMP requests, want %d", *label, got, *expect)
+	_, inFlight, err := requests(*control)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d status queries for %d machines at once: %d SNMP request(s), %d varbind(s) at the PDU(s), in %s (most requests in flight at one PDU ever: %d)\n",
+		*label, *n, len(names), r1-r0, v1-v0, took.Round(time.Microsecond), inFlight)
+	return burstCost(*label, r1-r0, v1-v0, *expect, *expectVarbinds)
+}
+
+// burstCost checks what a burst cost against -expect-requests and
+// -expect-varbinds.
+func burstCost(label string, requests, varbinds int64, expect string, expectVarbinds int64) error {
+	if expect != "" {
+		lo, hi, err := requestRange(expect)
+		if err != nil {
+			return fmt.Errorf("-expect-requests: %w", err)
+		}
+		if requests < lo || requests > hi {
+			return fmt.Errorf("%s: the PDUs received %d SNMP requests, want %s", label, requests, expect)
+		}
+	}
+	if expectVarbinds >= 0 && varbinds != expectVarbinds {
+		return fmt.Errorf("%s: the PDUs received %d varbinds, want %d", label, varbinds, expectVarbinds)
 	}
 	return nil
 }
