@@ -32,8 +32,9 @@ var errNoTable = errors.New("the outlet table does not answer")
 // the hinted vendor are probed first, then every other one the config
 // allows, and the first whose outlet table answers wins. A forced vendor
 // (or dialect) is the only one probed. Detection costs one GET of the
-// system group, then a walk of each outlet table tried; an APC is handed
-// to power/apc, which reads the system group once more.
+// system group, then one request of the first rows of the outlet tables
+// of each group of candidates tried (see candidates), then what discover
+// says; an APC is handed to power/apc with the system group read.
 func (d *Driver) detect(ctx context.Context) error {
 	if d.closed {
 		return errors.New("the driver is closed")
@@ -55,8 +56,9 @@ func (d *Driver) detect(ctx context.Context) error {
 		return fmt.Errorf("detecting the PDU: %w", err)
 	}
 	var tried []string
-	for _, m := range d.candidates(id) {
-		if m == nil { // APC
+	p := &prober{c: d.snmp}
+	for _, group := range d.candidates(id) {
+		if group == nil { // APC
 			if err := d.probeAPC(ctx, &apc.System{Descr: descr, ObjectID: id}); err == nil {
 				return nil
 			} else if !errors.Is(err, apc.ErrNoOutletTable) {
@@ -65,19 +67,41 @@ func (d *Driver) detect(ctx context.Context) error {
 			tried = append(tried, "apc")
 			continue
 		}
-		det, err := m.discover(ctx, d.snmp, d.bulk)
-		if errors.Is(err, errNoTable) {
+		det, err := discoverGroup(ctx, p, group, descr)
+		if err != nil {
+			return fmt.Errorf("detecting the PDU: %w", err)
+		}
+		if det != nil {
+			d.det = det
+			return nil
+		}
+		for _, m := range group {
 			tried = append(tried, m.label())
+		}
+	}
+	return fmt.Errorf("detecting the PDU: no outlet table answers (tried %s)", strings.Join(tried, ", "))
+}
+
+// discoverGroup probes the outlet tables of the MIBs of group, their first
+// rows in one request, and discovers the first whose table answers; nil if
+// none does.
+func discoverGroup(ctx context.Context, p *prober, group []*mib, descr string) (*detection, error) {
+	firsts, err := p.next(ctx, firstAsks(group))
+	if err != nil {
+		return nil, fmt.Errorf("probing the outlet tables: %w", err)
+	}
+	for _, m := range group {
+		det, err := m.discover(ctx, p, firsts)
+		if errors.Is(err, errNoTable) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("detecting the PDU: probing the %s outlet table: %w", m.label(), err)
+			return nil, err
 		}
-		det.info.Model, det.info.Firmware = m.identity(ctx, d.snmp, descr)
-		d.det = det
-		return nil
+		det.info.Model, det.info.Firmware = m.identify(descr, p.seen)
+		return det, nil
 	}
-	return fmt.Errorf("detecting the PDU: no outlet table answers (tried %s)", strings.Join(tried, ", "))
+	return nil, nil
 }
 
 // probeAPC hands the session to power/apc and lets it detect, with the
@@ -109,8 +133,10 @@ func (d *Driver) apcDriver(sys *apc.System) (*apc.Driver, error) {
 }
 
 // candidates lists the MIBs to probe for a PDU whose sysObjectID is id, in
-// order; nil stands for APC.
-func (d *Driver) candidates(id string) []*mib {
+// order, in groups whose outlet tables are probed together: the MIBs id
+// names, then the others of its enterprise, then the rest. nil stands for
+// APC, probed alone by power/apc.
+func (d *Driver) candidates(id string) [][]*mib {
 	var all []*mib
 	if d.cfg.Vendor == "auto" || d.cfg.Vendor == "apc" {
 		all = append(all, nil)
@@ -135,7 +161,18 @@ func (d *Driver) candidates(id string) []*mib {
 		return 2
 	}
 	slices.SortStableFunc(all, func(a, b *mib) int { return cmp.Compare(hinted(a), hinted(b)) })
-	return all
+	var groups [][]*mib
+	for i, m := range all {
+		switch {
+		case m == nil:
+			groups = append(groups, nil)
+		case i > 0 && all[i-1] != nil && hinted(all[i-1]) == hinted(m):
+			groups[len(groups)-1] = append(groups[len(groups)-1], m)
+		default:
+			groups = append(groups, []*mib{m})
+		}
+	}
+	return groups
 }
 
 // enterprise returns the enterprise number of a sysObjectID, or -1.

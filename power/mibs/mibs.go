@@ -46,7 +46,6 @@ type Driver struct {
 	cfg    Config
 	target string
 	snmp   snmp.Client
-	bulk   bool
 	det    *detection // nil until detection succeeds
 	apc    *apc.Driver
 	closed bool
@@ -113,7 +112,7 @@ func New(cfg Config) (*Driver, error) {
 
 // newDriver returns a Driver over c for a checked config.
 func newDriver(cfg Config, c snmp.Client) *Driver {
-	return &Driver{cfg: cfg, target: cfg.Target(), snmp: c, bulk: cfg.Version != "1"}
+	return &Driver{cfg: cfg, target: cfg.Target(), snmp: c}
 }
 
 // String describes the driver without its secrets.
