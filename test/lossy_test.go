@@ -59,6 +59,9 @@ func (r *faultRig) powerInTurn(t *testing.T, rounds int) map[int]int {
 // kind lost would lose every SET that follows an answered read, and a SET
 // must follow one: see RELIABILITY.md.)
 func TestFaultLostSetIsSentAgain(t *testing.T) {
+	// Mostly waiting on lost answers' timeouts, with a PDU and a bridge of
+	// its own: beside the other parallel tests once the serial ones are done.
+	t.Parallel()
 	r := newFaultRig(t, faultSetup{})
 	r.ready(t, "bigboy", stopped)
 	r.agent.DropEveryNthSet(2)
@@ -83,6 +86,9 @@ func TestFaultLostSetIsSentAgain(t *testing.T) {
 // included. Discovery is retried like a read; every off (and on) of the v3
 // machines succeeds, and no SET is carried out twice.
 func TestFaultV3LostAnswers(t *testing.T) {
+	// Mostly waiting on lost answers' timeouts, with a PDU and a bridge of
+	// its own: beside the other parallel tests once the serial ones are done.
+	t.Parallel()
 	r := newFaultRig(t, faultSetup{v3: true})
 	r.ready(t, "bigboy", stopped)
 	r.agent.DropEveryNthAnswer(2)

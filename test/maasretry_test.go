@@ -22,6 +22,9 @@ import (
 // go on. However often MAAS asks, each outlet switches exactly once per
 // change of state.
 func TestMAASRetryPatternSwitchesOncePerAction(t *testing.T) {
+	// Mostly waiting on lost answers' timeouts, with a PDU and a bridge of
+	// its own: beside the other parallel tests once the serial ones are done.
+	t.Parallel()
 	type pdu struct {
 		name  string
 		dev   *pdusim.Device

@@ -57,6 +57,9 @@ func TestVendorMAASFlow(t *testing.T) {
 // that worked, and a slow card. Every action ends with one SET carried out
 // per outlet, or, on the mute card, none.
 func TestVendorFaults(t *testing.T) {
+	// Mostly waiting on lost answers' timeouts, with a PDU and a bridge of
+	// its own: beside the other parallel tests once the serial ones are done.
+	t.Parallel()
 	const model = "eaton-g3"
 	t.Run("lossy", func(t *testing.T) {
 		r := newFaultRig(t, faultSetup{model: model})
